@@ -1,0 +1,220 @@
+//! Upload inspection for Liasse: decides whether an uploaded file may be stored.
+//!
+//! The server spools an upload to a temporary file and calls [`inspect`] before anything is
+//! kept. The type is decided from the content only ([`sniff`]), checked against the document
+//! type's allowlist, then the file is examined for its format:
+//!
+//! - PDF: structure checked before lopdf parses it (lopdf recurses without limit, inflates
+//!   without limit and trusts cross-reference data, so a hostile file could otherwise exhaust
+//!   the stack or the memory of the server), then parsed; encrypted files, JavaScript, launch
+//!   actions and embedded files are refused.
+//! - Images: dimensions read from the header before any pixel buffer exists, then a full decode
+//!   under memory limits.
+//! - Every format: polyglots (files that are also valid as another format) are refused.
+//!
+//! Nothing here panics on hostile input; the calls into third-party decoders are additionally
+//! wrapped in `catch_unwind` so that a bug there turns into a refusal, not a crashed worker.
+
+mod filename;
+mod format;
+mod image_check;
+mod pdf;
+mod polyglot;
+mod refusal;
+#[doc(hidden)]
+pub mod samples;
+
+use std::io::{Read, Seek, SeekFrom};
+
+pub use filename::sanitize_filename;
+pub use format::{Format, sniff};
+pub use refusal::Refusal;
+
+/// Resource limits applied while inspecting one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Widest image accepted, in pixels.
+    pub max_width: u32,
+    /// Tallest image accepted, in pixels.
+    pub max_height: u32,
+    /// Largest image area accepted, in pixels.
+    pub max_pixels: u64,
+    /// Memory a decoder may allocate; also bounds the file size held in memory and the
+    /// amount of decompressed PDF data.
+    pub max_alloc: u64,
+    /// Most indirect objects a PDF may contain.
+    pub max_pdf_objects: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_width: 12_000,
+            max_height: 12_000,
+            max_pixels: 100_000_000,
+            max_alloc: 512 * 1024 * 1024,
+            max_pdf_objects: 200_000,
+        }
+    }
+}
+
+/// What an accepted file turned out to be.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Inspection {
+    pub format: Format,
+    pub media_type: &'static str,
+    /// Image width in pixels; `None` for PDFs.
+    pub width: Option<u32>,
+    /// Image height in pixels; `None` for PDFs.
+    pub height: Option<u32>,
+    /// Page count; `None` for images.
+    pub pages: Option<u32>,
+}
+
+/// Inspect a complete file. `allowed` is the document type's allowlist.
+///
+/// The file is read from its start (whatever the current position) up to `len` bytes, which
+/// must be the file's length: bytes past `len` are not inspected. The whole file is held in
+/// memory, so the server must enforce its upload size limit first.
+pub fn inspect<R: Read + Seek>(
+    file: &mut R,
+    len: u64,
+    allowed: &[Format],
+    limits: &Limits,
+) -> Result<Inspection, Refusal> {
+    if len == 0 {
+        return Err(Refusal::Empty);
+    }
+    if len > limits.max_alloc {
+        return Err(refuse_oversized(file, len, allowed));
+    }
+    let buf = read_file(file, len)?;
+    inspect_bytes(&buf, allowed, limits)
+}
+
+/// Same as [`inspect`] for a file already in memory.
+pub fn inspect_bytes(
+    buf: &[u8],
+    allowed: &[Format],
+    limits: &Limits,
+) -> Result<Inspection, Refusal> {
+    if buf.is_empty() {
+        return Err(Refusal::Empty);
+    }
+    let Some(format) = sniff(buf) else {
+        // A PDF reader would still find a header buried further in: the brief calls that a
+        // polyglot rather than an unknown file.
+        if polyglot::find(buf, b"%PDF-").is_some() {
+            return Err(Refusal::Polyglot);
+        }
+        return Err(Refusal::UnknownFormat);
+    };
+    if !allowed.contains(&format) {
+        return Err(Refusal::FormatNotAllowed {
+            found: format,
+            allowed: allowed.to_vec(),
+        });
+    }
+    polyglot::check_common(buf, format)?;
+    match format {
+        Format::Pdf => {
+            let pages = pdf::inspect_pdf(buf, limits)?;
+            Ok(Inspection {
+                format,
+                media_type: format.media_type(),
+                width: None,
+                height: None,
+                pages: Some(pages),
+            })
+        }
+        Format::Jpeg | Format::Png | Format::Webp => {
+            let (width, height) = image_check::inspect_image(buf, format, limits)?;
+            Ok(Inspection {
+                format,
+                media_type: format.media_type(),
+                width: Some(width),
+                height: Some(height),
+                pages: None,
+            })
+        }
+    }
+}
+
+fn read_file<R: Read + Seek>(file: &mut R, len: u64) -> Result<Vec<u8>, Refusal> {
+    let unreadable = |file: &mut R| refuse_unreadable(file);
+    if file.seek(SeekFrom::Start(0)).is_err() {
+        return Err(unreadable(file));
+    }
+    let Ok(capacity) = usize::try_from(len) else {
+        return Err(unreadable(file));
+    };
+    let mut buf = Vec::new();
+    if buf.try_reserve_exact(capacity).is_err() {
+        return Err(unreadable(file));
+    }
+    // A short read only means the file is shorter than announced; what was read is the file.
+    if file.by_ref().take(len).read_to_end(&mut buf).is_err() {
+        return Err(unreadable(file));
+    }
+    if buf.is_empty() {
+        return Err(Refusal::Empty);
+    }
+    Ok(buf)
+}
+
+/// The file could not be read completely. There is no refusal for a server-side I/O error, and
+/// accepting a file whose end was never inspected would be unsafe, so the refusal names the
+/// format the head claims, malformed.
+fn refuse_unreadable<R: Read + Seek>(file: &mut R) -> Refusal {
+    match read_head(file).as_deref().and_then(sniff) {
+        Some(Format::Pdf) => Refusal::PdfMalformed,
+        Some(_) => Refusal::ImageMalformed,
+        None => Refusal::UnknownFormat,
+    }
+}
+
+fn read_head<R: Read + Seek>(file: &mut R) -> Option<Vec<u8>> {
+    file.seek(SeekFrom::Start(0)).ok()?;
+    let mut head = Vec::new();
+    file.by_ref()
+        .take(format::SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+        .ok()?;
+    Some(head)
+}
+
+/// A file larger than the memory budget is never loaded; the refusal still says what it is.
+fn refuse_oversized<R: Read + Seek>(file: &mut R, len: u64, allowed: &[Format]) -> Refusal {
+    let Some(head) = read_head(file) else {
+        return Refusal::UnknownFormat;
+    };
+    let Some(format) = sniff(&head) else {
+        return Refusal::UnknownFormat;
+    };
+    if !allowed.contains(&format) {
+        return Refusal::FormatNotAllowed {
+            found: format,
+            allowed: allowed.to_vec(),
+        };
+    }
+    if format == Format::Pdf {
+        return Refusal::PdfMalformed;
+    }
+    if file.seek(SeekFrom::Start(0)).is_err() {
+        return Refusal::ImageMalformed;
+    }
+    // Headers sit at the start; a bounded prefix is enough to read the dimensions.
+    let mut prefix = Vec::new();
+    if file
+        .by_ref()
+        .take(len.min(1024 * 1024))
+        .read_to_end(&mut prefix)
+        .is_err()
+    {
+        return Refusal::ImageMalformed;
+    }
+    match image_check::header_dimensions(&prefix, format) {
+        Some((width, height)) => Refusal::ImageTooLarge { width, height },
+        None => Refusal::ImageMalformed,
+    }
+}

@@ -1,0 +1,408 @@
+//! The `liasse` command line. Every command acts on the same configuration and data
+//! directory as `serve`, also while it runs.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use liasse_domain::clock::Clock;
+use liasse_domain::journal::Actor;
+use liasse_domain::policy::Role;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::error::AppError;
+use crate::services::{auth, rotate, tenants, verify};
+
+#[derive(Parser)]
+#[command(
+    name = "liasse",
+    version,
+    about = "Liasse, the citizen document vault of a municipality"
+)]
+pub struct Cli {
+    /// Configuration file (TOML); defaults to $LIASSE_CONFIG or ./liasse.toml when present.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory of the embedded default (database, blobs, key file).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// sqlite://... or postgres://...
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// A local directory or s3://bucket[/prefix].
+    #[arg(long, global = true)]
+    blob_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Load demonstration data (a tenant, its catalogue, accounts) and run the server.
+    Demo {
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Check journal chains and every stored blob; non-zero exit on any fault.
+    Verify {
+        /// Remove orphan blobs (blobs no document version refers to), nothing else.
+        #[arg(long)]
+        repair: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every due job once and exit.
+    Sweep,
+    /// Key-encryption keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Print the effective configuration with secrets redacted.
+    CheckConfig,
+    /// Tenants (collectivités).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new key current and re-wrap every document key with it (resumes if interrupted).
+    Rotate,
+    /// List key ids, the current one first.
+    List,
+    /// Remove an old key once no document key needs it.
+    Retire { id: String },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    Create {
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// Load the default catalogue of French document types.
+        #[arg(long)]
+        with_catalogue: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    Create(UserCreate),
+}
+
+#[derive(Args)]
+struct UserCreate {
+    #[arg(long)]
+    tenant: String,
+    #[arg(long)]
+    login: String,
+    #[arg(long, value_parser = ["citizen", "agent", "manager", "admin", "service"])]
+    role: String,
+    /// DOMAIN=consult|modify|manage, repeatable.
+    #[arg(long = "right")]
+    rights: Vec<String>,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    email: Option<String>,
+    /// The agent's service, shown to citizens in their journal.
+    #[arg(long)]
+    service: Option<String>,
+    /// Read the password from standard input.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (shown once).
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        login: String,
+        #[arg(long, default_value = "")]
+        scopes: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", describe(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn describe(e: &AppError) -> String {
+    match e {
+        AppError::Invalid { detail, .. } => detail.clone(),
+        AppError::NotFound => "not found (check the tenant slug and login)".into(),
+        e => e.to_string(),
+    }
+}
+
+fn init_logs(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.log_format.as_deref() == Some("json") {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, AppError> {
+    let listen = match &cli.command {
+        Command::Serve { listen } | Command::Demo { listen } => listen.clone(),
+        _ => None,
+    };
+    let flags = Config {
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+        blob_url: cli.blob_url.clone(),
+        listen,
+        ..Config::default()
+    };
+    let config = Config::load(cli.config.as_deref(), flags)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    init_logs(&config);
+    if let Command::CheckConfig = cli.command {
+        print!("{}", config.redacted_toml());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let app = App::open(config, Clock::System).await?;
+    match cli.command {
+        Command::Serve { .. } => serve(app, None).await,
+        Command::Demo { .. } => {
+            let banner = crate::demo::load(&app).await?;
+            serve(app, Some(banner)).await
+        }
+        Command::Migrate => {
+            println!("database is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { repair, json } => {
+            let report = verify::run(&app, repair).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
+            } else {
+                print_report(&report);
+            }
+            Ok(if report.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        Command::Sweep => {
+            println!("no scheduled jobs are defined yet: nothing to do");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let r = rotate::rotate(&app, 500, None).await?;
+            println!(
+                "{} key {}: {} document keys re-wrapped, {} remaining",
+                if r.resumed {
+                    "resumed rotation to"
+                } else {
+                    "rotated to"
+                },
+                r.current_key,
+                r.rewrapped,
+                r.remaining
+            );
+            Ok(if r.remaining == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Keys(KeysCommand::List) => {
+            let ring = app.keys.ring()?;
+            println!("current: {}", ring.current_id());
+            for id in ring.ids() {
+                println!("{id}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys(KeysCommand::Retire { id }) => {
+            rotate::retire(&app, &id).await?;
+            println!("key {id} retired");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig => Ok(ExitCode::SUCCESS),
+        Command::Tenant(TenantCommand::Create {
+            slug,
+            name,
+            with_catalogue,
+        }) => {
+            let t = tenants::create(&app, &slug, &name, with_catalogue).await?;
+            println!("tenant {} created ({})", t.slug, t.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::Create(u)) => {
+            let role = Role::parse(&u.role)
+                .ok_or_else(|| AppError::invalid("invalid-role", "unknown role"))?;
+            let rights = u
+                .rights
+                .iter()
+                .map(|r| {
+                    r.split_once('=')
+                        .map(|(d, l)| (d.trim().to_string(), l.trim().to_string()))
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "invalid-right",
+                        "--right expects DOMAIN=consult|modify|manage",
+                    )
+                })?;
+            let password = if u.password_stdin {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s)?;
+                Some(s.trim_end_matches(['\n', '\r']).to_string())
+            } else {
+                None
+            };
+            let account = auth::create_user(
+                &app,
+                Actor::operator(),
+                auth::NewUser {
+                    tenant_slug: &u.tenant,
+                    login: &u.login,
+                    role,
+                    display_name: u.name.as_deref(),
+                    email: u.email.as_deref(),
+                    service: u.service.as_deref(),
+                    rights,
+                    password,
+                },
+            )
+            .await?;
+            println!("user {} created ({})", account.login, account.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Create {
+            tenant,
+            login,
+            scopes,
+            label,
+        }) => {
+            let secret =
+                auth::create_token(&app, Actor::operator(), &tenant, &login, &scopes, &label)
+                    .await?;
+            println!("{secret}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_report(r: &verify::Report) {
+    println!("tenants: {}", r.tenants);
+    println!("journal entries checked: {}", r.journal_entries);
+    println!(
+        "document versions decrypted and checked: {}",
+        r.versions_checked
+    );
+    for (title, items) in [
+        ("journal faults", &r.journal_faults),
+        ("corrupt blobs", &r.corrupt_blobs),
+        ("missing blobs", &r.missing_blobs),
+        ("orphan blobs", &r.orphan_blobs),
+        ("orphan blobs removed", &r.removed_orphans),
+    ] {
+        if !items.is_empty() {
+            println!("{title}: {}", items.len());
+            for i in items {
+                println!("  {i}");
+            }
+        }
+    }
+    println!(
+        "{}",
+        if r.is_clean() {
+            "verify: clean"
+        } else {
+            "verify: FAULTS FOUND"
+        }
+    );
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub async fn serve(app: App, banner: Option<String>) -> Result<ExitCode, AppError> {
+    let addr = app.config.listen();
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| AppError::Internal(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, database = app.db.backend().name(), blobs = app.blobs.description(), "liasse is listening");
+    println!("Liasse is running: http://{local}/  (health: http://{local}/healthz)");
+    if let Some(b) = banner {
+        println!("{b}");
+    }
+    let router = crate::http::router(app.clone());
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
+    app.db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,327 @@
+//! Configuration: defaults, then a TOML file, then `LIASSE_*` environment variables, then
+//! command-line flags. Secrets may be given as `*_file` paths and are never printed.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the embedded default keeps its database, blobs and key file.
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    /// `sqlite://...` or `postgres://...`.
+    pub database_url: Option<String>,
+    pub database_url_file: Option<PathBuf>,
+    pub database_max_connections: Option<u32>,
+    /// A local directory (`file:///dir` or a path) or `s3://bucket[/prefix]`.
+    pub blob_url: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    pub s3_secret_access_key_file: Option<PathBuf>,
+    /// The key ring file (generated with mode 0600 on first start when absent).
+    pub key_file: Option<PathBuf>,
+    /// A single master key in base64, instead of a key file (container secrets).
+    pub master_key: Option<String>,
+    pub master_key_file: Option<PathBuf>,
+    /// `host:port` of clamd; when set, every upload is scanned and refused if clamd is down.
+    pub clamd_address: Option<String>,
+    /// The largest upload accepted before the document type is known.
+    pub max_upload_bytes: Option<u64>,
+    /// `text` or `json`.
+    pub log_format: Option<String>,
+    /// Base URL users reach the server at (used in links and the demo banner).
+    pub public_url: Option<String>,
+    /// Set `Secure` cookies even on plain HTTP (behind a TLS proxy); defaults to true.
+    pub secure_cookies: Option<bool>,
+}
+
+/// Every key, in the order used for the environment (`LIASSE_` + upper case) and for printing.
+const KEYS: &[&str] = &[
+    "data_dir",
+    "listen",
+    "database_url",
+    "database_url_file",
+    "database_max_connections",
+    "blob_url",
+    "s3_endpoint",
+    "s3_region",
+    "s3_access_key_id",
+    "s3_secret_access_key",
+    "s3_secret_access_key_file",
+    "key_file",
+    "master_key",
+    "master_key_file",
+    "clamd_address",
+    "max_upload_bytes",
+    "log_format",
+    "public_url",
+    "secure_cookies",
+];
+
+const SECRETS: &[&str] = &["s3_secret_access_key", "master_key", "database_url"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("configuration file {0}: {1}")]
+    Parse(PathBuf, String),
+    #[error("environment variable {0}: {1}")]
+    Env(String, String),
+    #[error("cannot read secret file {0}: {1}")]
+    Secret(PathBuf, std::io::Error),
+}
+
+impl Config {
+    /// Loads the layers. `file` is the explicit `--config`; otherwise `LIASSE_CONFIG`, otherwise
+    /// `./liasse.toml` when it exists.
+    pub fn load(file: Option<&Path>, flags: Config) -> Result<Config, ConfigError> {
+        let explicit = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("LIASSE_CONFIG").map(PathBuf::from));
+        let path = explicit.clone().or_else(|| {
+            let p = PathBuf::from("liasse.toml");
+            p.exists().then_some(p)
+        });
+        let mut cfg = Config::default();
+        if let Some(p) = path {
+            let text = std::fs::read_to_string(&p).map_err(|e| ConfigError::Read(p.clone(), e))?;
+            let from_file: Config = toml::from_str(&text)
+                .map_err(|e| ConfigError::Parse(p.clone(), e.message().to_string()))?;
+            cfg.overlay(from_file);
+        }
+        cfg.overlay(Config::from_env()?);
+        cfg.overlay(flags);
+        Ok(cfg)
+    }
+
+    fn from_env() -> Result<Config, ConfigError> {
+        let mut table = toml::Table::new();
+        for key in KEYS {
+            let var = format!("LIASSE_{}", key.to_uppercase());
+            if let Ok(v) = std::env::var(&var) {
+                let value = match *key {
+                    "database_max_connections" | "max_upload_bytes" => v
+                        .parse::<i64>()
+                        .map(toml::Value::Integer)
+                        .map_err(|_| ConfigError::Env(var.clone(), "expected a number".into()))?,
+                    "secure_cookies" => {
+                        v.parse::<bool>().map(toml::Value::Boolean).map_err(|_| {
+                            ConfigError::Env(var.clone(), "expected true or false".into())
+                        })?
+                    }
+                    _ => toml::Value::String(v),
+                };
+                table.insert((*key).to_string(), value);
+            }
+        }
+        table.try_into().map_err(|e: toml::de::Error| {
+            ConfigError::Env("LIASSE_*".into(), e.message().to_string())
+        })
+    }
+
+    /// Fields set in `other` win.
+    fn overlay(&mut self, other: Config) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* };
+        }
+        take!(
+            data_dir,
+            listen,
+            database_url,
+            database_url_file,
+            database_max_connections,
+            blob_url,
+            s3_endpoint,
+            s3_region,
+            s3_access_key_id,
+            s3_secret_access_key,
+            s3_secret_access_key_file,
+            key_file,
+            master_key,
+            master_key_file,
+            clamd_address,
+            max_upload_bytes,
+            log_format,
+            public_url,
+            secure_cookies
+        );
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("liasse-data"))
+    }
+
+    pub fn listen(&self) -> String {
+        self.listen
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+    }
+
+    pub fn database_url(&self) -> Result<String, ConfigError> {
+        if let Some(url) = read_secret(&self.database_url, &self.database_url_file)? {
+            return Ok(url);
+        }
+        Ok(format!(
+            "sqlite://{}?mode=rwc",
+            self.data_dir().join("liasse.db").display()
+        ))
+    }
+
+    pub fn blob_url(&self) -> String {
+        self.blob_url
+            .clone()
+            .unwrap_or_else(|| self.data_dir().join("blobs").display().to_string())
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir().join("keys.json"))
+    }
+
+    pub fn s3_secret(&self) -> Result<Option<String>, ConfigError> {
+        read_secret(&self.s3_secret_access_key, &self.s3_secret_access_key_file)
+    }
+
+    pub fn master_key(&self) -> Result<Option<String>, ConfigError> {
+        read_secret(&self.master_key, &self.master_key_file)
+    }
+
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_upload_bytes.unwrap_or(64 * 1024 * 1024)
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen()))
+    }
+
+    /// The effective configuration as TOML, with secrets replaced by `"<redacted>"`.
+    pub fn redacted_toml(&self) -> String {
+        let mut effective = self.clone();
+        effective.data_dir = Some(self.data_dir());
+        effective.listen = Some(self.listen());
+        effective.blob_url = Some(self.blob_url());
+        effective.key_file = Some(self.key_file());
+        if effective.database_url.is_none() && effective.database_url_file.is_none() {
+            effective.database_url = self.database_url().ok();
+        }
+        effective.max_upload_bytes = Some(self.max_upload_bytes());
+        let mut table = toml::Table::try_from(&effective).unwrap_or_default();
+        for key in SECRETS {
+            if let Some(v) = table.get_mut(*key) {
+                *v = toml::Value::String(redact_value(key, v.as_str().unwrap_or_default()));
+            }
+        }
+        let mut out = String::new();
+        for key in KEYS {
+            if let Some(v) = table.get(*key) {
+                out.push_str(&format!("{key} = {v}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// Database URLs keep their scheme, host and database visible; only the password goes.
+fn redact_value(key: &str, v: &str) -> String {
+    if key == "database_url" {
+        if let Ok(mut u) = url_parts(v) {
+            u.1 = "<redacted>".into();
+            if u.2 {
+                return format!("{}:{}@{}", u.0, u.1, u.3);
+            }
+            return v.to_string();
+        }
+    }
+    "<redacted>".into()
+}
+
+/// Splits `scheme://user:password@rest` into (scheme://user, password, had_password, rest).
+fn url_parts(v: &str) -> Result<(String, String, bool, String), ()> {
+    let (scheme, rest) = v.split_once("://").ok_or(())?;
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, pw)) => Ok((
+                format!("{scheme}://{user}"),
+                pw.to_string(),
+                true,
+                host.to_string(),
+            )),
+            None => Ok((
+                format!("{scheme}://{userinfo}"),
+                String::new(),
+                false,
+                host.to_string(),
+            )),
+        },
+        None => Ok((
+            format!("{scheme}:/"),
+            String::new(),
+            false,
+            rest.to_string(),
+        )),
+    }
+}
+
+fn read_secret(
+    value: &Option<String>,
+    file: &Option<PathBuf>,
+) -> Result<Option<String>, ConfigError> {
+    if let Some(v) = value {
+        return Ok(Some(v.clone()));
+    }
+    match file {
+        Some(p) => std::fs::read_to_string(p)
+            .map(|s| Some(s.trim().to_string()))
+            .map_err(|e| ConfigError::Secret(p.clone(), e)),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted() {
+        let cfg = Config {
+            database_url: Some("postgres://liasse:hunter2@db/liasse".into()),
+            s3_secret_access_key: Some("s3cr3t".into()),
+            master_key: Some("bWFzdGVy".into()),
+            ..Config::default()
+        };
+        let out = cfg.redacted_toml();
+        assert!(!out.contains("hunter2"), "{out}");
+        assert!(!out.contains("s3cr3t"), "{out}");
+        assert!(!out.contains("bWFzdGVy"), "{out}");
+        assert!(
+            out.contains("postgres://liasse:<redacted>@db/liasse"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn later_layers_win() {
+        let mut a = Config {
+            listen: Some("a".into()),
+            data_dir: Some("d".into()),
+            ..Config::default()
+        };
+        a.overlay(Config {
+            listen: Some("b".into()),
+            ..Config::default()
+        });
+        assert_eq!(a.listen(), "b");
+        assert_eq!(a.data_dir(), PathBuf::from("d"));
+    }
+}

@@ -1,0 +1,80 @@
+//! `liasse demo`: a tenant with the default catalogue and accounts to try things with.
+
+use liasse_domain::journal::Actor;
+use liasse_domain::policy::Role;
+
+use crate::app::App;
+use crate::error::{AppError, Result};
+use crate::services::{auth, tenants};
+
+pub const DEMO_TENANT: &str = "demo";
+
+/// Demo accounts: (login, role, display name, service, rights, password).
+const ACCOUNTS: &[(&str, Role, &str, &str, &[(&str, &str)], &str)] = &[
+    (
+        "camille",
+        Role::Citizen,
+        "Camille Martin",
+        "",
+        &[],
+        "camille-demo",
+    ),
+    (
+        "agent",
+        Role::Agent,
+        "Dominique Petit",
+        "Service scolaire",
+        &[("scolaire", "modify"), ("etat-civil", "consult")],
+        "agent-demo",
+    ),
+    (
+        "admin",
+        Role::Admin,
+        "Administratrice",
+        "",
+        &[],
+        "admin-demo",
+    ),
+];
+
+/// Loads the demo data once (later runs keep what exists) and returns the banner to print.
+pub async fn load(app: &App) -> Result<String> {
+    if liasse_store::tenants::by_slug(&app.db, DEMO_TENANT)
+        .await?
+        .is_none()
+    {
+        tenants::create(app, DEMO_TENANT, "Ville de Démo", true).await?;
+        for (login, role, name, service, rights, password) in ACCOUNTS {
+            auth::create_user(
+                app,
+                Actor::operator(),
+                auth::NewUser {
+                    tenant_slug: DEMO_TENANT,
+                    login,
+                    role: *role,
+                    display_name: Some(name),
+                    email: None,
+                    service: Some(service),
+                    rights: rights
+                        .iter()
+                        .map(|(d, l)| (d.to_string(), l.to_string()))
+                        .collect(),
+                    password: Some(password.to_string()),
+                },
+            )
+            .await
+            .map_err(|e| AppError::Internal(format!("demo account {login}: {e}")))?;
+        }
+    }
+    let mut banner = String::from(
+        "Demo tenant \"demo\" (Ville de Démo) with the default catalogue. Accounts (login / password):\n",
+    );
+    for (login, role, name, _, _, password) in ACCOUNTS {
+        banner.push_str(&format!(
+            "  {login:<8} / {password:<13} {} ({name})\n",
+            role.code()
+        ));
+    }
+    banner.push_str("Log in over the API: POST /api/v1/session {\"tenant\":\"demo\",\"login\":\"camille\",\"password\":\"camille-demo\"}");
+    Ok(banner)
+}

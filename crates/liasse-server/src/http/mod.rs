@@ -1,0 +1,54 @@
+//! The HTTP API. Handlers are thin: they read the request, call a service, map the result.
+
+pub mod auth;
+pub mod catalogue;
+pub mod documents;
+pub mod health;
+pub mod journal;
+pub mod problem;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Request};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::App;
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+pub fn router(app: App) -> Router {
+    let request_id = HeaderName::from_static(REQUEST_ID);
+    let api = Router::new()
+        .merge(documents::routes())
+        .merge(catalogue::routes())
+        .merge(journal::routes())
+        .merge(auth::routes());
+    Router::new()
+        .merge(health::routes())
+        .nest("/api/v1", api)
+        // Uploads enforce their own limits while streaming (see services::upload).
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(health::count_requests))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(header("x-content-type-options", "nosniff"))
+        .layer(header("referrer-policy", "no-referrer"))
+        .layer(header("x-frame-options", "DENY"))
+        .layer(header("content-security-policy", "default-src 'none'; frame-ancestors 'none'"))
+        .with_state(app)
+}
+
+fn header(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
+        HeaderName::from_static(name),
+        HeaderValue::from_static(value),
+    )
+}

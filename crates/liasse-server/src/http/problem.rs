@@ -1,0 +1,142 @@
+//! Errors as `application/problem+json` (RFC 9457) with a stable `type` and a French `detail`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::error::AppError;
+
+#[derive(Serialize)]
+struct Problem {
+    #[serde(rename = "type")]
+    type_: String,
+    title: &'static str,
+    status: u16,
+    detail: String,
+}
+
+/// The problem type URI of a code; stable, part of the API contract.
+pub fn type_uri(code: &str) -> String {
+    format!("https://liasse.fr/problems/{code}")
+}
+
+pub fn problem(
+    status: StatusCode,
+    code: &str,
+    title: &'static str,
+    detail: impl Into<String>,
+) -> Response {
+    let body = Problem {
+        type_: type_uri(code),
+        title,
+        status: status.as_u16(),
+        detail: detail.into(),
+    };
+    let mut resp = (status, axum::Json(body)).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    resp
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        use StatusCode as S;
+        match self {
+            AppError::NotFound => problem(
+                S::NOT_FOUND,
+                "not-found",
+                "Introuvable",
+                "La ressource demandée n'existe pas.",
+            ),
+            AppError::Unauthorized => {
+                let mut r = problem(
+                    S::UNAUTHORIZED,
+                    "unauthenticated",
+                    "Authentification requise",
+                    "Identifiez-vous pour accéder à cette ressource.",
+                );
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                r
+            }
+            AppError::Forbidden => problem(
+                S::FORBIDDEN,
+                "forbidden",
+                "Action non autorisée",
+                "Votre compte ne permet pas cette action.",
+            ),
+            AppError::Invalid { code, detail } => {
+                problem(S::BAD_REQUEST, code, "Requête invalide", detail)
+            }
+            AppError::Refused(r) => {
+                let status = match r {
+                    liasse_inspect::Refusal::UnknownFormat
+                    | liasse_inspect::Refusal::FormatNotAllowed { .. } => S::UNSUPPORTED_MEDIA_TYPE,
+                    _ => S::UNPROCESSABLE_ENTITY,
+                };
+                problem(status, r.code(), "Fichier refusé", r.detail_fr())
+            }
+            AppError::TooLarge { limit } => problem(
+                S::PAYLOAD_TOO_LARGE,
+                "file-too-large",
+                "Fichier trop volumineux",
+                format!(
+                    "Le fichier dépasse la taille maximale autorisée ({}).",
+                    human_size(limit)
+                ),
+            ),
+            AppError::Conflict(m) => problem(S::CONFLICT, "conflict", "Conflit", m),
+            AppError::RateLimited { retry_after_secs } => {
+                let mut r = problem(
+                    S::TOO_MANY_REQUESTS,
+                    "too-many-attempts",
+                    "Trop de tentatives",
+                    format!(
+                        "Trop de tentatives de connexion. Réessayez dans {} minute(s).",
+                        retry_after_secs.div_ceil(60)
+                    ),
+                );
+                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                r
+            }
+            AppError::StorageFull => problem(
+                S::INSUFFICIENT_STORAGE,
+                "storage-full",
+                "Espace de stockage saturé",
+                "Le stockage est momentanément plein : votre document n'a pas été enregistré. Réessayez plus tard.",
+            ),
+            AppError::Unavailable(what) => {
+                tracing::warn!(service = %what, "dependency unavailable");
+                problem(
+                    S::SERVICE_UNAVAILABLE,
+                    "service-unavailable",
+                    "Service indisponible",
+                    "Un service nécessaire (antivirus, stockage) ne répond pas : rien n'a été enregistré. Réessayez plus tard.",
+                )
+            }
+            e @ (AppError::Store(_) | AppError::Crypto(_) | AppError::Internal(_)) => {
+                tracing::error!(error = %e, "internal error");
+                problem(
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal-error",
+                    "Erreur interne",
+                    "Une erreur interne est survenue ; elle a été enregistrée.",
+                )
+            }
+        }
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{} Mo", bytes / (1024 * 1024))
+    } else if bytes >= 1024 {
+        format!("{} Ko", bytes / 1024)
+    } else {
+        format!("{bytes} octets")
+    }
+}

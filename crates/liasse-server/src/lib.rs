@@ -1,0 +1,15 @@
+//! The Liasse server: configuration, services (use cases), the HTTP API, and the `liasse`
+//! command line. Handlers are thin: they read the request, call a service, map the result.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod progress;
+pub mod services;
+
+pub use app::App;
+pub use error::AppError;

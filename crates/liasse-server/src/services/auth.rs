@@ -1,0 +1,390 @@
+//! Accounts, passwords, API tokens and the principal that every request acts as.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use liasse_domain::ids::new_id;
+use liasse_domain::journal::{Actor, NewEntry};
+use liasse_domain::policy::{ActorFacts, Role};
+use liasse_store::accounts::{self, AccountRow, TokenRow};
+use liasse_store::{journal, tenants};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::app::App;
+use crate::error::{AppError, Result};
+
+/// Who is acting, as resolved from a token or a session.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub tenant_id: String,
+    pub account_id: String,
+    pub login: String,
+    pub display_name: String,
+    pub role: Role,
+    pub service: String,
+    pub scopes: Vec<String>,
+}
+
+impl Principal {
+    pub fn facts(&self) -> ActorFacts<'_> {
+        ActorFacts {
+            tenant_id: &self.tenant_id,
+            account_id: &self.account_id,
+            role: self.role,
+        }
+    }
+
+    /// How this principal appears in the journal.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            kind: self.role.code().into(),
+            id: self.account_id.clone(),
+            label: self.display_name.clone(),
+            service: self.service.clone(),
+        }
+    }
+
+    fn from_account(a: AccountRow, scopes: &str) -> Result<Self> {
+        let role = Role::parse(&a.role)
+            .ok_or_else(|| AppError::Internal(format!("unknown role {}", a.role)))?;
+        Ok(Principal {
+            tenant_id: a.tenant_id,
+            account_id: a.id,
+            login: a.login,
+            display_name: a.display_name,
+            role,
+            service: a.service,
+            scopes: scopes.split_whitespace().map(String::from).collect(),
+        })
+    }
+}
+
+/// SHA-256 of a bearer secret: tokens and session ids are stored only as this.
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A new random secret with a recognisable prefix (so leaked tokens can be found by scanners).
+pub fn new_secret(prefix: &str) -> String {
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    format!(
+        "{prefix}_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+    )
+}
+
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("argon2: {e}")))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+pub struct NewUser<'a> {
+    pub tenant_slug: &'a str,
+    pub login: &'a str,
+    pub role: Role,
+    pub display_name: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub service: Option<&'a str>,
+    pub rights: Vec<(String, String)>,
+    pub password: Option<String>,
+}
+
+const RIGHT_LEVELS: [&str; 4] = ["none", "consult", "modify", "manage"];
+
+/// Creates an account (the `liasse user create` command and admin pages).
+pub async fn create_user(app: &App, actor: Actor, u: NewUser<'_>) -> Result<AccountRow> {
+    let tenant = tenants::by_slug(&app.db, u.tenant_slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let login = u.login.trim();
+    if login.is_empty()
+        || login.len() > 200
+        || login.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(AppError::invalid(
+            "invalid-login",
+            "l'identifiant doit compter 1 à 200 caractères, sans espace",
+        ));
+    }
+    for (domain, level) in &u.rights {
+        if !RIGHT_LEVELS.contains(&level.as_str()) || domain.is_empty() {
+            return Err(AppError::invalid(
+                "invalid-right",
+                format!("droit « {domain}={level} » invalide : consult, modify ou manage"),
+            ));
+        }
+    }
+    let password_hash = match &u.password {
+        Some(p) if p.chars().count() < 8 => {
+            return Err(AppError::invalid(
+                "weak-password",
+                "le mot de passe doit compter au moins 8 caractères",
+            ));
+        }
+        Some(p) => Some(hash_password(p)?),
+        None => None,
+    };
+    let now = app.now();
+    let account = AccountRow {
+        id: new_id(),
+        tenant_id: tenant.id.clone(),
+        login: login.to_string(),
+        role: u.role.code().into(),
+        display_name: u.display_name.unwrap_or(login).to_string(),
+        email: u.email.map(String::from),
+        service: u.service.unwrap_or_default().to_string(),
+        password_hash,
+        disabled: false,
+        created_at: now,
+    };
+    let mut tx = app.db.begin_write().await?;
+    accounts::insert(&mut tx, &account).await?;
+    for (domain, level) in &u.rights {
+        accounts::set_right(&mut tx, &tenant.id, &account.id, domain, level).await?;
+    }
+    journal::append(
+        &mut tx,
+        &tenant.id,
+        now,
+        &NewEntry {
+            actor,
+            action: "account.create".into(),
+            object_kind: "account".into(),
+            object_id: account.id.clone(),
+            citizen_id: (u.role == Role::Citizen).then(|| account.id.clone()),
+            basis_kind: "admin".into(),
+            basis_id: String::new(),
+            details: serde_json::json!({ "role": account.role, "rights": u.rights }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(account)
+}
+
+/// Creates an API token for an account and returns the secret, shown once.
+pub async fn create_token(
+    app: &App,
+    actor: Actor,
+    tenant_slug: &str,
+    login: &str,
+    scopes: &str,
+    label: &str,
+) -> Result<String> {
+    let tenant = tenants::by_slug(&app.db, tenant_slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let account = accounts::by_login(&app.db, &tenant.id, login)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let secret = new_secret("lss");
+    let now = app.now();
+    let mut tx = app.db.begin_write().await?;
+    let token = TokenRow {
+        id: new_id(),
+        tenant_id: tenant.id.clone(),
+        account_id: account.id.clone(),
+        token_hash: secret_hash(&secret),
+        label: label.into(),
+        scopes: scopes.into(),
+        created_at: now,
+        expires_at: None,
+    };
+    accounts::insert_token(&mut tx, &token).await?;
+    journal::append(
+        &mut tx,
+        &tenant.id,
+        now,
+        &NewEntry {
+            actor,
+            action: "token.create".into(),
+            object_kind: "token".into(),
+            object_id: token.id.clone(),
+            citizen_id: (account.role == "citizen").then(|| account.id.clone()),
+            basis_kind: "admin".into(),
+            basis_id: String::new(),
+            details: serde_json::json!({ "account": account.id, "scopes": scopes }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+/// Resolves a bearer token; `None` for unknown, revoked or expired tokens and disabled accounts.
+pub async fn principal_from_token(app: &App, token: &str) -> Result<Option<Principal>> {
+    if token.len() > 200 {
+        return Ok(None);
+    }
+    match accounts::by_token_hash(&app.db, &secret_hash(token), app.now()).await? {
+        Some((a, _)) if a.disabled => Ok(None),
+        Some((a, scopes)) => Principal::from_account(a, &scopes).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Resolves a session cookie to its principal and CSRF token.
+pub async fn principal_from_session(
+    app: &App,
+    session: &str,
+) -> Result<Option<(Principal, String)>> {
+    if session.len() > 200 {
+        return Ok(None);
+    }
+    match accounts::by_session(&app.db, &secret_hash(session), app.now()).await? {
+        Some((a, _)) if a.disabled => Ok(None),
+        Some((a, csrf)) => Ok(Some((Principal::from_account(a, "")?, csrf))),
+        None => Ok(None),
+    }
+}
+
+/// Sessions last 8 hours.
+const SESSION_MS: i64 = 8 * 3600 * 1000;
+
+/// A new session after a password login: (session secret, CSRF token).
+pub async fn login(
+    app: &App,
+    tenant_slug: &str,
+    login: &str,
+    password: &str,
+    client: &str,
+) -> Result<(String, String, Principal)> {
+    let key = format!("{tenant_slug}\u{0}{login}");
+    app.login_limiter.check(&key, client, app.now())?;
+    let tenant = tenants::by_slug(&app.db, tenant_slug).await?;
+    let account = match &tenant {
+        Some(t) => accounts::by_login(&app.db, &t.id, login).await?,
+        None => None,
+    };
+    let ok = match &account {
+        Some(a) if !a.disabled => a
+            .password_hash
+            .as_deref()
+            .is_some_and(|h| verify_password(password, h)),
+        _ => {
+            // Spend the same time as a real check so that response time does not reveal
+            // which logins exist.
+            let _ = hash_password(password);
+            false
+        }
+    };
+    let (Some(tenant), Some(account), true) = (tenant, account, ok) else {
+        app.login_limiter.failed(&key, client, app.now());
+        return Err(AppError::Unauthorized);
+    };
+    app.login_limiter.succeeded(&key);
+    let session = new_secret("lsess");
+    let csrf = new_secret("csrf");
+    let now = app.now();
+    let mut tx = app.db.begin_write().await?;
+    accounts::insert_session(
+        &mut tx,
+        &secret_hash(&session),
+        &tenant.id,
+        &account.id,
+        &csrf,
+        now,
+        now + SESSION_MS,
+    )
+    .await?;
+    let principal = Principal::from_account(account, "")?;
+    journal::append(
+        &mut tx,
+        &tenant.id,
+        now,
+        &NewEntry {
+            actor: principal.actor(),
+            action: "session.login".into(),
+            object_kind: "account".into(),
+            object_id: principal.account_id.clone(),
+            citizen_id: (principal.role == Role::Citizen).then(|| principal.account_id.clone()),
+            basis_kind: "password".into(),
+            basis_id: String::new(),
+            details: serde_json::json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((session, csrf, principal))
+}
+
+pub async fn logout(app: &App, session: &str) -> Result<()> {
+    let mut tx = app.db.begin_write().await?;
+    accounts::delete_session(&mut tx, &secret_hash(session)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Limits password guessing: after 5 failures for one login, or 20 from one client, within
+/// 15 minutes, further attempts are refused until the window passes.
+#[derive(Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, Vec<i64>>>,
+}
+
+const WINDOW_MS: i64 = 15 * 60 * 1000;
+const MAX_PER_LOGIN: usize = 5;
+const MAX_PER_CLIENT: usize = 20;
+
+impl LoginLimiter {
+    fn recent(map: &mut HashMap<String, Vec<i64>>, key: &str, now: i64) -> Vec<i64> {
+        let v = map.entry(key.to_string()).or_default();
+        v.retain(|t| now - *t < WINDOW_MS);
+        v.clone()
+    }
+
+    pub fn check(&self, key: &str, client: &str, now: i64) -> Result<()> {
+        let Ok(mut map) = self.failures.lock() else {
+            return Err(AppError::Internal("limiter poisoned".into()));
+        };
+        let per_login = Self::recent(&mut map, key, now);
+        let per_client = Self::recent(&mut map, &format!("client\u{0}{client}"), now);
+        let blocked_by = if per_login.len() >= MAX_PER_LOGIN {
+            per_login.first().copied()
+        } else if per_client.len() >= MAX_PER_CLIENT {
+            per_client.first().copied()
+        } else {
+            None
+        };
+        match blocked_by {
+            Some(first) => Err(AppError::RateLimited {
+                retry_after_secs: ((first + WINDOW_MS - now) / 1000).max(1) as u64,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    pub fn failed(&self, key: &str, client: &str, now: i64) {
+        if let Ok(mut map) = self.failures.lock() {
+            map.entry(key.to_string()).or_default().push(now);
+            map.entry(format!("client\u{0}{client}"))
+                .or_default()
+                .push(now);
+        }
+    }
+
+    pub fn succeeded(&self, key: &str) {
+        if let Ok(mut map) = self.failures.lock() {
+            map.remove(key);
+        }
+    }
+}

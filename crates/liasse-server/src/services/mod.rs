@@ -1,0 +1,13 @@
+//! Use cases. Each function takes the application context and a principal (who acts), checks
+//! what it must, changes storage in one transaction with its journal entry, and returns plain
+//! data for the HTTP layer or the command line to present.
+
+pub mod auth;
+pub mod catalogue;
+pub mod documents;
+pub mod journal;
+pub mod rotate;
+pub mod scan;
+pub mod tenants;
+pub mod upload;
+pub mod verify;

@@ -1,0 +1,277 @@
+//! The blob store: encrypted document versions as opaque objects, on a local directory or
+//! any S3-compatible endpoint.
+//!
+//! Object names are `{tenant id}/{version id}` and never contain anything a client sent.
+//! A blob becomes visible only once it is complete (object_store stages local writes in a
+//! temporary file and renames; S3 shows an object only after its PUT or multipart completes),
+//! and on the local directory we fsync the file and its directories before returning, because
+//! object_store does not.
+
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, PutPayload, WriteMultipart};
+
+use crate::error::{Result, StoreError};
+
+/// Objects up to this size are written with one PUT; larger ones stream as multipart uploads,
+/// so memory stays bounded whatever the file size.
+const SINGLE_PUT_LIMIT: usize = 8 * 1024 * 1024;
+const PART_SIZE: usize = 8 * 1024 * 1024;
+
+/// S3 connection settings; the secret comes from configuration, never from the URL.
+#[derive(Clone, Debug, Default)]
+pub struct S3Options {
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct BlobStore {
+    inner: Arc<dyn ObjectStore>,
+    local_root: Option<PathBuf>,
+    description: String,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.description)
+    }
+}
+
+impl BlobStore {
+    /// Opens `url`: `s3://bucket[/prefix]` with `s3` options, `file:///dir` or a plain path.
+    pub fn open(url: &str, s3: &S3Options) -> Result<Self> {
+        if let Some(rest) = url.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(StoreError::Config(
+                    "s3 URL needs a bucket: s3://BUCKET".into(),
+                ));
+            }
+            let mut b = AmazonS3Builder::new()
+                .with_bucket_name(bucket)
+                .with_region(s3.region.clone().unwrap_or_else(|| "us-east-1".into()))
+                .with_virtual_hosted_style_request(false);
+            if let Some(ep) = &s3.endpoint {
+                b = b
+                    .with_endpoint(ep)
+                    .with_allow_http(ep.starts_with("http://"));
+            }
+            if let Some(k) = &s3.access_key_id {
+                b = b.with_access_key_id(k);
+            }
+            if let Some(s) = &s3.secret_access_key {
+                b = b.with_secret_access_key(s);
+            }
+            let store: Arc<dyn ObjectStore> = Arc::new(b.build()?);
+            let store: Arc<dyn ObjectStore> = if prefix.trim_matches('/').is_empty() {
+                store
+            } else {
+                Arc::new(object_store::prefix::PrefixStore::new(
+                    store,
+                    prefix.trim_matches('/'),
+                ))
+            };
+            return Ok(BlobStore {
+                inner: store,
+                local_root: None,
+                description: format!("s3://{bucket}/{}", prefix.trim_matches('/')),
+            });
+        }
+        let dir = url.strip_prefix("file://").unwrap_or(url);
+        Self::local(FsPath::new(dir))
+    }
+
+    /// A store on a local directory, created if missing.
+    pub fn local(dir: &FsPath) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let root = dir.canonicalize()?;
+        Ok(BlobStore {
+            inner: Arc::new(LocalFileSystem::new_with_prefix(&root)?),
+            description: format!("file://{}", root.display()),
+            local_root: Some(root),
+        })
+    }
+
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    pub fn key(tenant_id: &str, version_id: &str) -> String {
+        format!("{tenant_id}/{version_id}")
+    }
+
+    /// Starts writing an object; nothing is visible until [`BlobWriter::finish`] returns.
+    pub fn writer(&self, key: &str) -> BlobWriter {
+        BlobWriter {
+            store: self.clone(),
+            path: Path::from(key),
+            buf: Vec::new(),
+            multipart: None,
+            written: 0,
+        }
+    }
+
+    /// Writes a whole object at once (small objects, tests).
+    pub async fn put(&self, key: &str, data: Bytes) -> Result<()> {
+        let mut w = self.writer(key);
+        w.write(&data).await?;
+        w.finish().await
+    }
+
+    /// Streams an object's bytes.
+    pub async fn get_stream(&self, key: &str) -> Result<BoxStream<'static, Result<Bytes>>> {
+        let got = self.inner.get(&Path::from(key)).await.map_err(not_found)?;
+        Ok(got.into_stream().map_err(StoreError::from).boxed())
+    }
+
+    pub async fn get_all(&self, key: &str) -> Result<Bytes> {
+        let got = self.inner.get(&Path::from(key)).await.map_err(not_found)?;
+        Ok(got.bytes().await?)
+    }
+
+    pub async fn exists(&self, key: &str) -> Result<bool> {
+        match self.inner.head(&Path::from(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes an object; deleting a missing object is not an error.
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        match self.inner.delete(&Path::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(root) = &self.local_root {
+            if let Some(parent) = root.join(key).parent() {
+                sync_dir(parent).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every object name in the store.
+    pub fn list(&self) -> BoxStream<'static, Result<String>> {
+        self.inner
+            .list(None)
+            .map_ok(|m| m.location.to_string())
+            .map_err(StoreError::from)
+            .boxed()
+    }
+
+    /// Checks that the store answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        match self.inner.head(&Path::from("readyz-probe")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn make_durable(&self, path: &Path) -> Result<()> {
+        let Some(root) = &self.local_root else {
+            return Ok(());
+        };
+        let file = root.join(path.as_ref());
+        let f = file.clone();
+        tokio::task::spawn_blocking(move || std::fs::File::open(&f)?.sync_all())
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        let mut dir = file.parent();
+        while let Some(d) = dir {
+            sync_dir(d).await?;
+            if d == root.as_path() {
+                break;
+            }
+            dir = d.parent();
+        }
+        Ok(())
+    }
+}
+
+async fn sync_dir(dir: &FsPath) -> Result<()> {
+    let d = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || match std::fs::File::open(&d) {
+        Ok(f) => f.sync_all(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    })
+    .await
+    .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+    Ok(())
+}
+
+fn not_found(e: object_store::Error) -> StoreError {
+    match e {
+        object_store::Error::NotFound { .. } => StoreError::NotFound,
+        e => e.into(),
+    }
+}
+
+/// Writes one object in bounded memory: small objects in one PUT, large ones as a multipart
+/// upload. Dropping a writer without `finish` leaves nothing visible; call `abort` to also
+/// release the parts already sent.
+pub struct BlobWriter {
+    store: BlobStore,
+    path: Path,
+    buf: Vec<u8>,
+    multipart: Option<WriteMultipart>,
+    written: u64,
+}
+
+impl BlobWriter {
+    pub async fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.written += data.len() as u64;
+        if let Some(mp) = &mut self.multipart {
+            mp.wait_for_capacity(4).await?;
+            mp.write(data);
+            return Ok(());
+        }
+        self.buf.extend_from_slice(data);
+        if self.buf.len() > SINGLE_PUT_LIMIT {
+            let upload = self.store.inner.put_multipart(&self.path).await?;
+            let mut mp = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+            mp.write(&std::mem::take(&mut self.buf));
+            self.multipart = Some(mp);
+        }
+        Ok(())
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Completes the object and makes it durable; only then may the caller commit the row
+    /// that refers to it.
+    pub async fn finish(self) -> Result<()> {
+        match self.multipart {
+            Some(mp) => {
+                mp.finish().await?;
+            }
+            None => {
+                self.store
+                    .inner
+                    .put(&self.path, PutPayload::from(Bytes::from(self.buf)))
+                    .await?;
+            }
+        }
+        self.store.make_durable(&self.path).await
+    }
+
+    pub async fn abort(self) -> Result<()> {
+        if let Some(mp) = self.multipart {
+            mp.abort().await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,17 @@
+//! Liasse's storage: one migration tree and one set of SQL for SQLite and PostgreSQL (through
+//! sqlx's `Any` driver, chosen at run time from the URL), and the blob store (a local
+//! directory or any S3-compatible endpoint, through object_store).
+
+pub mod accounts;
+pub mod blobs;
+pub mod db;
+pub mod doctypes;
+pub mod documents;
+pub mod error;
+pub mod journal;
+pub mod members;
+pub mod tenants;
+
+pub use blobs::BlobStore;
+pub use db::{Backend, Db, WriteTx};
+pub use error::StoreError;

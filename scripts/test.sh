@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+#
+# Liasse's whole test run: formatting, clippy, then the workspace's tests
+# against real servers (PostgreSQL 15 and an S3 server, s3s-fs) started here on
+# loopback and stopped at the end.  Installs what is missing (Debian packages
+# with apt-get, s3s-fs built once into .cache/tools).
+#
+# Usage:
+#   scripts/test.sh                    everything (what CI runs, via .ci/run)
+#   scripts/test.sh -- ARGS...         pass ARGS to the test runner
+#                                      (cargo nextest run / cargo test), e.g.
+#                                      scripts/test.sh -- -p liasse-store some_test
+#   scripts/test.sh --services-only    start the servers, print their `export`
+#                                      lines and wait (Ctrl-C stops them), to run
+#                                      `cargo test` by hand in another shell
+#
+# Environment:
+#   LIASSE_SKIP_LINT=1       skip both cargo fmt and cargo clippy
+#   LIASSE_SKIP_FMT=1        skip cargo fmt --check
+#   LIASSE_SKIP_CLIPPY=1     skip cargo clippy
+#   LIASSE_SKIP_TESTS=1      skip the tests (and the servers)
+#   LIASSE_SKIP_SERVICES=1   run the tests without starting servers (tests that
+#                            need one then skip: LIASSE_TEST_REQUIRE_SERVERS unset)
+#   LIASSE_TEST_RUNNER=nextest|cargo-test   force the test runner
+#                            (default: nextest when installed)
+#   LIASSE_CACHE_DIR=DIR     where built tools are kept (default: .cache)
+#   LIASSE_KEEP_RUN_DIR=1    keep the servers' temp dir after the run
+#
+# Exported to the tests:
+#   LIASSE_TEST_PG_URL           postgres://liasse@127.0.0.1:PORT/postgres
+#   LIASSE_TEST_S3_ENDPOINT      http://127.0.0.1:PORT (path-style requests)
+#   LIASSE_TEST_S3_BUCKET        liasse-test
+#   LIASSE_TEST_S3_ACCESS_KEY    random per run
+#   LIASSE_TEST_S3_SECRET_KEY    random per run
+#   LIASSE_TEST_S3_REGION        us-east-1
+#   LIASSE_TEST_REQUIRE_SERVERS  1: a test that needs a server fails instead of skipping
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib/services.sh
+source "$REPO/scripts/lib/services.sh"
+ARTIFACTS="$REPO/test-artifacts"
+
+usage() { sed -n '3,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
+
+services_only=0
+runner_args=()
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --services-only) services_only=1 ;;
+        -h | --help) usage; exit 0 ;;
+        --) shift; runner_args=("$@"); break ;;
+        *) printf '==> ERROR: unknown argument %q (test-runner arguments go after --)\n' "$1" >&2
+           usage >&2; exit 2 ;;
+    esac
+    shift
+done
+
+is_set() { [ "${!1:-0}" = 1 ]; }
+
+step_start=0
+step() { say "$*"; step_start=$SECONDS; }
+step_done() { say "$1 done in $((SECONDS - step_start))s"; }
+
+sleep_pid=""
+on_exit() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [ -n "$sleep_pid" ]; then kill "$sleep_pid" 2>/dev/null || true; fi
+    if [ "$services_only" -eq 1 ] && { [ "$rc" -eq 130 ] || [ "$rc" -eq 143 ]; }; then
+        # --services-only: Ctrl-C / TERM is the normal way to end.
+        stop_all
+        say "Servers stopped"
+        exit 0
+    fi
+    if [ "$rc" -ne 0 ] && [ "${#SERVICES_STARTED[@]}" -gt 0 ]; then
+        stop_all "$ARTIFACTS"
+        say "FAILED (exit code $rc); server logs are in $ARTIFACTS/"
+    else
+        stop_all
+        if [ "$rc" -ne 0 ]; then say "FAILED (exit code $rc)"; fi
+    fi
+    exit "$rc"
+}
+
+cd "$REPO"
+command -v cargo >/dev/null 2>&1 || { fail "cargo is not on the PATH (install Rust with rustup)"; exit 1; }
+total_start=$SECONDS
+
+if [ "$services_only" -eq 0 ]; then
+    [ -f Cargo.lock ] || { fail "Cargo.lock is missing: the build uses --locked; run 'cargo generate-lockfile' and commit it"; exit 1; }
+
+    if ! is_set LIASSE_SKIP_LINT && ! is_set LIASSE_SKIP_FMT; then
+        step "cargo fmt --all -- --check"
+        cargo fmt --all -- --check || { fail "formatting differs: run 'cargo fmt --all'"; exit 1; }
+        step_done "cargo fmt"
+    fi
+    if ! is_set LIASSE_SKIP_LINT && ! is_set LIASSE_SKIP_CLIPPY; then
+        step "cargo clippy --workspace --all-targets --locked -- -D warnings"
+        cargo clippy --workspace --all-targets --locked -- -D warnings
+        step_done "cargo clippy"
+    fi
+    if is_set LIASSE_SKIP_TESTS; then
+        say "Skipping tests (LIASSE_SKIP_TESTS=1)"
+        say "OK in $((SECONDS - total_start))s"
+        exit 0
+    fi
+fi
+
+# ------------------------------------------------------------------ servers
+if is_set LIASSE_SKIP_SERVICES && [ "$services_only" -eq 0 ]; then
+    say "Not starting servers (LIASSE_SKIP_SERVICES=1): tests that need one will skip"
+    unset LIASSE_TEST_REQUIRE_SERVERS
+else
+    rm -f "$ARTIFACTS/initdb.log" "$ARTIFACTS/postgres.log" "$ARTIFACTS/s3s-fs.log"
+    services_init
+    trap on_exit EXIT
+    step "Starting servers in $RUN_DIR"
+    start_postgres
+    start_s3
+    export LIASSE_TEST_REQUIRE_SERVERS=1
+    step_done "Starting servers"
+fi
+
+if [ "$services_only" -eq 1 ]; then
+    print_service_exports >"$RUN_DIR/env.sh"
+    chmod 600 "$RUN_DIR/env.sh"
+    say "Servers are running. In another shell, paste these lines (or: source $RUN_DIR/env.sh):"
+    echo
+    cat "$RUN_DIR/env.sh"
+    echo
+    say "Logs: $RUN_DIR/pg/postgres.log, $RUN_DIR/s3s-fs.log"
+    say "Press Ctrl-C to stop the servers."
+    while true; do
+        sleep 3600 &
+        sleep_pid=$!
+        wait "$sleep_pid" || true
+    done
+fi
+
+# -------------------------------------------------------------------- tests
+runner="${LIASSE_TEST_RUNNER:-}"
+if [ -z "$runner" ]; then
+    if cargo nextest --version >/dev/null 2>&1; then
+        runner=nextest
+    else
+        runner=cargo-test
+        say "cargo-nextest not found: using cargo test"
+    fi
+fi
+case "$runner" in
+    nextest) test_cmd=(cargo nextest run --workspace --locked) ;;
+    cargo-test) test_cmd=(cargo test --workspace --locked) ;;
+    *) fail "LIASSE_TEST_RUNNER must be nextest or cargo-test, not '$runner'"; exit 2 ;;
+esac
+
+step "${test_cmd[*]} ${runner_args[*]}"
+"${test_cmd[@]}" "${runner_args[@]}"
+step_done "Tests"
+
+say "OK in $((SECONDS - total_start))s"
