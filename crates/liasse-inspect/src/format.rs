@@ -5,7 +5,7 @@ use std::fmt;
 pub(crate) const PDF_HEADER_WINDOW: usize = 1024;
 
 /// Bytes [`sniff`] needs to see to recognise every format.
-pub(crate) const SNIFF_LEN: usize = PDF_HEADER_WINDOW + PDF_MAGIC.len();
+pub const SNIFF_LEN: usize = PDF_HEADER_WINDOW + PDF_MAGIC.len();
 
 pub(crate) const PDF_MAGIC: &[u8] = b"%PDF-";
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -90,9 +90,9 @@ impl fmt::Display for Format {
 
 /// Decide the format from magic bytes only (never from the name or the client's content type).
 ///
-/// `head` should hold at least the first [`SNIFF_LEN`](crate) (1029) bytes of the file when it
-/// is that long: a PDF header is recognised anywhere within the first 1 KiB, because PDF
-/// readers accept it there.
+/// `head` should hold the first [`SNIFF_LEN`] bytes of the file (or all of a shorter file):
+/// a PDF header is recognised anywhere within the first KiB, because PDF readers accept it
+/// there.
 pub fn sniff(head: &[u8]) -> Option<Format> {
     if head.starts_with(JPEG_MAGIC) {
         return Some(Format::Jpeg);

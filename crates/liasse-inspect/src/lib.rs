@@ -27,7 +27,7 @@ pub mod samples;
 use std::io::{Read, Seek, SeekFrom};
 
 pub use filename::sanitize_filename;
-pub use format::{Format, sniff};
+pub use format::{Format, SNIFF_LEN, sniff};
 pub use refusal::Refusal;
 
 /// Resource limits applied while inspecting one file.

@@ -39,9 +39,11 @@ impl PdfWriter {
         let size = self.offsets.iter().map(|(id, _)| id + 1).max().unwrap_or(1);
         let xref = self.out.len();
         let mut table = format!("xref\n0 {size}\n");
+        let offsets: std::collections::BTreeMap<u32, usize> =
+            self.offsets.iter().copied().collect();
         for id in 0..size {
-            match self.offsets.iter().find(|(known, _)| *known == id) {
-                Some((_, offset)) => {
+            match offsets.get(&id) {
+                Some(offset) => {
                     let _ = writeln!(table, "{offset:010} 00000 n ");
                 }
                 None => table.push_str("0000000000 65535 f \n"),
@@ -296,6 +298,56 @@ fn stream_body_obj(id: u32, dict: &str, data: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&stream_body(dict, data));
     out.extend_from_slice(b"\nendobj\n");
     out
+}
+
+/// A cross-reference table listing the same large object under `aliases` numbers: lopdf would
+/// parse it that many times. Refused: `PdfMalformed`.
+pub fn pdf_with_repeated_offsets(aliases: u32, object_len: usize) -> Vec<u8> {
+    let mut pdf = PdfWriter::new();
+    pdf.object(1, b"<< /Type /Catalog /Pages 2 0 R >>");
+    pdf.object(2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+    pdf.object(
+        3,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    );
+    let mut big = b"[".to_vec();
+    big.resize(object_len.max(2) - 1, b' ');
+    big.push(b']');
+    pdf.object(4, &big);
+    let offset = pdf.offsets.last().map_or(0, |(_, offset)| *offset);
+    for id in 5..5u32.saturating_add(aliases) {
+        pdf.offsets.push((id, offset));
+    }
+    pdf.finish("")
+}
+
+/// `links` streams, each taking its `/Length` from the next one: lopdf resolves such a chain
+/// recursively. Refused: `PdfMalformed`.
+pub fn pdf_with_length_chain(links: u32) -> Vec<u8> {
+    let mut pdf = PdfWriter::new();
+    pdf.object(1, b"<< /Type /Catalog /Pages 2 0 R >>");
+    pdf.object(2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+    pdf.object(
+        3,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+    );
+    for id in 4..4u32.saturating_add(links) {
+        let next = id.saturating_add(1);
+        pdf.object(
+            id,
+            format!("<< /Length {next} 0 R >>\nstream\nq Q\nendstream").as_bytes(),
+        );
+    }
+    pdf.object(4u32.saturating_add(links), b"4");
+    pdf.finish("")
+}
+
+/// An object stream holding an object nested `depth` levels deep. Refused beyond 64 levels:
+/// `PdfMalformed`.
+pub fn pdf_with_deep_nesting_in_object_stream(depth: usize) -> Vec<u8> {
+    let mut nest = "[".repeat(depth).into_bytes();
+    nest.extend(std::iter::repeat_n(b']', depth));
+    modern_pdf("", "/Type /ObjStm", &nest)
 }
 
 /// A PDF 1.5 file: catalog, page tree, page and font inside a compressed object stream, and a

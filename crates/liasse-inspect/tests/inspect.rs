@@ -181,6 +181,65 @@ fn object_stream_bomb_is_refused() {
 }
 
 #[test]
+fn repeated_offsets_are_refused_before_lopdf_parses_them() {
+    // lopdf would parse this 1 MB object 50 000 times.
+    let pdf = samples::pdf_with_repeated_offsets(50_000, 1 << 20);
+    let started = Instant::now();
+    assert_eq!(check(&pdf), Err(Refusal::PdfMalformed));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        check(&samples::pdf_with_repeated_offsets(1, 1 << 10)).map(|i| i.pages),
+        Ok(Some(1))
+    );
+}
+
+#[test]
+fn deep_nesting_inside_an_object_stream_is_refused() {
+    let refused = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(|| check(&samples::pdf_with_deep_nesting_in_object_stream(100_000)))
+        .map(|handle| handle.join());
+    assert!(
+        matches!(refused, Ok(Ok(Err(Refusal::PdfMalformed)))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        check(&samples::pdf_with_deep_nesting_in_object_stream(50)).map(|i| i.pages),
+        Ok(Some(1))
+    );
+}
+
+#[test]
+fn chains_of_indirect_lengths_are_refused() {
+    let refused = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(|| check(&samples::pdf_with_length_chain(20_000)))
+        .map(|handle| handle.join());
+    assert!(
+        matches!(refused, Ok(Ok(Err(Refusal::PdfMalformed)))),
+        "{refused:?}"
+    );
+    // A single indirect length, as writers produce, is fine.
+    assert_eq!(
+        check(&samples::pdf_with_length_chain(1)).map(|i| i.pages),
+        Ok(Some(1))
+    );
+}
+
+#[test]
+fn deep_nesting_in_the_trailer_is_refused() {
+    let mut pdf = samples::minimal_pdf();
+    let Some(at) = pdf.windows(7).rposition(|w| w == b"trailer") else {
+        panic!("no trailer")
+    };
+    let nest = format!("/Nest {}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let mut patched = pdf.split_off(at + 10);
+    patched.splice(0..0, nest.bytes());
+    pdf.extend_from_slice(&patched);
+    assert_eq!(check(&pdf), Err(Refusal::PdfMalformed));
+}
+
+#[test]
 fn too_many_pdf_objects_are_refused() {
     let limits = Limits {
         max_pdf_objects: 4,

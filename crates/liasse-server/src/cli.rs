@@ -13,7 +13,7 @@ use liasse_domain::policy::Role;
 use crate::app::App;
 use crate::config::Config;
 use crate::error::AppError;
-use crate::services::{auth, rotate, tenants, verify};
+use crate::services::{auth, export, rotate, tenants, verify};
 
 #[derive(Parser)]
 #[command(
@@ -77,6 +77,16 @@ enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Export a citizen's vault (originals, manifest, journal) into a ZIP file.
+    Export {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        login: String,
+        /// The ZIP file to write (replaced atomically if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -318,6 +328,27 @@ async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             )
             .await?;
             println!("user {} created ({})", account.login, account.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { tenant, login, out } => {
+            let p = auth::principal_for_login(&app, &tenant, &login).await?;
+            if p.role != Role::Citizen {
+                return Err(AppError::invalid(
+                    "not-a-citizen",
+                    format!("{login} is not a citizen: only a citizen's vault can be exported"),
+                ));
+            }
+            let s = export::export_to_path(&app, &p, &out, export::Via::Cli).await?;
+            println!(
+                "exported {} documents ({} versions) and {} journal entries of {} ({}) to {} ({} bytes)",
+                s.documents,
+                s.versions,
+                s.journal_entries,
+                s.login,
+                s.tenant,
+                out.display(),
+                s.bytes
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Token(TokenCommand::Create {

@@ -1,5 +1,5 @@
 -- One schema for SQLite and PostgreSQL: text UUIDv7 ids, BIGINT millisecond times, TEXT dates
--- (YYYY-MM-DD, which sort as dates), BYTEA bytes, BOOLEAN flags. Every table carries tenant_id.
+-- (YYYY-MM-DD, which sort as dates), BYTEA bytes, BIGINT 0/1 flags (sqlx's Any driver cannot read SQLite booleans). Every table carries tenant_id.
 
 CREATE TABLE tenants (
     id          TEXT PRIMARY KEY,
@@ -48,7 +48,7 @@ CREATE TABLE accounts (
     email         TEXT,
     service       TEXT NOT NULL DEFAULT '',
     password_hash TEXT,
-    disabled      BOOLEAN NOT NULL DEFAULT FALSE,
+    disabled      BIGINT NOT NULL DEFAULT 0,
     created_at    BIGINT NOT NULL,
     UNIQUE (tenant_id, login)
 );
@@ -97,7 +97,7 @@ CREATE TABLE document_types (
     tenant_id           TEXT NOT NULL REFERENCES tenants(id),
     code                TEXT NOT NULL,
     definition          TEXT NOT NULL,
-    active              BOOLEAN NOT NULL DEFAULT TRUE,
+    active              BIGINT NOT NULL DEFAULT 1,
     created_at          BIGINT NOT NULL,
     updated_at          BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, code)

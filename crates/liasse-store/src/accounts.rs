@@ -35,7 +35,7 @@ fn from_row(r: &AnyRow) -> Result<AccountRow> {
         email: r.try_get("email")?,
         service: r.try_get("service")?,
         password_hash: r.try_get("password_hash")?,
-        disabled: r.try_get("disabled")?,
+        disabled: r.try_get::<i64, _>("disabled")? != 0,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -52,7 +52,7 @@ pub async fn insert(tx: &mut WriteTx, a: &AccountRow) -> Result<()> {
     .bind(a.email.as_deref())
     .bind(&a.service)
     .bind(a.password_hash.as_deref())
-    .bind(a.disabled)
+    .bind(i64::from(a.disabled))
     .bind(a.created_at)
     .execute(tx.conn())
     .await;

@@ -15,7 +15,7 @@ pub async fn upsert(
     now: i64,
 ) -> Result<bool> {
     let updated = sqlx::query(
-        "UPDATE document_types SET definition = $1, active = TRUE, updated_at = $2 WHERE tenant_id = $3 AND code = $4",
+        "UPDATE document_types SET definition = $1, active = 1, updated_at = $2 WHERE tenant_id = $3 AND code = $4",
     )
     .bind(definition)
     .bind(now)
@@ -27,7 +27,7 @@ pub async fn upsert(
         return Ok(true);
     }
     sqlx::query(
-        "INSERT INTO document_types (tenant_id, code, definition, active, created_at, updated_at) VALUES ($1, $2, $3, TRUE, $4, $4)",
+        "INSERT INTO document_types (tenant_id, code, definition, active, created_at, updated_at) VALUES ($1, $2, $3, 1, $4, $4)",
     )
     .bind(tenant_id)
     .bind(code)
@@ -41,7 +41,7 @@ pub async fn upsert(
 /// Withdraws a type from the catalogue; documents already deposited keep it.
 pub async fn deactivate(tx: &mut WriteTx, tenant_id: &str, code: &str, now: i64) -> Result<bool> {
     let r = sqlx::query(
-        "UPDATE document_types SET active = FALSE, updated_at = $1 WHERE tenant_id = $2 AND code = $3 AND active = TRUE",
+        "UPDATE document_types SET active = 0, updated_at = $1 WHERE tenant_id = $2 AND code = $3 AND active = 1",
     )
     .bind(now)
     .bind(tenant_id)
@@ -61,14 +61,14 @@ pub async fn get(db: &Db, tenant_id: &str, code: &str) -> Result<Option<(String,
     .fetch_optional(db.pool())
     .await?;
     match row {
-        Some(r) => Ok(Some((r.try_get("definition")?, r.try_get("active")?))),
+        Some(r) => Ok(Some((r.try_get("definition")?, r.try_get::<i64, _>("active")? != 0))),
         None => Ok(None),
     }
 }
 
 /// The active types' definitions, by code.
 pub async fn list_active(db: &Db, tenant_id: &str) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT definition FROM document_types WHERE tenant_id = $1 AND active = TRUE ORDER BY code")
+    let rows = sqlx::query("SELECT definition FROM document_types WHERE tenant_id = $1 AND active = 1 ORDER BY code")
         .bind(tenant_id)
         .fetch_all(db.pool())
         .await?;

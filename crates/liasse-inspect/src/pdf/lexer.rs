@@ -271,9 +271,15 @@ impl Obj {
 pub(crate) enum ReadError {
     /// Nested deeper than [`MAX_NESTING`].
     TooDeep,
+    /// A kept container with more than [`MAX_KEPT_ITEMS`] items.
+    TooLarge,
     /// Not an object (lopdf fails there too).
     Malformed,
 }
+
+/// Items kept in one container; cross-reference dictionaries need a few dozen at most, and a
+/// file is not allowed to make this reader allocate in proportion to its size.
+const MAX_KEPT_ITEMS: usize = 65_536;
 
 /// Which containers to build; others are walked (depth-checked) and returned as `Other`.
 #[derive(Clone, Copy)]
@@ -281,6 +287,8 @@ pub(crate) struct Keep {
     /// Containers at this nesting level or shallower are built (1 = the outermost).
     pub(crate) depth: usize,
     pub(crate) arrays: bool,
+    /// When set, only this dictionary entry is kept.
+    pub(crate) key: Option<&'static [u8]>,
 }
 
 impl Keep {
@@ -288,16 +296,19 @@ impl Keep {
     pub(crate) const NONE: Keep = Keep {
         depth: 0,
         arrays: false,
+        key: None,
     };
-    /// The entries of a top-level dictionary, without building nested values.
-    pub(crate) const TOP_DICT: Keep = Keep {
+    /// The `/Length` of a top-level dictionary (or the object itself when it is a scalar).
+    pub(crate) const LENGTH: Keep = Keep {
         depth: 1,
         arrays: false,
+        key: Some(b"Length"),
     };
     /// Enough for cross-reference dictionaries (`/W [..]`, `/DecodeParms <<..>>`).
     pub(crate) const XREF: Keep = Keep {
         depth: 2,
         arrays: true,
+        key: None,
     };
 }
 
@@ -327,6 +338,9 @@ fn read_at_level(lx: &mut Lexer<'_>, level: usize, keep: Keep) -> Result<Obj, Re
                 }
                 let item = read_at_level(lx, level, keep)?;
                 if build {
+                    if items.len() == MAX_KEPT_ITEMS {
+                        return Err(ReadError::TooLarge);
+                    }
                     items.push(item);
                 }
             }
@@ -344,7 +358,10 @@ fn read_at_level(lx: &mut Lexer<'_>, level: usize, keep: Keep) -> Result<Obj, Re
                     Some(Token::DictClose) => break,
                     Some(Token::Name(key)) => {
                         let value = read_at_level(lx, level, keep)?;
-                        if build {
+                        if build && keep.key.is_none_or(|wanted| wanted == key.as_slice()) {
+                            if entries.len() == MAX_KEPT_ITEMS {
+                                return Err(ReadError::TooLarge);
+                            }
                             entries.push((key, value));
                         }
                     }
@@ -429,8 +446,8 @@ pub(crate) fn read_indirect(buf: &[u8], pos: usize, keep: Keep) -> Result<Indire
     let is_dict = matches!(lx.clone().next_token(), Some(Token::DictOpen));
     let value = match read_object(&mut lx, keep) {
         Ok(value) => value,
-        Err(ReadError::TooDeep) => return Err(ReadError::TooDeep),
         Err(ReadError::Malformed) => return Ok(Indirect::Broken { end: lx.pos() }),
+        Err(error) => return Err(error),
     };
     let stream_start = if is_dict {
         lx.stream_data_start()
@@ -512,6 +529,20 @@ mod tests {
     }
 
     #[test]
+    fn keeps_bounded_containers_only() {
+        let long = format!("[{}]", "0 ".repeat(MAX_KEPT_ITEMS + 1));
+        let mut lx = Lexer::new(long.as_bytes(), 0);
+        assert_eq!(read_object(&mut lx, Keep::XREF), Err(ReadError::TooLarge));
+        let mut lx = Lexer::new(long.as_bytes(), 0);
+        assert_eq!(read_object(&mut lx, Keep::NONE), Ok(Obj::Other));
+        let mut lx = Lexer::new(b"<</A 1 /Length 2 /B [3]>>", 0);
+        assert_eq!(
+            read_object(&mut lx, Keep::LENGTH),
+            Ok(Obj::Dict(vec![(b"Length".to_vec(), Obj::Int(2))]))
+        );
+    }
+
+    #[test]
     fn strings_hide_brackets_as_in_lopdf() {
         let mut lx = Lexer::new(b"[(]]]]) <5d5d> 1]", 0);
         assert!(read_object(&mut lx, Keep::NONE).is_ok());
@@ -521,22 +552,22 @@ mod tests {
     #[test]
     fn locates_indirect_objects_and_streams() {
         let buf = b"  12 0 obj\n<</Length 3>>\nstream\r\nabc\nendstream endobj";
-        let located = read_indirect(buf, 0, Keep::TOP_DICT);
+        let located = read_indirect(buf, 0, Keep::LENGTH);
         let Ok(Indirect::Object(located)) = located else {
             panic!("{located:?}")
         };
         assert_eq!(located.value.get(b"Length"), Some(&Obj::Int(3)));
         assert_eq!(located.stream_start, Some(33));
         assert_eq!(
-            read_indirect(b"garbage", 0, Keep::TOP_DICT),
+            read_indirect(b"garbage", 0, Keep::LENGTH),
             Ok(Indirect::Absent)
         );
         assert!(matches!(
-            read_indirect(b"1 0 obj5", 0, Keep::TOP_DICT),
+            read_indirect(b"1 0 obj5", 0, Keep::LENGTH),
             Ok(Indirect::Object(_))
         ));
         assert_eq!(
-            read_indirect(b"1 0 obj [1 2", 0, Keep::TOP_DICT),
+            read_indirect(b"1 0 obj [1 2", 0, Keep::LENGTH),
             Ok(Indirect::Broken { end: 12 })
         );
     }

@@ -144,34 +144,47 @@ fn check_objects(pdf: &[u8], xref: &XrefInfo, budget: &mut Budget) -> Result<(),
 
 /// Bytes lopdf reads for the object at `offset`, stream data included.
 fn object_extent(pdf: &[u8], offset: usize, xref: &XrefInfo) -> Result<u64, Refusal> {
-    let located = match read_indirect(pdf, offset, Keep::TOP_DICT) {
-        Err(ReadError::TooDeep) => return Err(MALFORMED),
-        Err(ReadError::Malformed) | Ok(Indirect::Absent) => return Ok(0),
+    let located = match read_indirect(pdf, offset, Keep::LENGTH) {
+        Err(_) => return Err(MALFORMED),
+        Ok(Indirect::Absent) => return Ok(0),
         Ok(Indirect::Broken { end }) => return Ok(width(offset, end)),
         Ok(Indirect::Object(located)) => located,
     };
     let mut extent = width(offset, located.end);
     if let Some(data_start) = located.stream_start {
-        let length =
-            match located.value.get(b"Length") {
-                Some(Obj::Int(n)) => Some(*n),
-                // lopdf resolves an indirect length by parsing that object too.
-                Some(Obj::Ref(id)) => xref.objects.get(id).and_then(|&at| {
-                    match read_indirect(pdf, at, Keep::TOP_DICT) {
-                        Ok(Indirect::Object(Located {
-                            value: Obj::Int(n), ..
-                        })) => Some(n),
-                        _ => None,
-                    }
-                }),
-                _ => None,
-            };
+        let length = match located.value.get(b"Length") {
+            Some(Obj::Int(n)) => Some(*n),
+            // lopdf resolves an indirect length by parsing that object too.
+            Some(Obj::Ref(id)) => match xref.objects.get(id) {
+                Some(&at) => length_object(pdf, at)?,
+                None => None,
+            },
+            _ => None,
+        };
         if let Some(length) = length.and_then(|n| u64::try_from(n).ok()) {
             let available = width(data_start, pdf.len());
             extent = extent.saturating_add(length.min(available));
         }
     }
     Ok(extent)
+}
+
+/// The value of an indirect `/Length`. lopdf parses that object from inside the parse of the
+/// stream, recursively: if it is a stream with an indirect length too, the chain could be as
+/// long as the file allows and exhaust the stack. Real files point to an integer.
+fn length_object(pdf: &[u8], at: usize) -> Result<Option<i64>, Refusal> {
+    match read_indirect(pdf, at, Keep::LENGTH) {
+        Ok(Indirect::Object(Located {
+            value: Obj::Int(n), ..
+        })) => Ok(Some(n)),
+        Ok(Indirect::Object(Located {
+            value,
+            stream_start: Some(_),
+            ..
+        })) if matches!(value.get(b"Length"), Some(Obj::Ref(_))) => Err(MALFORMED),
+        Ok(_) => Ok(None),
+        Err(_) => Err(MALFORMED),
+    }
 }
 
 fn width(from: usize, to: usize) -> u64 {
@@ -331,7 +344,10 @@ fn expand_one(
             continue;
         };
         let mut lx = Lexer::new(&content, at);
-        if read_object(&mut lx, Keep::NONE) == Err(ReadError::TooDeep) {
+        if matches!(
+            read_object(&mut lx, Keep::NONE),
+            Err(ReadError::TooDeep | ReadError::TooLarge)
+        ) {
             return Err(MALFORMED);
         }
         budget.charge_parse(width(at, lx.pos()))?;

@@ -138,14 +138,14 @@ fn read_section(
         .get(offset..)
         .is_some_and(|rest| rest.starts_with(b"xref"))
     {
-        read_table(pdf, offset + 4)
+        read_table(pdf, offset + 4, limits)
     } else {
         read_stream(pdf, offset, limits, budget)
     }
 }
 
 /// A classic table. Lenient where lopdf is strict: any table lopdf accepts reads the same here.
-fn read_table(pdf: &[u8], body: usize) -> Result<Section, Refusal> {
+fn read_table(pdf: &[u8], body: usize, limits: &Limits) -> Result<Section, Refusal> {
     let mut lx = Lexer::new(pdf, body);
     let mut entries = Vec::new();
     let mut first_id: Option<u64> = None;
@@ -170,6 +170,10 @@ fn read_table(pdf: &[u8], body: usize) -> Result<Section, Refusal> {
                             return Err(MALFORMED);
                         }
                         if kind == b"n" && generation_fits {
+                            // Checked here too, so a huge table is not collected first.
+                            if entries.len() >= limits.max_pdf_objects.saturating_mul(2) {
+                                return Err(MALFORMED);
+                            }
                             entries.push((id, Entry::Normal(offset as usize)));
                         }
                     }

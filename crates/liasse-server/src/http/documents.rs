@@ -20,6 +20,7 @@ use crate::services::upload::{Spool, Spooled};
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/documents", get(list).post(deposit))
+        .route("/documents/count", get(count))
         .route("/documents/{id}", get(get_one).delete(delete))
         .route("/documents/{id}/content", get(content).put(replace))
         .route(
@@ -162,6 +163,11 @@ async fn list(
     Query(filter): Query<ListFilter>,
 ) -> Result<Json<Vec<DocumentView>>, AppError> {
     Ok(Json(documents::list(&app, &p, &filter).await?))
+}
+
+async fn count(State(app): State<App>, p: Principal, Query(filter): Query<ListFilter>) -> Result<Json<serde_json::Value>, AppError> {
+    let n = documents::list(&app, &p, &filter).await?.len();
+    Ok(Json(serde_json::json!({ "count": n })))
 }
 
 async fn get_one(

@@ -3,8 +3,11 @@
 pub mod auth;
 pub mod catalogue;
 pub mod documents;
+pub mod export;
 pub mod health;
 pub mod journal;
+pub mod members;
+pub mod openapi;
 pub mod problem;
 
 use axum::Router;
@@ -19,11 +22,16 @@ use crate::app::App;
 pub const REQUEST_ID: &str = "x-request-id";
 
 pub fn router(app: App) -> Router {
+    // Install the metrics recorder before the first request is counted.
+    health::prometheus();
     let request_id = HeaderName::from_static(REQUEST_ID);
     let api = Router::new()
         .merge(documents::routes())
         .merge(catalogue::routes())
         .merge(journal::routes())
+        .merge(export::routes())
+        .merge(members::routes())
+        .merge(openapi::routes())
         .merge(auth::routes());
     Router::new()
         .merge(health::routes())

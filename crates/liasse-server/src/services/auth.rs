@@ -230,6 +230,25 @@ pub async fn create_token(
     Ok(secret)
 }
 
+/// The principal of an account named on the command line, for commands where the operator
+/// acts for the account holder (`liasse export`). Unknown tenants and logins are "not found";
+/// a disabled account stays refused, as it is at login.
+pub async fn principal_for_login(app: &App, tenant_slug: &str, login: &str) -> Result<Principal> {
+    let tenant = tenants::by_slug(&app.db, tenant_slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let account = accounts::by_login(&app.db, &tenant.id, login)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if account.disabled {
+        return Err(AppError::invalid(
+            "account-disabled",
+            "ce compte est désactivé",
+        ));
+    }
+    Principal::from_account(account, "")
+}
+
 /// Resolves a bearer token; `None` for unknown, revoked or expired tokens and disabled accounts.
 pub async fn principal_from_token(app: &App, token: &str) -> Result<Option<Principal>> {
     if token.len() > 200 {

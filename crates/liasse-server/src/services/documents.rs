@@ -229,7 +229,7 @@ fn seal_meta(key: &DataKey, b: &Binding, meta: &SealedMeta) -> Result<Vec<u8>> {
 }
 
 /// Opens a version's key and metadata; `None` for destroyed versions.
-fn open_version(app: &App, v: &VersionRow) -> Result<Option<(DataKey, SealedMeta)>> {
+pub(crate) fn open_version(app: &App, v: &VersionRow) -> Result<Option<(DataKey, SealedMeta)>> {
     let Some(wrapped) = &v.wrapped_key else {
         return Ok(None);
     };
@@ -245,7 +245,7 @@ fn open_version(app: &App, v: &VersionRow) -> Result<Option<(DataKey, SealedMeta
     Ok(Some((key, meta)))
 }
 
-async fn doc_types(app: &App, tenant_id: &str) -> Result<HashMap<String, DocumentType>> {
+pub(crate) async fn doc_types(app: &App, tenant_id: &str) -> Result<HashMap<String, DocumentType>> {
     let mut map = HashMap::new();
     for t in catalogue::list(app, tenant_id).await? {
         map.insert(t.code.clone(), t);
@@ -253,7 +253,7 @@ async fn doc_types(app: &App, tenant_id: &str) -> Result<HashMap<String, Documen
     Ok(map)
 }
 
-fn view(
+pub(crate) fn view(
     app: &App,
     d: &DocumentRow,
     v: &VersionRow,

@@ -5,7 +5,9 @@
 pub mod auth;
 pub mod catalogue;
 pub mod documents;
+pub mod export;
 pub mod journal;
+pub mod members;
 pub mod rotate;
 pub mod scan;
 pub mod tenants;

@@ -1,1 +1,6 @@
+//! The server's one integration-test binary: every test runs on the embedded backend and, under
+//! `scripts/test.sh`, on PostgreSQL + S3 too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli;
+mod foundation;

@@ -1,0 +1,714 @@
+//! The export of a citizen's vault: one ZIP with the original of every live document version,
+//! a `manifest.json` describing them, and the citizen's journal as JSON and CSV.
+//!
+//! The ZIP is written to a seekable file (an unnamed spool file for the API, `FILE.partial`
+//! for the command line) and every original is checked against its recorded fingerprint as it
+//! is written. So an export is complete and verified before its first byte leaves: an HTTP 200
+//! never carries a truncated or unverified archive, and a failure is an ordinary error rather
+//! than a connection cut halfway through a download.
+//!
+//! Memory does not grow with the files: decrypted chunks go one by one through a bounded
+//! channel to a blocking thread that owns the (synchronous) ZIP writer.
+
+use std::collections::HashSet;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use liasse_crypto::DataKey;
+use liasse_domain::clock::{date_of, rfc3339};
+use liasse_domain::doctype::format_date;
+use liasse_domain::journal::NewEntry;
+use liasse_domain::policy::{Action, Basis, DocumentFacts, Role, decide};
+use liasse_inspect::Format;
+use liasse_store::documents::{self as doc_store, DocumentRow, VersionRow};
+use liasse_store::tenants::{self, Tenant};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+use crate::app::App;
+use crate::error::{AppError, Result};
+use crate::services::auth::Principal;
+use crate::services::documents::{self, doc_types, open_version, view};
+use crate::services::journal::{self, JournalItem};
+
+/// Version of the archive layout, so that tools reading exports can tell layouts apart.
+const FORMAT_VERSION: u32 = 1;
+
+/// Chunks waiting for the ZIP writer: bounds memory whatever the size of the documents.
+const QUEUE: usize = 8;
+
+/// How the export was asked for; recorded in the journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    Api,
+    Cli,
+}
+
+impl Via {
+    fn code(self) -> &'static str {
+        match self {
+            Via::Api => "api",
+            Via::Cli => "cli",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ExportSummary {
+    pub tenant: String,
+    pub login: String,
+    pub generated_at: String,
+    pub documents: usize,
+    pub versions: usize,
+    pub journal_entries: usize,
+    /// Size of the ZIP file.
+    pub bytes: u64,
+    /// `liasse-export-{login}-{date}.zip`, the name offered for download.
+    pub file_name: String,
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    format: &'static str,
+    format_version: u32,
+    tenant: &'a str,
+    tenant_name: &'a str,
+    account_id: &'a str,
+    login: &'a str,
+    generated_at: &'a str,
+    documents: &'a [ManifestDocument],
+    journal: ManifestJournal,
+}
+
+#[derive(Serialize)]
+struct ManifestJournal {
+    entries: usize,
+    json: &'static str,
+    csv: &'static str,
+}
+
+#[derive(Serialize)]
+struct ManifestDocument {
+    id: String,
+    #[serde(rename = "type")]
+    type_code: String,
+    type_label: String,
+    domain: String,
+    /// `null` for the citizen themself, or a household member's id.
+    subject: Option<String>,
+    title: Option<String>,
+    /// The file name given at deposit (informative: the archive never uses it as a path).
+    file_name: String,
+    state: String,
+    review_state: String,
+    review_reason: Option<String>,
+    valid_until: Option<String>,
+    expired: bool,
+    channel: String,
+    origin: String,
+    metadata: serde_json::Value,
+    created_at: String,
+    updated_at: String,
+    current_version: i64,
+    /// Path in the archive of the current version.
+    path: String,
+    versions: Vec<ManifestVersion>,
+}
+
+#[derive(Serialize)]
+struct ManifestVersion {
+    version: i64,
+    current: bool,
+    path: String,
+    size: i64,
+    media_type: String,
+    sha256: String,
+    file_name: String,
+    created_at: String,
+}
+
+/// Only a citizen has a vault to export; other roles are refused outright.
+fn ensure_citizen(p: &Principal) -> Result<()> {
+    if p.role == Role::Citizen {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Writes the export into an unnamed temporary file of the spool directory (it vanishes with
+/// its last handle, even after a crash) and returns it rewound, ready to be streamed.
+pub async fn export_to_spool(
+    app: &App,
+    p: &Principal,
+    via: Via,
+) -> Result<(std::fs::File, ExportSummary)> {
+    ensure_citizen(p)?;
+    let file = tempfile::tempfile_in(&app.spool_dir)?;
+    let (mut file, summary) = export_zip(app, p, file, via).await?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok((file, summary))
+}
+
+/// Writes the export to `path` atomically: into `path.partial` (mode 0600, it holds personal
+/// documents), flushed to disk, then renamed; a failed export leaves nothing behind.
+pub async fn export_to_path(
+    app: &App,
+    p: &Principal,
+    path: &Path,
+    via: Via,
+) -> Result<ExportSummary> {
+    ensure_citizen(p)?;
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let file = create_private(&partial)?;
+    let (file, summary) = match export_zip(app, p, file, via).await {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    let target = path.to_path_buf();
+    let placed = tokio::task::spawn_blocking(move || {
+        let placed = place(file, &partial, &target);
+        if placed.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        placed
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    placed?;
+    Ok(summary)
+}
+
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // A leftover from an interrupted run may have other permissions: start afresh.
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// Makes the finished file durable under its final name.
+fn place(file: std::fs::File, partial: &Path, target: &Path) -> std::io::Result<()> {
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(partial, target)?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    // The rename itself survives a power cut only once the directory is flushed.
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Writes the whole export into `out` and journals it; returns `out` (positioned anywhere)
+/// with a summary.
+pub async fn export_zip<W>(app: &App, p: &Principal, out: W, via: Via) -> Result<(W, ExportSummary)>
+where
+    W: Write + Seek + Send + 'static,
+{
+    ensure_citizen(p)?;
+    let tenant = tenants::by_id(&app.db, &p.tenant_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let now = app.now();
+    let sink = ZipSink::start(out);
+    let produced = write_contents(app, p, &tenant, now, &sink).await;
+    let written = sink.finish(produced.is_ok()).await;
+    let ((documents, versions, journal_entries), (out, bytes)) = match (produced, written) {
+        (Ok(counts), Ok(written)) => (counts, written),
+        // The producer only saw that the writer stopped; the writer knows why.
+        (Err(AppError::Internal(m)), Err(w)) if m == WRITER_STOPPED => return Err(w),
+        (Err(e), _) | (Ok(_), Err(e)) => return Err(e),
+    };
+
+    // Journalled before the archive is handed out: an access log may say a little more than
+    // what was received (a dropped download), never less.
+    let mut tx = app.db.begin_write().await?;
+    liasse_store::journal::append(
+        &mut tx,
+        &p.tenant_id,
+        app.now(),
+        &NewEntry {
+            actor: p.actor(),
+            action: "account.export".into(),
+            object_kind: "account".into(),
+            object_id: p.account_id.clone(),
+            citizen_id: Some(p.account_id.clone()),
+            basis_kind: Basis::Owner.kind().into(),
+            basis_id: Basis::Owner.id().into(),
+            details: serde_json::json!({
+                "documents": documents,
+                "versions": versions,
+                "via": via.code(),
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+
+    let date = format_date(date_of(now));
+    Ok((
+        out,
+        ExportSummary {
+            tenant: tenant.slug.clone(),
+            login: p.login.clone(),
+            generated_at: rfc3339(now),
+            documents,
+            versions,
+            journal_entries,
+            bytes,
+            file_name: format!("liasse-export-{}-{date}.zip", safe_name(&p.login)),
+        },
+    ))
+}
+
+/// Writes every entry; returns (documents, versions, journal entries) written.
+async fn write_contents<W>(
+    app: &App,
+    p: &Principal,
+    tenant: &Tenant,
+    now: i64,
+    sink: &ZipSink<W>,
+) -> Result<(usize, usize, usize)> {
+    let types = doc_types(app, &p.tenant_id).await?;
+    let docs = doc_store::list_owned(&app.db, &p.tenant_id, &p.account_id).await?;
+    let mut stems = HashSet::new();
+    let mut listed = Vec::with_capacity(docs.len());
+    let mut version_count = 0;
+    for d in docs {
+        let facts = DocumentFacts {
+            tenant_id: &d.tenant_id,
+            owner_id: &d.owner_id,
+            deleted: d.deleted_at.is_some(),
+        };
+        if decide(&p.facts(), Action::ReadContent, &facts).is_none() {
+            continue;
+        }
+        let versions = doc_store::versions(&app.db, &p.tenant_id, &d.id).await?;
+        // A document deleted since the listing has no live current version: it is no longer
+        // part of the vault, so it is left out rather than failing the export. (A deletion in
+        // the middle of copying its bytes does fail the export; trying again then succeeds.)
+        let Some(current) = versions
+            .iter()
+            .find(|v| v.version == d.current_version && v.destroyed_at.is_none())
+        else {
+            continue;
+        };
+        let Some((_, current_meta)) = open_version(app, current)? else {
+            continue;
+        };
+        let stem = unique_stem(&d, &mut stems);
+        let mut listed_versions = Vec::with_capacity(versions.len());
+        for v in &versions {
+            let Some((key, meta)) = open_version(app, v)? else {
+                continue;
+            };
+            let is_current = v.version == d.current_version;
+            let path = format!(
+                "{}/{}-v{}.{}",
+                if is_current { "documents" } else { "versions" },
+                stem,
+                v.version,
+                extension(&v.media_type)
+            );
+            copy_verified(app, sink, v, key, &path).await?;
+            listed_versions.push(ManifestVersion {
+                version: v.version,
+                current: is_current,
+                path,
+                size: v.size,
+                media_type: v.media_type.clone(),
+                sha256: v.sha256.clone(),
+                file_name: meta.file_name,
+                created_at: rfc3339(v.created_at),
+            });
+        }
+        version_count += listed_versions.len();
+        let item = view(app, &d, current, types.get(&d.type_code), current_meta);
+        let path = listed_versions
+            .iter()
+            .find(|v| v.current)
+            .map(|v| v.path.clone())
+            .unwrap_or_default();
+        listed.push(ManifestDocument {
+            id: item.id,
+            type_code: item.type_code,
+            type_label: item.type_label,
+            domain: item.domain,
+            subject: item.subject,
+            title: item.title,
+            file_name: item.file_name,
+            state: item.state,
+            review_state: item.review_state,
+            review_reason: item.review_reason,
+            valid_until: item.valid_until,
+            expired: item.expired,
+            channel: item.channel,
+            origin: item.origin,
+            metadata: item.metadata,
+            created_at: item.created_at,
+            updated_at: item.updated_at,
+            current_version: d.current_version,
+            path,
+            versions: listed_versions,
+        });
+    }
+
+    let entries = journal::for_principal(app, p).await?;
+    let generated_at = rfc3339(now);
+    let manifest = Manifest {
+        format: "liasse-export",
+        format_version: FORMAT_VERSION,
+        tenant: &tenant.slug,
+        tenant_name: &tenant.name,
+        account_id: &p.account_id,
+        login: &p.login,
+        generated_at: &generated_at,
+        documents: &listed,
+        journal: ManifestJournal {
+            entries: entries.len(),
+            json: "journal.json",
+            csv: "journal.csv",
+        },
+    };
+    sink.text("manifest.json", json_bytes(&manifest)?, now)
+        .await?;
+    sink.text("journal.json", json_bytes(&entries)?, now)
+        .await?;
+    sink.text("journal.csv", journal_csv(&entries).into_bytes(), now)
+        .await?;
+    Ok((listed.len(), version_count, entries.len()))
+}
+
+fn json_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    let mut bytes =
+        serde_json::to_vec_pretty(value).map_err(|e| AppError::Internal(e.to_string()))?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// Decrypts a version into the archive, uncompressed so that the entry is the original byte
+/// for byte, and fails unless what was written matches the recorded size and SHA-256.
+async fn copy_verified<W>(
+    app: &App,
+    sink: &ZipSink<W>,
+    v: &VersionRow,
+    key: DataKey,
+    path: &str,
+) -> Result<()> {
+    let options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Stored)
+        .last_modified_time(zip_time(v.created_at))
+        .unix_permissions(0o600)
+        .large_file(u64::try_from(v.size).unwrap_or(u64::MAX) >= zip::ZIP64_BYTES_THR);
+    sink.send(Op::File {
+        name: path.to_string(),
+        options,
+    })
+    .await?;
+    let mut body = documents::decrypt_stream(app, v, key).await?;
+    let mut hash = Sha256::new();
+    let mut size: u64 = 0;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        hash.update(&chunk);
+        size += chunk.len() as u64;
+        sink.send(Op::Data(chunk)).await?;
+    }
+    let actual = hex::encode(hash.finalize());
+    if actual != v.sha256 || i64::try_from(size).ok() != Some(v.size) {
+        return Err(AppError::Internal(format!(
+            "export: document {} version {} does not match its fingerprint \
+             (recorded {} bytes, sha256 {}; read {size} bytes, sha256 {actual})",
+            v.document_id, v.version, v.size, v.sha256
+        )));
+    }
+    Ok(())
+}
+
+/// `{subject}/{type}-{short id}` for a document: built from codes and ids only, never from a
+/// name the client chose. The short id is the random tail of the UUIDv7 (its head is a
+/// timestamp shared by documents created in the same millisecond); on a clash the full id is
+/// used instead.
+fn unique_stem(d: &DocumentRow, used: &mut HashSet<String>) -> String {
+    let subject = d
+        .subject_member_id
+        .as_deref()
+        .map(safe_name)
+        .unwrap_or_else(|| "moi".into());
+    let type_code = match safe_name(&d.type_code) {
+        t if t.is_empty() => "document".to_string(),
+        t => t,
+    };
+    let id = safe_name(&d.id);
+    let short: String = {
+        let tail: Vec<char> = id.chars().rev().take(8).collect();
+        tail.into_iter().rev().collect()
+    };
+    let stem = format!("{subject}/{type_code}-{short}");
+    if used.insert(stem.clone()) {
+        return stem;
+    }
+    let stem = format!("{subject}/{type_code}-{id}");
+    used.insert(stem.clone());
+    stem
+}
+
+/// Keeps the characters that are safe in a path component and a download name.
+fn safe_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' || c == '@' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .trim_start_matches('.')
+        .to_string()
+}
+
+fn extension(media_type: &str) -> &'static str {
+    Format::DEFAULT_ALLOWED
+        .iter()
+        .find(|f| f.media_type() == media_type)
+        .map(|f| f.extension())
+        .unwrap_or("bin")
+}
+
+/// ZIP entries carry a DOS time without a zone: UTC is written (the manifest has the exact
+/// RFC 3339 times); instants outside 1980..2107 get the format's default.
+fn zip_time(ms: i64) -> zip::DateTime {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else {
+        return zip::DateTime::default();
+    };
+    u16::try_from(t.year())
+        .ok()
+        .and_then(|year| {
+            zip::DateTime::from_date_and_time(
+                year,
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+            )
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
+const CSV_COLUMNS: [&str; 12] = [
+    "seq",
+    "at",
+    "actor_kind",
+    "actor_name",
+    "actor_service",
+    "action",
+    "object_kind",
+    "object_id",
+    "basis_kind",
+    "basis_id",
+    "details",
+    "hash",
+];
+
+/// The journal as CSV (RFC 4180: comma separated, CRLF line ends, fields quoted when needed).
+pub fn journal_csv(entries: &[JournalItem]) -> String {
+    let mut out = String::new();
+    push_row(&mut out, CSV_COLUMNS.iter().map(|c| c.to_string()));
+    for e in entries {
+        push_row(
+            &mut out,
+            [
+                e.seq.to_string(),
+                e.at.clone(),
+                e.actor_kind.clone(),
+                e.actor_name.clone(),
+                e.actor_service.clone(),
+                e.action.clone(),
+                e.object_kind.clone(),
+                e.object_id.clone(),
+                e.basis_kind.clone(),
+                e.basis_id.clone(),
+                e.details.to_string(),
+                e.hash.clone(),
+            ],
+        );
+    }
+    out
+}
+
+fn push_row(out: &mut String, fields: impl IntoIterator<Item = String>) {
+    for (i, f) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&csv_field(&f));
+    }
+    out.push_str("\r\n");
+}
+
+fn csv_field(s: &str) -> String {
+    // Names come from other people (an agent's display name): a leading =, +, - or @ would
+    // make a spreadsheet run it as a formula, so such a cell is prefixed with an apostrophe
+    // (OWASP's advice). journal.json keeps the exact text.
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// What the async side asks the ZIP writer thread to do.
+enum Op {
+    File {
+        name: String,
+        options: SimpleFileOptions,
+    },
+    Data(Bytes),
+    Finish,
+}
+
+/// The message of a send to a writer thread that has stopped; its own error says why.
+const WRITER_STOPPED: &str = "export: the archive writer stopped";
+
+/// A ZIP writer on a blocking thread, fed through a bounded channel.
+struct ZipSink<W> {
+    tx: mpsc::Sender<Op>,
+    task: tokio::task::JoinHandle<Result<(W, u64)>>,
+}
+
+impl<W> ZipSink<W> {
+    async fn send(&self, op: Op) -> Result<()> {
+        self.tx
+            .send(op)
+            .await
+            .map_err(|_| AppError::Internal(WRITER_STOPPED.into()))
+    }
+
+    async fn text(&self, name: &str, bytes: Vec<u8>, now: i64) -> Result<()> {
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .last_modified_time(zip_time(now))
+            .unix_permissions(0o600);
+        self.send(Op::File {
+            name: name.to_string(),
+            options,
+        })
+        .await?;
+        self.send(Op::Data(Bytes::from(bytes))).await
+    }
+}
+
+impl<W: Write + Seek + Send + 'static> ZipSink<W> {
+    fn start(out: W) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Op>(QUEUE);
+        let task = tokio::task::spawn_blocking(move || {
+            let mut zip = ZipWriter::new(out);
+            while let Some(op) = rx.blocking_recv() {
+                match op {
+                    Op::File { name, options } => {
+                        zip.start_file(name, options).map_err(zip_error)?
+                    }
+                    Op::Data(bytes) => zip.write_all(&bytes)?,
+                    Op::Finish => {
+                        let mut out = zip.finish().map_err(zip_error)?;
+                        let len = out.seek(SeekFrom::End(0))?;
+                        return Ok((out, len));
+                    }
+                }
+            }
+            // The producer gave up (an error, or a client that went away): no central
+            // directory is written, and the caller discards the output.
+            Err(AppError::Internal("export: abandoned".into()))
+        });
+        ZipSink { tx, task }
+    }
+
+    /// Closes the archive if the producer succeeded (otherwise abandons it) and returns the
+    /// writer's result.
+    async fn finish(self, produced: bool) -> Result<(W, u64)> {
+        let ZipSink { tx, task } = self;
+        if produced {
+            // A failed send means the writer stopped; its result below says why.
+            let _ = tx.send(Op::Finish).await;
+        }
+        drop(tx);
+        task.await
+            .map_err(|e| AppError::Internal(format!("export: archive writer: {e}")))?
+    }
+}
+
+fn zip_error(e: zip::result::ZipError) -> AppError {
+    match e {
+        zip::result::ZipError::Io(e) => AppError::from(e),
+        e => AppError::Internal(format!("export: zip: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_per_rfc_4180() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(
+            csv_field("{\"documents\":2,\"via\":\"api\"}"),
+            "\"{\"\"documents\"\":2,\"\"via\"\":\"\"api\"\"}\""
+        );
+    }
+
+    #[test]
+    fn archive_names_use_codes_and_ids_only() {
+        assert_eq!(safe_name("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(safe_name("justificatif-domicile"), "justificatif-domicile");
+        assert_eq!(extension("application/pdf"), "pdf");
+        assert_eq!(extension("text/html"), "bin");
+    }
+
+    #[test]
+    fn zip_times_are_utc_and_clamped() {
+        // 2026-01-15 10:20:30 UTC
+        let t = zip_time(1_768_472_430_000);
+        assert_eq!(
+            (
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            ),
+            (2026, 1, 15, 10, 20, 30)
+        );
+        assert_eq!(zip_time(0), zip::DateTime::default());
+    }
+}
