@@ -391,21 +391,21 @@ fn read_at_level(lx: &mut Lexer<'_>, level: usize, keep: Keep) -> Result<Obj, Re
 }
 
 /// Where an indirect object's body starts, if `pos` holds an `N G obj` header as lopdf reads
-/// it. `Some(None)` when the body is a plain value glued to the keyword (`obj5`): lopdf reads
-/// it as a scalar, which cannot nest.
-pub(crate) fn object_body(buf: &[u8], pos: usize) -> Option<Option<usize>> {
+/// it, or `Err` with how far the header was read. `Ok(None)` when the body is a plain value
+/// glued to the keyword (`obj5`): lopdf reads it as a scalar, which cannot nest.
+pub(crate) fn object_body(buf: &[u8], pos: usize) -> Result<Option<usize>, usize> {
     let mut lx = Lexer::new(buf, pos);
     let (Some(Token::Int(_)), Some(Token::Int(_)), Some(Token::Keyword(keyword))) =
         (lx.next_token(), lx.next_token(), lx.next_token())
     else {
-        return None;
+        return Err(lx.pos());
     };
     if keyword == b"obj" {
-        Some(Some(lx.pos()))
+        Ok(Some(lx.pos()))
     } else if keyword.starts_with(b"obj") {
-        Some(None)
+        Ok(None)
     } else {
-        None
+        Err(lx.pos())
     }
 }
 
@@ -421,8 +421,10 @@ pub(crate) struct Located {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Indirect {
-    /// No `N G obj` header there: lopdf gives up at once.
-    Absent,
+    /// No `N G obj` header there: lopdf gives up after reading up to `end`.
+    Absent {
+        end: usize,
+    },
     /// A header, then something lopdf fails to parse after reading up to `end`.
     Broken {
         end: usize,
@@ -430,17 +432,28 @@ pub(crate) enum Indirect {
     Object(Located),
 }
 
+impl Indirect {
+    /// How far lopdf's parse of this object reaches, stream data excluded.
+    pub(crate) fn end(&self) -> usize {
+        match self {
+            Indirect::Absent { end } | Indirect::Broken { end } => *end,
+            Indirect::Object(located) => located.end,
+        }
+    }
+}
+
 /// Read the indirect object at `pos` the way lopdf would.
 pub(crate) fn read_indirect(buf: &[u8], pos: usize, keep: Keep) -> Result<Indirect, ReadError> {
-    let Some(body) = object_body(buf, pos) else {
-        return Ok(Indirect::Absent);
-    };
-    let Some(body) = body else {
-        return Ok(Indirect::Object(Located {
-            value: Obj::Other,
-            end: pos,
-            stream_start: None,
-        }));
+    let body = match object_body(buf, pos) {
+        Ok(Some(body)) => body,
+        Ok(None) => {
+            return Ok(Indirect::Object(Located {
+                value: Obj::Other,
+                end: pos,
+                stream_start: None,
+            }));
+        }
+        Err(end) => return Ok(Indirect::Absent { end }),
     };
     let mut lx = Lexer::new(buf, body);
     let is_dict = matches!(lx.clone().next_token(), Some(Token::DictOpen));
@@ -560,7 +573,7 @@ mod tests {
         assert_eq!(located.stream_start, Some(33));
         assert_eq!(
             read_indirect(b"garbage", 0, Keep::LENGTH),
-            Ok(Indirect::Absent)
+            Ok(Indirect::Absent { end: 7 })
         );
         assert!(matches!(
             read_indirect(b"1 0 obj5", 0, Keep::LENGTH),

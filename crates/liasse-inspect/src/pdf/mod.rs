@@ -144,19 +144,21 @@ fn check_objects(pdf: &[u8], xref: &XrefInfo, budget: &mut Budget) -> Result<(),
 
 /// Bytes lopdf reads for the object at `offset`, stream data included.
 fn object_extent(pdf: &[u8], offset: usize, xref: &XrefInfo) -> Result<u64, Refusal> {
-    let located = match read_indirect(pdf, offset, Keep::LENGTH) {
-        Err(_) => return Err(MALFORMED),
-        Ok(Indirect::Absent) => return Ok(0),
-        Ok(Indirect::Broken { end }) => return Ok(width(offset, end)),
-        Ok(Indirect::Object(located)) => located,
+    let indirect = read_indirect(pdf, offset, Keep::LENGTH).map_err(|_| MALFORMED)?;
+    let mut extent = width(offset, indirect.end());
+    let Indirect::Object(located) = indirect else {
+        return Ok(extent);
     };
-    let mut extent = width(offset, located.end);
     if let Some(data_start) = located.stream_start {
         let length = match located.value.get(b"Length") {
             Some(Obj::Int(n)) => Some(*n),
-            // lopdf resolves an indirect length by parsing that object too.
+            // lopdf resolves an indirect length by parsing that object, every time.
             Some(Obj::Ref(id)) => match xref.objects.get(id) {
-                Some(&at) => length_object(pdf, at)?,
+                Some(&at) => {
+                    let (length, parsed) = length_object(pdf, at)?;
+                    extent = extent.saturating_add(parsed);
+                    length
+                }
                 None => None,
             },
             _ => None,
@@ -169,21 +171,23 @@ fn object_extent(pdf: &[u8], offset: usize, xref: &XrefInfo) -> Result<u64, Refu
     Ok(extent)
 }
 
-/// The value of an indirect `/Length`. lopdf parses that object from inside the parse of the
-/// stream, recursively: if it is a stream with an indirect length too, the chain could be as
-/// long as the file allows and exhaust the stack. Real files point to an integer.
-fn length_object(pdf: &[u8], at: usize) -> Result<Option<i64>, Refusal> {
-    match read_indirect(pdf, at, Keep::LENGTH) {
-        Ok(Indirect::Object(Located {
+/// The value of an indirect `/Length`, and the bytes read to get it. lopdf parses that object
+/// from inside the parse of the stream, recursively: if it is a stream with an indirect length
+/// too, the chain could be as long as the file allows and exhaust the stack. Real files point
+/// to an integer.
+fn length_object(pdf: &[u8], at: usize) -> Result<(Option<i64>, u64), Refusal> {
+    let indirect = read_indirect(pdf, at, Keep::LENGTH).map_err(|_| MALFORMED)?;
+    let parsed = width(at, indirect.end());
+    match indirect {
+        Indirect::Object(Located {
             value: Obj::Int(n), ..
-        })) => Ok(Some(n)),
-        Ok(Indirect::Object(Located {
+        }) => Ok((Some(n), parsed)),
+        Indirect::Object(Located {
             value,
             stream_start: Some(_),
             ..
-        })) if matches!(value.get(b"Length"), Some(Obj::Ref(_))) => Err(MALFORMED),
-        Ok(_) => Ok(None),
-        Err(_) => Err(MALFORMED),
+        }) if matches!(value.get(b"Length"), Some(Obj::Ref(_))) => Err(MALFORMED),
+        _ => Ok((None, parsed)),
     }
 }
 

@@ -138,14 +138,19 @@ fn read_section(
         .get(offset..)
         .is_some_and(|rest| rest.starts_with(b"xref"))
     {
-        read_table(pdf, offset + 4, limits)
+        read_table(pdf, offset + 4, limits, budget)
     } else {
         read_stream(pdf, offset, limits, budget)
     }
 }
 
 /// A classic table. Lenient where lopdf is strict: any table lopdf accepts reads the same here.
-fn read_table(pdf: &[u8], body: usize, limits: &Limits) -> Result<Section, Refusal> {
+fn read_table(
+    pdf: &[u8],
+    body: usize,
+    limits: &Limits,
+    budget: &mut Budget,
+) -> Result<Section, Refusal> {
     let mut lx = Lexer::new(pdf, body);
     let mut entries = Vec::new();
     let mut first_id: Option<u64> = None;
@@ -191,6 +196,8 @@ fn read_table(pdf: &[u8], body: usize, limits: &Limits) -> Result<Section, Refus
     if !matches!(trailer, Obj::Dict(_)) {
         return Err(MALFORMED);
     }
+    // Sections may overlap; lopdf parses each one in full.
+    budget.charge_parse(super::width(body, lx.pos()))?;
     Ok(Section { entries, trailer })
 }
 
@@ -209,6 +216,7 @@ fn read_stream(
     // An indirect /Length cannot be resolved while the cross-reference data is being read.
     let length = dict.get(b"Length").and_then(Obj::as_int).ok_or(MALFORMED)?;
     let length = usize::try_from(length).map_err(|_| MALFORMED)?;
+    budget.charge_parse(super::width(offset, data_start.saturating_add(length)))?;
     let data = pdf
         .get(data_start..data_start.checked_add(length).ok_or(MALFORMED)?)
         .ok_or(MALFORMED)?;

@@ -26,7 +26,10 @@ fn entry(archive: &mut Archive, name: &str) -> Vec<u8> {
 }
 
 fn names(archive: &Archive) -> BTreeSet<String> {
-    archive.file_names().map(String::from).collect()
+    archive
+        .file_names()
+        .map(|n| n.expect("a UTF-8 entry name").into_owned())
+        .collect()
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -83,9 +86,17 @@ fn check_archive(archive: &mut Archive, expected: &HashMap<String, Vec<Vec<u8>>>
             );
             let current = v["version"] == d["current_version"];
             assert_eq!(v["current"], current);
-            let dir = if current { "documents/moi/" } else { "versions/moi/" };
+            let dir = if current {
+                "documents/moi/"
+            } else {
+                "versions/moi/"
+            };
             let short = &id[id.len() - 8..];
-            let ext = if d["type"] == "photo-identite" { "png" } else { "pdf" };
+            let ext = if d["type"] == "photo-identite" {
+                "png"
+            } else {
+                "pdf"
+            };
             let want = format!(
                 "{dir}{}-{short}-v{}.{ext}",
                 d["type"].as_str().unwrap(),
@@ -220,9 +231,11 @@ async fn export_contains_byte_identical_originals() {
         assert_eq!(pdf_doc["subject"], Value::Null);
         assert_eq!(pdf_doc["versions"][0]["media_type"], "application/pdf");
         // The client's names are kept as information, never as paths.
-        assert!(names(&archive).iter().all(|n| !n.contains("quittance")
-            && !n.contains("photo.png")
-            && !n.contains("..")));
+        assert!(
+            names(&archive)
+                .iter()
+                .all(|n| !n.contains("quittance") && !n.contains("photo.png") && !n.contains(".."))
+        );
         let journal: Value = serde_json::from_slice(&entry(&mut archive, "journal.json")).unwrap();
         let actions: Vec<&str> = journal
             .as_array()
