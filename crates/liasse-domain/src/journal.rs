@@ -185,14 +185,13 @@ impl ChainChecker {
     pub fn finish(mut self, head: Option<(i64, String)>) -> Vec<ChainFault> {
         let last = self.expected_seq - 1;
         match head {
-            Some((seq, hash)) => {
-                if seq != last || hash != self.prev_hash {
-                    self.fault(
-                        seq,
-                        format!("chain head says entry {seq} but the chain ends at {last}"),
-                    );
-                }
+            Some((seq, hash)) if seq != last || hash != self.prev_hash => {
+                self.fault(
+                    seq,
+                    format!("chain head says entry {seq} but the chain ends at {last}"),
+                );
             }
+            Some(_) => {}
             None if last > 0 => self.fault(last, "chain has entries but no head".into()),
             None => {}
         }
@@ -255,7 +254,8 @@ mod tests {
     fn any_field_change_is_detected() {
         let base = chain(3);
         let head = Some((3, base[2].hash.clone()));
-        let mutations: Vec<Box<dyn Fn(&mut Entry)>> = vec![
+        type Mutation = Box<dyn Fn(&mut Entry)>;
+        let mutations: Vec<Mutation> = vec![
             Box::new(|e| e.at += 1),
             Box::new(|e| e.entry.actor.label.push('x')),
             Box::new(|e| e.entry.actor.id.push('x')),

@@ -10,6 +10,7 @@ const FALLBACK: &str = "document";
 /// quotes and anything outside a conservative set (letters including accented ones, digits,
 /// space, `.`, `-`, `_`, `(`, `)`), collapses whitespace, strips leading dots, caps the length
 /// at 120 characters keeping the extension, and never returns an empty name ("document").
+/// The one exception: an apostrophe becomes the typographic `’`, which is inert everywhere.
 /// The result may contain non-ASCII letters: a header needs the RFC 6266 `filename*` form.
 ///
 /// The server never uses the result as a path; it is still harmless as one.
@@ -19,6 +20,13 @@ pub fn sanitize_filename(name: &str) -> String {
     let mut cleaned = String::with_capacity(last.len().min(4 * MAX_CHARS));
     let mut pending_space = false;
     for c in last.chars() {
+        // French names are full of elisions ("attestation d'hébergement"); dropping the
+        // apostrophe would glue the words. The typographic one is inert in headers and paths.
+        let c = if matches!(c, '\'' | '\u{2bc}') {
+            '\u{2019}'
+        } else {
+            c
+        };
         if c.is_whitespace() {
             pending_space = true;
         } else if is_allowed(c) {
@@ -56,7 +64,7 @@ pub fn sanitize_filename(name: &str) -> String {
 fn is_allowed(c: char) -> bool {
     c.is_alphabetic()
         || c.is_ascii_digit()
-        || matches!(c, '.' | '-' | '_' | '(' | ')')
+        || matches!(c, '.' | '-' | '_' | '(' | ')' | '\u{2019}')
         // Combining accents: names typed on macOS arrive decomposed ("e" + U+0301).
         || ('\u{300}'..='\u{36f}').contains(&c)
 }
@@ -104,7 +112,11 @@ mod tests {
         assert_eq!(sanitize_filename("a\u{0}b.pdf"), "ab.pdf");
         assert_eq!(sanitize_filename("\"; rm -rf /.pdf"), "document.pdf");
         assert_eq!(sanitize_filename("\"; rm -rf .pdf"), "rm -rf .pdf");
-        assert_eq!(sanitize_filename("a\"b'c`d.pdf"), "abcd.pdf");
+        assert_eq!(sanitize_filename("a\"b`c.pdf"), "abc.pdf");
+        assert_eq!(
+            sanitize_filename("attestation d'hébergement.pdf"),
+            "attestation d\u{2019}hébergement.pdf"
+        );
         assert_eq!(
             sanitize_filename("x\r\nContent-Type: text.pdf"),
             "x Content-Type text.pdf"

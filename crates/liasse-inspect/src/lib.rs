@@ -102,8 +102,8 @@ pub fn inspect_bytes(
         return Err(Refusal::Empty);
     }
     let Some(format) = sniff(buf) else {
-        // A PDF reader would still find a header buried further in: the brief calls that a
-        // polyglot rather than an unknown file.
+        // Some PDF readers search further than the first KiB: this is a PDF hidden behind
+        // other data, not merely an unknown file.
         if polyglot::find(buf, b"%PDF-").is_some() {
             return Err(Refusal::Polyglot);
         }

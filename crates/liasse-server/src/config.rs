@@ -233,14 +233,14 @@ impl Config {
 
 /// Database URLs keep their scheme, host and database visible; only the password goes.
 fn redact_value(key: &str, v: &str) -> String {
-    if key == "database_url" {
-        if let Ok(mut u) = url_parts(v) {
-            u.1 = "<redacted>".into();
-            if u.2 {
-                return format!("{}:{}@{}", u.0, u.1, u.3);
-            }
-            return v.to_string();
-        }
+    if key == "database_url"
+        && let Ok((user, _, had_password, rest)) = url_parts(v)
+    {
+        return if had_password {
+            format!("{user}:<redacted>@{rest}")
+        } else {
+            v.to_string()
+        };
     }
     "<redacted>".into()
 }

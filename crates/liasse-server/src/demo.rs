@@ -9,8 +9,17 @@ use crate::services::{auth, tenants};
 
 pub const DEMO_TENANT: &str = "demo";
 
-/// Demo accounts: (login, role, display name, service, rights, password).
-const ACCOUNTS: &[(&str, Role, &str, &str, &[(&str, &str)], &str)] = &[
+/// A demo account: (login, role, display name, service, rights, password).
+type DemoAccount = (
+    &'static str,
+    Role,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
+const ACCOUNTS: &[DemoAccount] = &[
     (
         "camille",
         Role::Citizen,
@@ -77,4 +86,28 @@ pub async fn load(app: &App) -> Result<String> {
     }
     banner.push_str("Log in over the API: POST /api/v1/session {\"tenant\":\"demo\",\"login\":\"camille\",\"password\":\"camille-demo\"}");
     Ok(banner)
+}
+
+/// The demo accounts for the landing page.
+pub fn accounts_html() -> String {
+    ACCOUNTS
+        .iter()
+        .map(|(login, role, name, _, _, password)| {
+            format!(
+                "<code>{login}</code> / <code>{password}</code> ({}, {name})",
+                role_fr(*role)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn role_fr(role: Role) -> &'static str {
+    match role {
+        Role::Citizen => "usager",
+        Role::Agent => "agent",
+        Role::Manager => "responsable",
+        Role::Admin => "administration",
+        Role::Service => "service",
+    }
 }

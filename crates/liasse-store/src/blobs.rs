@@ -153,10 +153,12 @@ impl BlobStore {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(e.into()),
         }
-        if let Some(root) = &self.local_root {
-            if let Some(parent) = root.join(key).parent() {
-                sync_dir(parent).await?;
-            }
+        if let Some(parent) = self
+            .local_root
+            .as_ref()
+            .and_then(|root| root.join(key).parent().map(|p| p.to_path_buf()))
+        {
+            sync_dir(&parent).await?;
         }
         Ok(())
     }

@@ -61,17 +61,22 @@ pub async fn get(db: &Db, tenant_id: &str, code: &str) -> Result<Option<(String,
     .fetch_optional(db.pool())
     .await?;
     match row {
-        Some(r) => Ok(Some((r.try_get("definition")?, r.try_get::<i64, _>("active")? != 0))),
+        Some(r) => Ok(Some((
+            r.try_get("definition")?,
+            r.try_get::<i64, _>("active")? != 0,
+        ))),
         None => Ok(None),
     }
 }
 
 /// The active types' definitions, by code.
 pub async fn list_active(db: &Db, tenant_id: &str) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT definition FROM document_types WHERE tenant_id = $1 AND active = 1 ORDER BY code")
-        .bind(tenant_id)
-        .fetch_all(db.pool())
-        .await?;
+    let rows = sqlx::query(
+        "SELECT definition FROM document_types WHERE tenant_id = $1 AND active = 1 ORDER BY code",
+    )
+    .bind(tenant_id)
+    .fetch_all(db.pool())
+    .await?;
     rows.iter()
         .map(|r| r.try_get("definition").map_err(Into::into))
         .collect()

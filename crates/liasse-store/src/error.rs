@@ -33,10 +33,10 @@ impl StoreError {
         }
         let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(self);
         while let Some(e) = cur {
-            if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                if io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28) {
-                    return true;
-                }
+            if let Some(io) = e.downcast_ref::<std::io::Error>()
+                && (io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28))
+            {
+                return true;
             }
             if e.to_string().contains("No space left on device") {
                 return true;

@@ -165,7 +165,11 @@ async fn list(
     Ok(Json(documents::list(&app, &p, &filter).await?))
 }
 
-async fn count(State(app): State<App>, p: Principal, Query(filter): Query<ListFilter>) -> Result<Json<serde_json::Value>, AppError> {
+async fn count(
+    State(app): State<App>,
+    p: Principal,
+    Query(filter): Query<ListFilter>,
+) -> Result<Json<serde_json::Value>, AppError> {
     let n = documents::list(&app, &p, &filter).await?.len();
     Ok(Json(serde_json::json!({ "count": n })))
 }

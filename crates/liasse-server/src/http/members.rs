@@ -21,12 +21,21 @@ async fn list(State(app): State<App>, p: Principal) -> Result<Json<Vec<MemberRow
     Ok(Json(members::list(&app, &p).await?))
 }
 
-async fn add(State(app): State<App>, p: Principal, body: axum::body::Bytes) -> Result<(StatusCode, Json<MemberRow>), AppError> {
-    let m: NewMember = serde_json::from_slice(&body).map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))?;
+async fn add(
+    State(app): State<App>,
+    p: Principal,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<MemberRow>), AppError> {
+    let m: NewMember = serde_json::from_slice(&body)
+        .map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))?;
     Ok((StatusCode::CREATED, Json(members::add(&app, &p, m).await?)))
 }
 
-async fn remove(State(app): State<App>, p: Principal, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+async fn remove(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
     members::remove(&app, &p, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod documents;
 pub mod export;
 pub mod health;
+pub mod home;
 pub mod journal;
 pub mod members;
 pub mod openapi;
@@ -35,6 +36,7 @@ pub fn router(app: App) -> Router {
         .merge(auth::routes());
     Router::new()
         .merge(health::routes())
+        .merge(home::routes())
         .nest("/api/v1", api)
         // Uploads enforce their own limits while streaming (see services::upload).
         .layer(DefaultBodyLimit::disable())

@@ -4,15 +4,17 @@
 //! access test walks every path of this document, so a route missing here is noticed.
 
 use axum::Json;
+use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use axum::Router;
 use serde_json::{Value, json};
 
 use crate::app::App;
 
 pub fn routes() -> Router<App> {
-    Router::new().route("/openapi.json", get(document)).route("/docs", get(page))
+    Router::new()
+        .route("/openapi.json", get(document))
+        .route("/docs", get(page))
 }
 
 async fn document() -> Json<Value> {
@@ -21,9 +23,15 @@ async fn document() -> Json<Value> {
 
 fn problem_responses(extra: &[(&str, &str)]) -> Value {
     let mut m = serde_json::Map::new();
-    for (code, desc) in [("401", "Authentification requise"), ("404", "Introuvable (ou non autorisé : l'existence n'est jamais révélée)")]
-        .iter()
-        .chain(extra.iter())
+    for (code, desc) in [
+        ("401", "Authentification requise"),
+        (
+            "404",
+            "Introuvable (ou non autorisé : l'existence n'est jamais révélée)",
+        ),
+    ]
+    .iter()
+    .chain(extra.iter())
     {
         m.insert((*code).into(), json!({ "description": desc, "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } }));
     }
@@ -80,7 +88,10 @@ pub fn spec() -> Value {
         ("400", "Requête invalide"),
         ("413", "Fichier trop volumineux"),
         ("415", "Format non accepté"),
-        ("422", "Fichier refusé (contenu actif, chiffré, illisible...)"),
+        (
+            "422",
+            "Fichier refusé (contenu actif, chiffré, illisible...)",
+        ),
         ("503", "Antivirus indisponible"),
         ("507", "Stockage plein"),
     ];
@@ -229,5 +240,8 @@ async fn page() -> Html<String> {
 }
 
 pub fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -4,8 +4,8 @@ use liasse_domain::doctype::{format_date, parse_date};
 use liasse_domain::ids::{is_valid_id, new_id};
 use liasse_domain::journal::NewEntry;
 use liasse_domain::policy::Role;
-use liasse_store::members::{self, MemberRow};
 use liasse_store::journal;
+use liasse_store::members::{self, MemberRow};
 use serde::Deserialize;
 
 use crate::app::App;
@@ -21,7 +21,11 @@ pub struct NewMember {
 }
 
 fn citizen(p: &Principal) -> Result<()> {
-    if p.role == Role::Citizen { Ok(()) } else { Err(AppError::Forbidden) }
+    if p.role == Role::Citizen {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
 }
 
 fn entry(p: &Principal, action: &str, id: &str) -> NewEntry {
@@ -46,17 +50,26 @@ pub async fn add(app: &App, p: &Principal, m: NewMember) -> Result<MemberRow> {
     citizen(p)?;
     let name = m.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::invalid("invalid-name", "le nom est obligatoire (200 caractères au plus)"));
+        return Err(AppError::invalid(
+            "invalid-name",
+            "le nom est obligatoire (200 caractères au plus)",
+        ));
     }
     let relation = m.relation.trim();
     if relation.is_empty() || relation.chars().count() > 60 {
-        return Err(AppError::invalid("invalid-relation", "le lien (enfant, conjoint...) est obligatoire"));
+        return Err(AppError::invalid(
+            "invalid-relation",
+            "le lien (enfant, conjoint...) est obligatoire",
+        ));
     }
     let birth_date = match m.birth_date.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(s) => {
             let d = parse_date(s).map_err(|e| AppError::invalid("invalid-date", e))?;
             if d > app.clock.today() {
-                return Err(AppError::invalid("invalid-date", "la date de naissance ne peut pas être dans le futur"));
+                return Err(AppError::invalid(
+                    "invalid-date",
+                    "la date de naissance ne peut pas être dans le futur",
+                ));
             }
             Some(format_date(d))
         }
@@ -73,7 +86,13 @@ pub async fn add(app: &App, p: &Principal, m: NewMember) -> Result<MemberRow> {
     };
     let mut tx = app.db.begin_write().await?;
     members::insert(&mut tx, &row).await?;
-    journal::append(&mut tx, &p.tenant_id, row.created_at, &entry(p, "member.add", &row.id)).await?;
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        row.created_at,
+        &entry(p, "member.add", &row.id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(row)
 }

@@ -401,6 +401,11 @@ async fn export_fails_rather_than_carry_a_document_that_does_not_match_its_finge
         );
         assert!(!o.status.success(), "{}", text(&o));
         assert!(
+            text(&o).contains("does not match its fingerprint"),
+            "{}",
+            text(&o)
+        );
+        assert!(
             std::fs::read_dir(out_dir.path()).unwrap().next().is_none(),
             "a failed export leaves no file"
         );

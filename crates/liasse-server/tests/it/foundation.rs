@@ -12,7 +12,12 @@ async fn citizen_with_document(t: &TestApp, slug: &str) -> (String, String) {
     t.tenant(slug).await;
     let token = t.account(slug, "alice", "citizen", &[]).await;
     let (status, body) = t
-        .upload(&token, &[("type", "justificatif-domicile"), ("title", "Facture EDF")], "facture.pdf", samples::minimal_pdf())
+        .upload(
+            &token,
+            &[("type", "justificatif-domicile"), ("title", "Facture EDF")],
+            "facture.pdf",
+            samples::minimal_pdf(),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     (token, body["id"].as_str().unwrap().to_string())
@@ -56,7 +61,9 @@ async fn concurrent_journal_appends_form_one_chain() {
                     basis_id: String::new(),
                     details: serde_json::json!({ "i": i }),
                 };
-                liasse_store::journal::append(&mut tx, &tenant, app.now(), &e).await.unwrap();
+                liasse_store::journal::append(&mut tx, &tenant, app.now(), &e)
+                    .await
+                    .unwrap();
                 tx.commit().await.unwrap();
             }));
         }
@@ -65,7 +72,9 @@ async fn concurrent_journal_appends_form_one_chain() {
         }
         let report = verify::run(&t.app, false).await.unwrap();
         assert!(report.is_clean(), "{report:?}");
-        let page = liasse_store::journal::page(&t.app.db, &tenant, 0, 1000).await.unwrap();
+        let page = liasse_store::journal::page(&t.app.db, &tenant, 0, 1000)
+            .await
+            .unwrap();
         let seqs: Vec<i64> = page.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
         assert!(seqs.len() > 40, "{:?}", t.backend);
@@ -74,8 +83,20 @@ async fn concurrent_journal_appends_form_one_chain() {
 
 /// Every column of a journal entry is covered by its hash.
 const JOURNAL_COLUMNS: &[&str] = &[
-    "at", "actor_kind", "actor_id", "actor_label", "actor_service", "action", "object_kind", "object_id", "citizen_id",
-    "basis_kind", "basis_id", "details", "prev_hash", "hash",
+    "at",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "actor_service",
+    "action",
+    "object_kind",
+    "object_id",
+    "citizen_id",
+    "basis_kind",
+    "basis_id",
+    "details",
+    "prev_hash",
+    "hash",
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -85,21 +106,39 @@ async fn verify_reports_tampered_journal_and_blobs() {
         let clean = liasse(&t, &["verify"], None);
         assert!(clean.status.success(), "{}", text(&clean));
 
-        let tenant = liasse_store::tenants::by_slug(&t.app.db, "tamper").await.unwrap().unwrap().id;
+        let tenant = liasse_store::tenants::by_slug(&t.app.db, "tamper")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
         // The deposit's entry: a citizen entry with details.
         let target = 3;
         for column in JOURNAL_COLUMNS {
             let tampered = if *column == "at" {
                 format!("UPDATE journal SET at = at + 1 WHERE tenant_id = $1 AND seq = {target}")
             } else if *column == "details" {
-                format!("UPDATE journal SET details = '{{\"forged\":true}}' WHERE tenant_id = $1 AND seq = {target}")
+                format!(
+                    "UPDATE journal SET details = '{{\"forged\":true}}' WHERE tenant_id = $1 AND seq = {target}"
+                )
             } else {
-                format!("UPDATE journal SET {column} = COALESCE({column}, '') || 'x' WHERE tenant_id = $1 AND seq = {target}")
+                format!(
+                    "UPDATE journal SET {column} = COALESCE({column}, '') || 'x' WHERE tenant_id = $1 AND seq = {target}"
+                )
             };
-            let before = liasse_store::journal::page(&t.app.db, &tenant, target - 1, 1).await.unwrap();
-            sqlx::query(&tampered).bind(&tenant).execute(t.app.db.pool()).await.unwrap();
+            let before = liasse_store::journal::page(&t.app.db, &tenant, target - 1, 1)
+                .await
+                .unwrap();
+            sqlx::query(&tampered)
+                .bind(&tenant)
+                .execute(t.app.db.pool())
+                .await
+                .unwrap();
             let report = verify::run(&t.app, false).await.unwrap();
-            assert!(!report.journal_faults.is_empty(), "{column} tampering not detected on {:?}", t.backend);
+            assert!(
+                !report.journal_faults.is_empty(),
+                "{column} tampering not detected on {:?}",
+                t.backend
+            );
             if *column == "actor_label" {
                 let out = liasse(&t, &["verify"], None);
                 assert!(!out.status.success(), "verify must fail: {}", text(&out));
@@ -131,21 +170,59 @@ async fn verify_reports_tampered_journal_and_blobs() {
             .execute(t.app.db.pool())
             .await
             .unwrap();
-            assert!(verify::run(&t.app, false).await.unwrap().is_clean(), "restoring {column}");
+            assert!(
+                verify::run(&t.app, false).await.unwrap().is_clean(),
+                "restoring {column}"
+            );
         }
 
         // A removed last entry is detected through the chain head.
-        let last = liasse_store::journal::head(&t.app.db, &tenant).await.unwrap().unwrap().0;
-        let saved = liasse_store::journal::page(&t.app.db, &tenant, last - 1, 1).await.unwrap();
-        sqlx::query("DELETE FROM journal WHERE tenant_id = $1 AND seq = $2").bind(&tenant).bind(last).execute(t.app.db.pool()).await.unwrap();
-        assert!(!verify::run(&t.app, false).await.unwrap().journal_faults.is_empty());
+        let last = liasse_store::journal::head(&t.app.db, &tenant)
+            .await
+            .unwrap()
+            .unwrap()
+            .0;
+        let saved = liasse_store::journal::page(&t.app.db, &tenant, last - 1, 1)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM journal WHERE tenant_id = $1 AND seq = $2")
+            .bind(&tenant)
+            .bind(last)
+            .execute(t.app.db.pool())
+            .await
+            .unwrap();
+        assert!(
+            !verify::run(&t.app, false)
+                .await
+                .unwrap()
+                .journal_faults
+                .is_empty()
+        );
         let mut tx = t.app.db.begin_write().await.unwrap();
-        sqlx::query("UPDATE journal_heads SET seq = seq - 1, hash = $1 WHERE tenant_id = $2").bind(&saved[0].prev_hash).bind(&tenant).execute(tx.conn()).await.unwrap();
+        sqlx::query("UPDATE journal_heads SET seq = seq - 1, hash = $1 WHERE tenant_id = $2")
+            .bind(&saved[0].prev_hash)
+            .bind(&tenant)
+            .execute(tx.conn())
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
-        liasse_store::journal::append(&mut { let tx = t.app.db.begin_write().await.unwrap(); tx }, &tenant, 0, &saved[0].entry).await.ok();
+        let mut tx = t.app.db.begin_write().await.unwrap();
+        liasse_store::journal::append(&mut tx, &tenant, saved[0].at, &saved[0].entry)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(
+            verify::run(&t.app, false)
+                .await
+                .unwrap()
+                .journal_faults
+                .is_empty()
+        );
 
         // A flipped byte in the stored blob.
-        let versions = liasse_store::documents::versions(&t.app.db, &tenant, &doc_id).await.unwrap();
+        let versions = liasse_store::documents::versions(&t.app.db, &tenant, &doc_id)
+            .await
+            .unwrap();
         let key = versions[0].blob_key.clone();
         let original = t.app.blobs.get_all(&key).await.unwrap();
         let mut bad = original.to_vec();
@@ -160,13 +237,21 @@ async fn verify_reports_tampered_journal_and_blobs() {
 
         // A missing blob and an orphan blob.
         t.app.blobs.delete(&key).await.unwrap();
-        t.app.blobs.put("stray/object", bytes::Bytes::from_static(b"orphan")).await.unwrap();
+        t.app
+            .blobs
+            .put("stray/object", bytes::Bytes::from_static(b"orphan"))
+            .await
+            .unwrap();
         let report = verify::run(&t.app, false).await.unwrap();
         assert_eq!(report.missing_blobs.len(), 1, "{report:?}");
         assert_eq!(report.orphan_blobs, vec!["stray/object".to_string()]);
         // --repair removes the orphan and nothing else.
         let out = liasse(&t, &["verify", "--repair"], None);
-        assert!(text(&out).contains("orphan blobs removed: 1"), "{}", text(&out));
+        assert!(
+            text(&out).contains("orphan blobs removed: 1"),
+            "{}",
+            text(&out)
+        );
         assert!(!t.app.blobs.exists("stray/object").await.unwrap());
         t.app.blobs.put(&key, original).await.unwrap();
         let out = liasse(&t, &["verify"], None);
@@ -182,7 +267,14 @@ async fn key_rotation_rewraps_every_key_and_resumes() {
         let mut docs = Vec::new();
         for i in 0..5u8 {
             let png = samples::small_png(8 + u32::from(i), 8);
-            let (status, body) = t.upload(&token, &[("type", "photo-identite")], "photo.png", png.clone()).await;
+            let (status, body) = t
+                .upload(
+                    &token,
+                    &[("type", "photo-identite")],
+                    "photo.png",
+                    png.clone(),
+                )
+                .await;
             assert_eq!(status, 201, "{body}");
             docs.push((body["id"].as_str().unwrap().to_string(), png));
         }
@@ -195,20 +287,39 @@ async fn key_rotation_rewraps_every_key_and_resumes() {
         assert_ne!(partial.current_key, ring_before);
         // Documents stay readable mid-rotation.
         for (id, png) in &docs {
-            let got = t.get(&token, &format!("/api/v1/documents/{id}/content")).await.bytes().await.unwrap();
+            let got = t
+                .get(&token, &format!("/api/v1/documents/{id}/content"))
+                .await
+                .bytes()
+                .await
+                .unwrap();
             assert_eq!(&got[..], &png[..]);
         }
         // Running the command again resumes with the same key instead of making another.
         let out = liasse(&t, &["keys", "rotate"], None);
         assert!(out.status.success(), "{}", text(&out));
-        assert!(text(&out).contains(&format!("resumed rotation to key {}", partial.current_key)), "{}", text(&out));
-        assert_eq!(liasse_store::documents::count_not_wrapped_with(&t.app.db, &partial.current_key).await.unwrap(), 0);
+        assert!(
+            text(&out).contains(&format!("resumed rotation to key {}", partial.current_key)),
+            "{}",
+            text(&out)
+        );
+        assert_eq!(
+            liasse_store::documents::count_not_wrapped_with(&t.app.db, &partial.current_key)
+                .await
+                .unwrap(),
+            0
+        );
         // The old key is no longer needed: retire it and read everything back.
         let out = liasse(&t, &["keys", "retire", &ring_before], None);
         assert!(out.status.success(), "{}", text(&out));
         assert!(!t.app.keys.ring().unwrap().ids().contains(&ring_before));
         for (id, png) in &docs {
-            let got = t.get(&token, &format!("/api/v1/documents/{id}/content")).await.bytes().await.unwrap();
+            let got = t
+                .get(&token, &format!("/api/v1/documents/{id}/content"))
+                .await
+                .bytes()
+                .await
+                .unwrap();
             assert_eq!(&got[..], &png[..]);
         }
         assert!(verify::run(&t.app, false).await.unwrap().is_clean());
@@ -230,10 +341,10 @@ fn scan_dir(dir: &std::path::Path, needles: &[Vec<u8>], hits: &mut Vec<String>) 
         let path = entry.unwrap().path();
         if path.is_dir() {
             scan_dir(&path, needles, hits);
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            if needles.iter().any(|n| contains(&bytes, n)) {
-                hits.push(path.display().to_string());
-            }
+        } else if let Ok(bytes) = std::fs::read(&path)
+            && needles.iter().any(|n| contains(&bytes, n))
+        {
+            hits.push(path.display().to_string());
         }
     }
 }
@@ -244,24 +355,60 @@ async fn content_and_confidential_metadata_are_encrypted_at_rest() {
         t.tenant("marker").await;
         let token = t.account("marker", "chloe", "citizen", &[]).await;
         let pdf = samples::pdf_with_text(MARKER);
-        assert!(contains(&pdf, MARKER.as_bytes()), "the sample must carry the marker in clear");
+        assert!(
+            contains(&pdf, MARKER.as_bytes()),
+            "the sample must carry the marker in clear"
+        );
         let title = format!("Titre {MARKER}");
         let (status, body) = t
-            .upload(&token, &[("type", "justificatif-domicile"), ("title", &title), ("metadata", &format!("{{\"note\":\"{MARKER}\"}}"))], &format!("{MARKER}.pdf"), pdf)
+            .upload(
+                &token,
+                &[
+                    ("type", "justificatif-domicile"),
+                    ("title", &title),
+                    ("metadata", &format!("{{\"note\":\"{MARKER}\"}}")),
+                ],
+                &format!("{MARKER}.pdf"),
+                pdf,
+            )
             .await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(body["title"], title.as_str());
-        let needles = vec![MARKER.as_bytes().to_vec(), hex_of(MARKER).into_bytes(), hex_of(MARKER).to_uppercase().into_bytes()];
+        let needles = vec![
+            MARKER.as_bytes().to_vec(),
+            hex_of(MARKER).into_bytes(),
+            hex_of(MARKER).to_uppercase().into_bytes(),
+        ];
         // Checkpoint so that SQLite's WAL content is in the main file too (both are scanned).
         let mut hits = Vec::new();
         scan_dir(&t.data_dir(), &needles, &mut hits);
         assert!(hits.is_empty(), "marker found in {hits:?}");
         if t.backend == Backend::Servers {
-            for table in ["tenants", "journal", "journal_heads", "accounts", "account_rights", "api_tokens", "sessions", "household_members", "document_types", "documents", "document_versions"] {
-                let rows = sqlx::query(&format!("SELECT CAST(row_to_json(t) AS TEXT) AS j FROM {table} t")).fetch_all(t.app.db.pool()).await.unwrap();
+            for table in [
+                "tenants",
+                "journal",
+                "journal_heads",
+                "accounts",
+                "account_rights",
+                "api_tokens",
+                "sessions",
+                "household_members",
+                "document_types",
+                "documents",
+                "document_versions",
+            ] {
+                let rows = sqlx::query(&format!(
+                    "SELECT CAST(row_to_json(t) AS TEXT) AS j FROM {table} t"
+                ))
+                .fetch_all(t.app.db.pool())
+                .await
+                .unwrap();
                 for r in rows {
                     let j: String = sqlx::Row::try_get(&r, "j").unwrap();
-                    assert!(!needles.iter().any(|n| contains(j.as_bytes(), n)), "marker in table {table}");
+                    assert!(
+                        !needles.iter().any(|n| contains(j.as_bytes(), n)),
+                        "marker in table {table}"
+                    );
                 }
             }
         }
@@ -270,11 +417,19 @@ async fn content_and_confidential_metadata_are_encrypted_at_rest() {
         for k in keys {
             assert!(!contains(k.as_bytes(), MARKER.as_bytes()));
             let bytes = t.app.blobs.get_all(&k).await.unwrap();
-            assert!(!needles.iter().any(|n| contains(&bytes, n)), "marker in blob {k}");
+            assert!(
+                !needles.iter().any(|n| contains(&bytes, n)),
+                "marker in blob {k}"
+            );
         }
         // And the owner still reads it back.
         let id = body["id"].as_str().unwrap();
-        let got = t.get(&token, &format!("/api/v1/documents/{id}/content")).await.bytes().await.unwrap();
+        let got = t
+            .get(&token, &format!("/api/v1/documents/{id}/content"))
+            .await
+            .bytes()
+            .await
+            .unwrap();
         assert!(contains(&got, MARKER.as_bytes()));
     }
 }
@@ -286,13 +441,55 @@ fn hex_of(s: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn commands_create_tenant_user_and_token() {
     let t = TestApp::embedded().await;
-    let out = liasse(&t, &["tenant", "create", "ville-test", "--name", "Ville de Test", "--with-catalogue"], None);
+    let out = liasse(
+        &t,
+        &[
+            "tenant",
+            "create",
+            "ville-test",
+            "--name",
+            "Ville de Test",
+            "--with-catalogue",
+        ],
+        None,
+    );
     assert!(out.status.success(), "{}", text(&out));
-    let again = liasse(&t, &["tenant", "create", "ville-test", "--name", "Ville de Test"], None);
+    let again = liasse(
+        &t,
+        &["tenant", "create", "ville-test", "--name", "Ville de Test"],
+        None,
+    );
     assert!(!again.status.success());
-    let out = liasse(&t, &["user", "create", "--tenant", "ville-test", "--login", "agent1", "--role", "agent", "--right", "scolaire=modify", "--password-stdin"], Some("un mot de passe solide\n"));
+    let out = liasse(
+        &t,
+        &[
+            "user",
+            "create",
+            "--tenant",
+            "ville-test",
+            "--login",
+            "agent1",
+            "--role",
+            "agent",
+            "--right",
+            "scolaire=modify",
+            "--password-stdin",
+        ],
+        Some("un mot de passe solide\n"),
+    );
     assert!(out.status.success(), "{}", text(&out));
-    let out = liasse(&t, &["token", "create", "--tenant", "ville-test", "--login", "agent1"], None);
+    let out = liasse(
+        &t,
+        &[
+            "token",
+            "create",
+            "--tenant",
+            "ville-test",
+            "--login",
+            "agent1",
+        ],
+        None,
+    );
     assert!(out.status.success(), "{}", text(&out));
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(token.starts_with("lss_"));
@@ -300,7 +497,10 @@ async fn commands_create_tenant_user_and_token() {
     assert_eq!(status, 200);
     assert!(types.as_array().unwrap().len() >= 20);
     // The token is stored only as a hash.
-    let rows = sqlx::query("SELECT token_hash FROM api_tokens").fetch_all(t.app.db.pool()).await.unwrap();
+    let rows = sqlx::query("SELECT token_hash FROM api_tokens")
+        .fetch_all(t.app.db.pool())
+        .await
+        .unwrap();
     for r in rows {
         let h: String = sqlx::Row::try_get(&r, "token_hash").unwrap();
         assert_ne!(h, token);
