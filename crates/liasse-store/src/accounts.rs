@@ -239,3 +239,12 @@ pub async fn delete_session(tx: &mut WriteTx, id_hash: &str) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// Service-client accounts of a tenant.
+pub async fn services(db: &Db, tenant_id: &str) -> Result<Vec<AccountRow>> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE tenant_id = $1 AND role = 'service' AND disabled = 0 ORDER BY display_name"))
+        .bind(tenant_id)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -17,6 +17,7 @@ pub struct DocumentRow {
     pub channel: String,
     pub origin: String,
     pub depositor_id: String,
+    pub depositor_service: String,
     pub state: String,
     pub valid_until: Option<String>,
     pub review_reason: Option<String>,
@@ -46,7 +47,7 @@ pub struct VersionRow {
 }
 
 const DOC_COLUMNS: &str = "id, tenant_id, owner_id, subject_member_id, type_code, channel, origin, \
-     depositor_id, state, valid_until, review_reason, current_version, created_at, updated_at, deleted_at";
+     depositor_id, depositor_service, state, valid_until, review_reason, current_version, created_at, updated_at, deleted_at";
 const VERSION_COLUMNS: &str = "id, tenant_id, document_id, version, blob_key, size, media_type, sha256, \
      key_id, wrapped_key, sealed_meta, created_at, created_by, destroyed_at";
 
@@ -60,6 +61,7 @@ fn doc_from_row(r: &AnyRow) -> Result<DocumentRow> {
         channel: r.try_get("channel")?,
         origin: r.try_get("origin")?,
         depositor_id: r.try_get("depositor_id")?,
+        depositor_service: r.try_get("depositor_service")?,
         state: r.try_get("state")?,
         valid_until: r.try_get("valid_until")?,
         review_reason: r.try_get("review_reason")?,
@@ -91,7 +93,7 @@ fn version_from_row(r: &AnyRow) -> Result<VersionRow> {
 
 pub async fn insert(tx: &mut WriteTx, d: &DocumentRow) -> Result<()> {
     sqlx::query(&format!(
-        "INSERT INTO documents ({DOC_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        "INSERT INTO documents ({DOC_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     ))
     .bind(&d.id)
     .bind(&d.tenant_id)
@@ -101,6 +103,7 @@ pub async fn insert(tx: &mut WriteTx, d: &DocumentRow) -> Result<()> {
     .bind(&d.channel)
     .bind(&d.origin)
     .bind(&d.depositor_id)
+    .bind(&d.depositor_service)
     .bind(&d.state)
     .bind(d.valid_until.as_deref())
     .bind(d.review_reason.as_deref())

@@ -8,8 +8,11 @@ pub mod db;
 pub mod doctypes;
 pub mod documents;
 pub mod error;
+pub mod grants;
 pub mod journal;
 pub mod members;
+pub mod notifications;
+pub mod reviews;
 pub mod tenants;
 
 pub use blobs::BlobStore;

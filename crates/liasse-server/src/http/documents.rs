@@ -70,12 +70,12 @@ async fn spool_field(app: &App, mut field: Field<'_>, limit: u64) -> Result<Spoo
 }
 
 /// Parsed upload form: the text fields and the spooled file.
-struct UploadForm {
-    input: DepositInput,
-    file: Option<Spooled>,
+pub(crate) struct UploadForm {
+    pub(crate) input: DepositInput,
+    pub(crate) file: Option<Spooled>,
 }
 
-async fn read_form(
+pub(crate) async fn read_form(
     app: &App,
     p: &Principal,
     mut mp: Multipart,
@@ -112,6 +112,7 @@ async fn read_form(
                 }
             }
             "subject" => input.subject = Some(text_field(field).await?),
+            "channel" => input.channel = Some(text_field(field).await?),
             "title" => input.title = Some(text_field(field).await?),
             "valid_until" => input.valid_until = Some(text_field(field).await?),
             "issued_on" => input.issued_on = Some(text_field(field).await?),

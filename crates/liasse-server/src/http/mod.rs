@@ -1,5 +1,6 @@
 //! The HTTP API. Handlers are thin: they read the request, call a service, map the result.
 
+pub mod agency;
 pub mod auth;
 pub mod catalogue;
 pub mod documents;
@@ -28,6 +29,7 @@ pub fn router(app: App) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID);
     let api = Router::new()
         .merge(documents::routes())
+        .merge(agency::routes())
         .merge(catalogue::routes())
         .merge(journal::routes())
         .merge(export::routes())

@@ -9,7 +9,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use base64::Engine;
 use liasse_domain::ids::new_id;
 use liasse_domain::journal::{Actor, NewEntry};
-use liasse_domain::policy::{ActorFacts, Role};
+use liasse_domain::policy::{ActorFacts, Right, Role};
 use liasse_store::accounts::{self, AccountRow, TokenRow};
 use liasse_store::{journal, tenants};
 use rand::RngCore;
@@ -28,6 +28,8 @@ pub struct Principal {
     pub role: Role,
     pub service: String,
     pub scopes: Vec<String>,
+    /// Rights per domain (agents and managers).
+    pub rights: Vec<(String, Right)>,
 }
 
 impl Principal {
@@ -36,6 +38,8 @@ impl Principal {
             tenant_id: &self.tenant_id,
             account_id: &self.account_id,
             role: self.role,
+            service: &self.service,
+            rights: &self.rights,
         }
     }
 
@@ -49,7 +53,16 @@ impl Principal {
         }
     }
 
-    fn from_account(a: AccountRow, scopes: &str) -> Result<Self> {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    async fn load(app: &App, a: AccountRow, scopes: &str) -> Result<Self> {
+        let rights = accounts::rights(&app.db, &a.tenant_id, &a.id)
+            .await?
+            .into_iter()
+            .filter_map(|(d, l)| Right::parse(&l).map(|r| (d, r)))
+            .collect();
         let role = Role::parse(&a.role)
             .ok_or_else(|| AppError::Internal(format!("unknown role {}", a.role)))?;
         Ok(Principal {
@@ -60,6 +73,7 @@ impl Principal {
             role,
             service: a.service,
             scopes: scopes.split_whitespace().map(String::from).collect(),
+            rights,
         })
     }
 }
@@ -246,7 +260,7 @@ pub async fn principal_for_login(app: &App, tenant_slug: &str, login: &str) -> R
             "ce compte est désactivé",
         ));
     }
-    Principal::from_account(account, "")
+    Principal::load(app, account, "").await
 }
 
 /// Resolves a bearer token; `None` for unknown, revoked or expired tokens and disabled accounts.
@@ -256,7 +270,7 @@ pub async fn principal_from_token(app: &App, token: &str) -> Result<Option<Princ
     }
     match accounts::by_token_hash(&app.db, &secret_hash(token), app.now()).await? {
         Some((a, _)) if a.disabled => Ok(None),
-        Some((a, scopes)) => Principal::from_account(a, &scopes).map(Some),
+        Some((a, scopes)) => Principal::load(app, a, &scopes).await.map(Some),
         None => Ok(None),
     }
 }
@@ -271,7 +285,7 @@ pub async fn principal_from_session(
     }
     match accounts::by_session(&app.db, &secret_hash(session), app.now()).await? {
         Some((a, _)) if a.disabled => Ok(None),
-        Some((a, csrf)) => Ok(Some((Principal::from_account(a, "")?, csrf))),
+        Some((a, csrf)) => Ok(Some((Principal::load(app, a, "").await?, csrf))),
         None => Ok(None),
     }
 }
@@ -325,7 +339,7 @@ pub async fn login(
         now + SESSION_MS,
     )
     .await?;
-    let principal = Principal::from_account(account, "")?;
+    let principal = Principal::load(app, account, "").await?;
     journal::append(
         &mut tx,
         &tenant.id,

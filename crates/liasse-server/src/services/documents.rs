@@ -15,7 +15,7 @@ use liasse_domain::clock::{date_of, rfc3339};
 use liasse_domain::doctype::{DocumentType, Validity, format_date, parse_date};
 use liasse_domain::ids::{is_valid_id, new_id};
 use liasse_domain::journal::NewEntry;
-use liasse_domain::policy::{Action, Basis, DocumentFacts, decide};
+use liasse_domain::policy::{Action, Basis};
 use liasse_inspect::{Format, Inspection, Limits};
 use liasse_store::documents::{self, DocumentRow, VersionRow};
 use liasse_store::{BlobStore, journal, members};
@@ -122,7 +122,7 @@ fn binding<'a>(tenant_id: &'a str, document_id: &'a str, version_id: &'a str) ->
 
 /// Computes valid_until from the type's rule; the dates come from the citizen, so every
 /// problem is a clear refusal.
-fn compute_validity(
+pub(crate) fn compute_validity(
     t: &DocumentType,
     today: time::Date,
     issued_on: Option<&str>,
@@ -161,7 +161,7 @@ fn formats_of(t: &DocumentType) -> Vec<Format> {
 }
 
 /// Inspects the spooled file against the type's rules, off the async threads.
-async fn inspect(spooled: &mut Spooled, t: &DocumentType) -> Result<Inspection> {
+pub(crate) async fn inspect(spooled: &mut Spooled, t: &DocumentType) -> Result<Inspection> {
     if spooled.size > t.max_size {
         return Err(AppError::TooLarge { limit: t.max_size });
     }
@@ -296,7 +296,7 @@ pub(crate) fn view(
 }
 
 /// Loads a document and checks the principal's access; anything refused is "not found".
-async fn authorize(
+pub(crate) async fn authorize(
     app: &App,
     p: &Principal,
     id: &str,
@@ -308,16 +308,12 @@ async fn authorize(
     let doc = documents::get(&app.db, &p.tenant_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let facts = DocumentFacts {
-        tenant_id: &doc.tenant_id,
-        owner_id: &doc.owner_id,
-        deleted: doc.deleted_at.is_some(),
-    };
-    let basis = decide(&p.facts(), action, &facts).ok_or(AppError::NotFound)?;
+    let bases = crate::services::access::Bases::load(app, p, &doc.owner_id).await?;
+    let basis = bases.decide(p, action, &doc).ok_or(AppError::NotFound)?;
     Ok((doc, basis))
 }
 
-fn entry(
+pub(crate) fn entry(
     p: &Principal,
     action: &str,
     doc: &DocumentRow,
@@ -399,6 +395,13 @@ pub async fn deposit(
     let file_name = display_name(input.file_name.as_deref(), &t, inspection.format);
     crate::services::scan::scan(app, &spooled).await?;
 
+    // A citizen deposits from the web or the mobile app; counter and post deposits are made
+    // by agents on the citizen's behalf.
+    let channel = match input.channel.as_deref().filter(|c| !c.is_empty()) {
+        None => "web".to_string(),
+        Some(c @ ("web" | "mobile")) => c.to_string(),
+        Some(_) => return Err(AppError::invalid("invalid-channel", "un dépôt par l'usager se fait par le web ou l'application mobile")),
+    };
     let now = app.now();
     let doc = DocumentRow {
         id: new_id(),
@@ -406,9 +409,10 @@ pub async fn deposit(
         owner_id: p.account_id.clone(),
         subject_member_id: subject,
         type_code: t.code.clone(),
-        channel: input.channel.unwrap_or_else(|| "web".into()),
+        channel,
         origin: "citizen".into(),
         depositor_id: p.account_id.clone(),
+        depositor_service: String::new(),
         state: "submitted".into(),
         valid_until,
         review_reason: None,
@@ -450,7 +454,7 @@ pub async fn deposit(
     Ok(view(app, &doc, &version, Some(&t), meta))
 }
 
-fn display_name(given: Option<&str>, t: &DocumentType, format: Format) -> String {
+pub(crate) fn display_name(given: Option<&str>, t: &DocumentType, format: Format) -> String {
     match given.filter(|s| !s.trim().is_empty()) {
         Some(n) => liasse_inspect::sanitize_filename(n),
         None => format!("{}.{}", t.code, format.extension()),
@@ -458,7 +462,7 @@ fn display_name(given: Option<&str>, t: &DocumentType, format: Format) -> String
 }
 
 /// Stores the blob of a new version and returns its (not yet committed) row.
-async fn write_version(
+pub(crate) async fn write_version(
     app: &App,
     p: &Principal,
     doc: &DocumentRow,

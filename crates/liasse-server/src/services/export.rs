@@ -20,7 +20,7 @@ use liasse_crypto::DataKey;
 use liasse_domain::clock::{date_of, rfc3339};
 use liasse_domain::doctype::format_date;
 use liasse_domain::journal::NewEntry;
-use liasse_domain::policy::{Action, Basis, DocumentFacts, Role, decide};
+use liasse_domain::policy::{Action, Basis, Role};
 use liasse_inspect::Format;
 use liasse_store::documents::{self as doc_store, DocumentRow, VersionRow};
 use liasse_store::tenants::{self, Tenant};
@@ -291,13 +291,9 @@ async fn write_contents<W>(
     let mut stems = HashSet::new();
     let mut listed = Vec::with_capacity(docs.len());
     let mut version_count = 0;
+    let bases = crate::services::access::Bases::load(app, p, &p.account_id).await?;
     for d in docs {
-        let facts = DocumentFacts {
-            tenant_id: &d.tenant_id,
-            owner_id: &d.owner_id,
-            deleted: d.deleted_at.is_some(),
-        };
-        if decide(&p.facts(), Action::ReadContent, &facts).is_none() {
+        if bases.decide(p, Action::ReadContent, &d).is_none() {
             continue;
         }
         let versions = doc_store::versions(&app.db, &p.tenant_id, &d.id).await?;

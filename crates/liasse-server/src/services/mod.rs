@@ -2,12 +2,16 @@
 //! what it must, changes storage in one transaction with its journal entry, and returns plain
 //! data for the HTTP layer or the command line to present.
 
+pub mod access;
+pub mod agency;
 pub mod auth;
 pub mod catalogue;
 pub mod documents;
 pub mod export;
+pub mod grants;
 pub mod journal;
 pub mod members;
+pub mod requests_basis;
 pub mod rotate;
 pub mod scan;
 pub mod tenants;

@@ -2,6 +2,9 @@
 //! `scripts/test.sh`, on PostgreSQL + S3 too.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod cli;
 mod export;
 mod foundation;
+mod uploads;
+mod vault;

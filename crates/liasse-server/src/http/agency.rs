@@ -1,0 +1,83 @@
+//! Agents' and service clients' routes: a citizen's documents as a basis allows, reviews,
+//! deposits into a citizen's vault; grants, notifications and provider consent for citizens.
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+
+use crate::app::App;
+use crate::error::AppError;
+use crate::http::documents::read_form;
+use crate::services::agency::{self, AgentDocumentView, Notifications, Provider, ReviewInput};
+use crate::services::auth::Principal;
+use crate::services::documents::DocumentView;
+use crate::services::grants::{self, GrantView, NewGrant};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/citizens/{id}/documents", get(citizen_documents).post(deposit_for))
+        .route("/documents/{id}/review", post(review))
+        .route("/grants", get(list_grants).post(create_grant))
+        .route("/grants/{id}", delete(revoke_grant))
+        .route("/notifications", get(notifications))
+        .route("/notifications/{id}/read", post(mark_read))
+        .route("/providers", get(providers))
+        .route("/providers/{id}/consent", put(consent).delete(withdraw_consent))
+}
+
+fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    serde_json::from_slice(body).map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))
+}
+
+async fn citizen_documents(State(app): State<App>, p: Principal, Path(id): Path<String>) -> Result<Json<Vec<AgentDocumentView>>, AppError> {
+    Ok(Json(agency::citizen_documents(&app, &p, &id).await?))
+}
+
+async fn deposit_for(State(app): State<App>, p: Principal, Path(id): Path<String>, mp: Multipart) -> Result<(StatusCode, Json<DocumentView>), AppError> {
+    let form = read_form(&app, &p, mp, None).await?;
+    let file = form.file.ok_or_else(|| AppError::invalid("missing-field", "le champ « file » (le fichier) est obligatoire"))?;
+    Ok((StatusCode::CREATED, Json(agency::deposit_for(&app, &p, &id, form.input, file).await?)))
+}
+
+async fn review(State(app): State<App>, p: Principal, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<DocumentView>, AppError> {
+    let input: ReviewInput = json(&body)?;
+    Ok(Json(agency::review(&app, &p, &id, input).await?))
+}
+
+async fn list_grants(State(app): State<App>, p: Principal) -> Result<Json<Vec<GrantView>>, AppError> {
+    Ok(Json(grants::list(&app, &p).await?))
+}
+
+async fn create_grant(State(app): State<App>, p: Principal, body: axum::body::Bytes) -> Result<(StatusCode, Json<GrantView>), AppError> {
+    let g: NewGrant = json(&body)?;
+    Ok((StatusCode::CREATED, Json(grants::create(&app, &p, g).await?)))
+}
+
+async fn revoke_grant(State(app): State<App>, p: Principal, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+    grants::revoke(&app, &p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn notifications(State(app): State<App>, p: Principal) -> Result<Json<Notifications>, AppError> {
+    Ok(Json(agency::notifications(&app, &p).await?))
+}
+
+async fn mark_read(State(app): State<App>, p: Principal, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+    agency::mark_read(&app, &p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn providers(State(app): State<App>, p: Principal) -> Result<Json<Vec<Provider>>, AppError> {
+    Ok(Json(agency::providers(&app, &p).await?))
+}
+
+async fn consent(State(app): State<App>, p: Principal, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+    agency::set_consent(&app, &p, &id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn withdraw_consent(State(app): State<App>, p: Principal, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+    agency::set_consent(&app, &p, &id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
