@@ -33,6 +33,17 @@ pub fn default_catalogue() -> Result<Vec<DocumentType>, String> {
     Ok(types)
 }
 
+/// The demonstration procedures (inscription scolaire, carte de stationnement résident,
+/// demande d'acte d'état civil), built on the default catalogue.
+pub fn default_procedures() -> Result<Vec<crate::procedure::Procedure>, String> {
+    let procs: Vec<crate::procedure::Procedure> =
+        serde_json::from_str(include_str!("procedures.json")).map_err(|e| format!("procédures par défaut illisibles : {e}"))?;
+    for p in &procs {
+        p.validate()?;
+    }
+    Ok(procs)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

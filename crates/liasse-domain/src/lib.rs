@@ -5,8 +5,10 @@
 
 pub mod catalogue;
 pub mod clock;
+pub mod condition;
 pub mod doctype;
 pub mod ids;
 pub mod journal;
 pub mod policy;
+pub mod procedure;
 pub mod tenant;

@@ -243,7 +243,8 @@ async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             })
         }
         Command::Sweep => {
-            println!("no scheduled jobs are defined yet: nothing to do");
+            let anonymised = crate::services::requests::anonymise_due(&app).await?;
+            println!("closed requests anonymised: {anonymised}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys(KeysCommand::Rotate) => {

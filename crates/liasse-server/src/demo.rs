@@ -52,7 +52,10 @@ pub async fn load(app: &App) -> Result<String> {
         .await?
         .is_none()
     {
-        tenants::create(app, DEMO_TENANT, "Ville de Démo", true).await?;
+        let tenant = tenants::create(app, DEMO_TENANT, "Ville de Démo", true).await?;
+        for p in liasse_domain::catalogue::default_procedures().map_err(AppError::Internal)? {
+            crate::services::requests::save_procedure(app, &tenant.id, Actor::operator(), p).await?;
+        }
         for (login, role, name, service, rights, password) in ACCOUNTS {
             auth::create_user(
                 app,

@@ -1,3 +1,4 @@
+#![recursion_limit = "1024"]
 //! The Liasse server: configuration, services (use cases), the HTTP API, and the `liasse`
 //! command line. Handlers are thin: they read the request, call a service, map the result.
 

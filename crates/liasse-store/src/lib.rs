@@ -12,6 +12,7 @@ pub mod grants;
 pub mod journal;
 pub mod members;
 pub mod notifications;
+pub mod requests;
 pub mod reviews;
 pub mod tenants;
 

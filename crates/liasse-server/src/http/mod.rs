@@ -11,6 +11,7 @@ pub mod journal;
 pub mod members;
 pub mod openapi;
 pub mod problem;
+pub mod requests;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -30,6 +31,7 @@ pub fn router(app: App) -> Router {
     let api = Router::new()
         .merge(documents::routes())
         .merge(agency::routes())
+        .merge(requests::routes())
         .merge(catalogue::routes())
         .merge(journal::routes())
         .merge(export::routes())

@@ -136,6 +136,20 @@ pub fn spec() -> Value {
                     "basis_kind": { "type": "string" }, "basis_id": { "type": "string" }, "details": {}, "hash": { "type": "string" } } },
                 "Member": { "type": "object", "properties": {
                     "id": { "type": "string" }, "name": { "type": "string" }, "birth_date": { "type": ["string", "null"] }, "relation": { "type": "string" }, "created_at": { "type": "integer" } } },
+                "AgentDocument": { "allOf": [{ "$ref": "#/components/schemas/Document" }, { "type": "object", "properties": { "basis": { "type": "object", "properties": { "kind": { "type": "string", "enum": ["owner", "request", "grant", "deposit"] }, "id": { "type": "string" } } } } }] },
+                "Grant": { "type": "object", "properties": {
+                    "id": { "type": "string" }, "citizen_id": { "type": "string" }, "grantee_kind": { "type": "string", "enum": ["domain", "client"] }, "grantee": { "type": "string" },
+                    "scope_kind": { "type": "string", "enum": ["documents", "types"] }, "scope": { "type": "array", "items": { "type": "string" } }, "purpose": { "type": "string" },
+                    "valid_until": { "type": "string" }, "created_at": { "type": "integer" }, "revoked_at": { "type": ["integer", "null"] },
+                    "status": { "type": "string", "enum": ["active", "revoked", "expired"] }, "uses": { "type": "array", "items": { "type": "object" } } } },
+                "Request": { "type": "object", "properties": {
+                    "id": { "type": "string" }, "number": { "type": "string" }, "procedure": { "type": "string" }, "procedure_title": { "type": "string" }, "domain": { "type": "string" },
+                    "citizen_id": { "type": "string" }, "state": { "type": "string", "enum": ["draft", "submitted", "in_progress", "completed", "rejected", "closed"] },
+                    "answers": { "type": "object" }, "members": { "type": "array", "items": { "type": "string" } },
+                    "requirements": { "type": "array", "items": { "type": "object" } }, "missing": { "type": "array", "items": { "type": "string" } },
+                    "notes": { "type": "array", "items": { "type": "object" } }, "history": { "type": "array", "items": { "type": "object" } },
+                    "lock_holder": { "type": ["string", "null"] }, "created_at": { "type": "string" }, "submitted_at": { "type": ["string", "null"] },
+                    "late": { "type": "boolean" }, "tracking_code": { "type": "string" } } },
                 "Check": { "type": "object", "properties": {
                     "id": { "type": "string" }, "version": { "type": "integer" }, "intact": { "type": "boolean" },
                     "sha256_expected": { "type": "string" }, "sha256_actual": { "type": ["string", "null"] } } }
@@ -192,6 +206,102 @@ pub fn spec() -> Value {
             "/household-members/{id}": {
                 "parameters": [id_param()],
                 "delete": { "summary": "Retirer un membre du foyer", "responses": { "204": { "description": "Retiré" }, "404": { "description": "Introuvable" } } }
+            },
+            "/citizens/{id}/documents": {
+                "parameters": [id_param()],
+                "get": { "summary": "Vue agent : les pièces d'un usager qu'une base autorise, chacune avec sa base", "responses": ok(json!({ "type": "array", "items": { "$ref": "#/components/schemas/AgentDocument" } }), "200", &[("403", "Réservé aux agents et services")]) },
+                "post": { "summary": "Dépôt par la collectivité ou un service (courrier, document généré, dépôt au guichet ou par courrier, document certifié d'un émetteur)", "requestBody": upload_body(false), "responses": ok(doc.clone(), "201", upload_errors) }
+            },
+            "/documents/{id}/review": {
+                "parameters": [id_param()],
+                "post": { "summary": "Valider ou refuser une pièce (agent avec droit de modification sur une base)", "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["decision"], "properties": {
+                    "decision": { "type": "string", "enum": ["validated", "rejected"] }, "reason": { "type": "string" }, "valid_until": { "type": "string", "format": "date" } } } } } },
+                          "responses": ok(doc.clone(), "200", &[("400", "Requête invalide"), ("409", "Document certifié")]) }
+            },
+            "/grants": {
+                "get": { "summary": "Mes partages et ce à quoi chacun a servi", "responses": ok(json!({ "type": "array", "items": { "$ref": "#/components/schemas/Grant" } }), "200", &[("403", "Réservé aux usagers")]) },
+                "post": { "summary": "Partager des pièces ou des types de pièces avec un domaine ou un service, pour un objet, jusqu'à une date", "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["purpose", "until"], "properties": {
+                    "domain": { "type": "string" }, "client": { "type": "string" }, "documents": { "type": "array", "items": { "type": "string" } }, "types": { "type": "array", "items": { "type": "string" } },
+                    "purpose": { "type": "string" }, "until": { "type": "string", "format": "date" } } } } } },
+                          "responses": ok(json!({ "$ref": "#/components/schemas/Grant" }), "201", &[("400", "Requête invalide"), ("403", "Réservé aux usagers")]) }
+            },
+            "/grants/{id}": {
+                "parameters": [id_param()],
+                "delete": { "summary": "Révoquer un partage (effet immédiat)", "responses": { "204": { "description": "Révoqué" }, "404": { "description": "Introuvable" } } }
+            },
+            "/notifications": {
+                "get": { "summary": "Mes notifications et le nombre de non lues", "responses": ok(json!({ "type": "object", "properties": { "unread": { "type": "integer" }, "items": { "type": "array", "items": { "type": "object" } } } }), "200", &[]) }
+            },
+            "/notifications/{id}/read": {
+                "parameters": [id_param()],
+                "post": { "summary": "Marquer une notification comme lue", "responses": { "204": { "description": "Lue" }, "404": { "description": "Introuvable" } } }
+            },
+            "/providers": {
+                "get": { "summary": "Les services partenaires et émetteurs de documents certifiés", "responses": ok(json!({ "type": "array", "items": { "type": "object", "properties": { "id": { "type": "string" }, "name": { "type": "string" }, "service": { "type": "string" } } } }), "200", &[]) }
+            },
+            "/providers/{id}/consent": {
+                "parameters": [id_param()],
+                "put": { "summary": "Accepter les documents certifiés de cet émetteur", "responses": { "204": { "description": "Accepté" }, "403": { "description": "Réservé aux usagers" }, "404": { "description": "Introuvable" } } },
+                "delete": { "summary": "Retirer ce consentement", "responses": { "204": { "description": "Retiré" }, "403": { "description": "Réservé aux usagers" }, "404": { "description": "Introuvable" } } }
+            },
+            "/procedures": {
+                "get": { "summary": "Les démarches de la collectivité et leurs justificatifs attendus", "responses": ok(json!({ "type": "array", "items": { "type": "object" } }), "200", &[]) }
+            },
+            "/procedures/{code}": {
+                "parameters": [{ "name": "code", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "put": { "summary": "Créer ou modifier une démarche (administrateur, ou responsable du domaine)", "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["title", "domain", "requirements"], "properties": {
+                    "title": { "type": "string" }, "domain": { "type": "string" }, "description": { "type": "string" },
+                    "questions": { "type": "object", "additionalProperties": { "type": "string", "enum": ["number", "boolean", "string", "date"] } },
+                    "requirements": { "type": "array", "items": { "type": "object", "required": ["key", "type"], "properties": {
+                        "key": { "type": "string" }, "type": { "type": "string" }, "mandatory": { "type": "boolean" }, "for": { "type": "string", "enum": ["citizen", "each_member"] },
+                        "label": { "type": "string" }, "condition": { "type": "string", "description": "ex. answers.children >= 1 && answers.owner == false" } } } },
+                    "processing_days": { "type": "integer" }, "reminder_days": { "type": "integer" }, "open": { "type": "boolean" } } } } } },
+                         "responses": ok(json!({ "type": "object" }), "200", &[("201", "Créée"), ("400", "Définition invalide"), ("403", "Non autorisé")]) }
+            },
+            "/requests": {
+                "get": { "summary": "Mes demandes (usager) ou les demandes de mes domaines (agent)", "responses": ok(json!({ "type": "array", "items": { "type": "object" } }), "200", &[("403", "Non autorisé")]) },
+                "post": { "summary": "Commencer une demande (brouillon)", "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["procedure"], "properties": {
+                    "procedure": { "type": "string" }, "answers": { "type": "object" }, "members": { "type": "array", "items": { "type": "string" } } } } } } },
+                          "responses": ok(json!({ "$ref": "#/components/schemas/Request" }), "201", &[("400", "Requête invalide"), ("403", "Réservé aux usagers")]) }
+            },
+            "/requests/{id}": {
+                "parameters": [id_param()],
+                "get": { "summary": "Une demande : justificatifs attendus, état, pièces proposées du porte-documents", "responses": ok(json!({ "$ref": "#/components/schemas/Request" }), "200", &[]) },
+                "patch": { "summary": "Enregistrer le brouillon (réponses, personnes concernées)", "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": { "answers": { "type": "object" }, "members": { "type": "array", "items": { "type": "string" } } } } } } },
+                           "responses": ok(json!({ "$ref": "#/components/schemas/Request" }), "200", &[("400", "Requête invalide"), ("409", "Déjà envoyée")]) }
+            },
+            "/requests/{id}/attachments/{requirement}": {
+                "parameters": [id_param(), { "name": "requirement", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "put": { "summary": "Joindre une pièce du porte-documents", "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["document"], "properties": { "document": { "type": "string" } } } } } },
+                         "responses": ok(json!({ "$ref": "#/components/schemas/Request" }), "200", &[("400", "Pièce inadaptée"), ("409", "Demande terminée")]) },
+                "post": { "summary": "Déposer une nouvelle pièce pour ce justificatif (elle rejoint le porte-documents, typée)", "requestBody": upload_body(false), "responses": ok(json!({ "$ref": "#/components/schemas/Request" }), "201", upload_errors) },
+                "delete": { "summary": "Retirer la pièce de la demande (elle reste dans le porte-documents)", "responses": ok(json!({ "$ref": "#/components/schemas/Request" }), "200", &[("409", "Demande terminée")]) }
+            },
+            "/requests/{id}/transitions": {
+                "parameters": [id_param()],
+                "post": { "summary": "Changer l'état : submitted (usager), in_progress, completed, rejected, closed (agent)", "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["to"], "properties": {
+                    "to": { "type": "string", "enum": ["submitted", "in_progress", "completed", "rejected", "closed"] }, "reason": { "type": "string" } } } } } },
+                          "responses": ok(json!({ "$ref": "#/components/schemas/Request" }), "200", &[("400", "Justificatifs manquants"), ("403", "Non autorisé"), ("409", "Transition impossible ou demande verrouillée")]) }
+            },
+            "/requests/{id}/lock": {
+                "parameters": [id_param()],
+                "post": { "summary": "Prendre le verrou (ou le forcer : responsable, {\"break\": true})", "responses": ok(json!({ "$ref": "#/components/schemas/Request" }), "200", &[("403", "Non autorisé"), ("409", "Verrouillée par un autre agent")]) },
+                "delete": { "summary": "Rendre le verrou", "responses": ok(json!({ "$ref": "#/components/schemas/Request" }), "200", &[("409", "Verrou non détenu")]) }
+            },
+            "/requests/{id}/notes": {
+                "parameters": [id_param()],
+                "post": { "summary": "Ajouter une note interne ou visible de l'usager", "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["body"], "properties": { "body": { "type": "string" }, "visible": { "type": "boolean" } } } } } },
+                          "responses": ok(json!({ "$ref": "#/components/schemas/Request" }), "200", &[("400", "Note invalide"), ("403", "Non autorisé"), ("409", "Verrouillée")]) }
+            },
+            "/requests/{id}/letters": {
+                "parameters": [id_param()],
+                "post": { "summary": "Écrire à l'usager depuis un modèle (PDF déposé dans son porte-documents)", "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["template"], "properties": {
+                    "template": { "type": "string", "enum": ["accuse-reception", "demande-acceptee", "demande-refusee", "libre"] }, "text": { "type": "string" }, "subject": { "type": "string" } } } } } },
+                          "responses": ok(doc.clone(), "201", &[("400", "Modèle inconnu"), ("403", "Non autorisé")]) }
+            },
+            "/tracking/{code}": {
+                "parameters": [{ "name": "code", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "get": { "summary": "Suivre une demande avec son code de suivi, sans compte", "security": [], "responses": { "200": { "description": "État de la demande (sans donnée personnelle)" }, "404": { "description": "Code inconnu" } } }
             },
             "/journal": {
                 "get": { "summary": "Qui a fait quoi sur mon compte et mes pièces", "responses": ok(json!({ "type": "array", "items": { "$ref": "#/components/schemas/JournalItem" } }), "200", &[]) }

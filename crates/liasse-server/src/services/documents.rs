@@ -659,8 +659,8 @@ pub async fn content(app: &App, p: &Principal, id: &str, version: Option<i64>) -
     })
 }
 
-/// Uploads a new version; the previous ones stay listed and downloadable. A rejected document
-/// goes back to `submitted`.
+/// Uploads a new version; the previous ones stay listed and downloadable. The document goes
+/// back to `submitted`: the new version has not been reviewed.
 pub async fn replace(
     app: &App,
     p: &Principal,
@@ -703,10 +703,11 @@ pub async fn replace(
         };
         fresh.current_version = number;
         fresh.updated_at = now;
-        if fresh.state == "rejected" {
-            fresh.state = "submitted".into();
-            fresh.review_reason = None;
-        }
+        // Nobody has reviewed the new version: a validated, rejected or certified document
+        // goes back to submitted (a citizen's file is not what an agent validated or what an
+        // issuer certified).
+        fresh.state = "submitted".into();
+        fresh.review_reason = None;
         documents::insert_version(&mut tx, &version).await?;
         documents::update(&mut tx, &fresh).await?;
         journal::append(

@@ -6,5 +6,7 @@ mod access;
 mod cli;
 mod export;
 mod foundation;
+mod matrix;
+mod procedures;
 mod uploads;
 mod vault;

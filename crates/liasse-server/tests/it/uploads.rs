@@ -57,18 +57,17 @@ fn refused(
 }
 
 fn the_form(c: &Case) -> Form {
-    let file = c.file.as_ref().map(|(name, mime, bytes)| {
+    let mut file = c.file.as_ref().map(|(name, mime, bytes)| {
         Part::bytes(bytes.clone())
             .file_name(name.to_string())
             .mime_str(mime)
             .expect("a media type")
     });
     let mut f = Form::new();
-    let mut file = file;
-    if c.file_first {
-        if let Some(p) = file.take() {
-            f = f.part("file", p);
-        }
+    if c.file_first
+        && let Some(p) = file.take()
+    {
+        f = f.part("file", p);
     }
     for (k, v) in &c.fields {
         f = f.text(k.to_string(), v.to_string());

@@ -1,0 +1,654 @@
+//! Procedures and requests: the vault feeds the démarches. A citizen starts a request, gets
+//! the personalised list of required documents with the fitting ones from their vault, attaches
+//! or uploads, submits; agents of the procedure's domain take, lock, annotate and decide.
+
+use std::collections::HashMap;
+
+use liasse_domain::clock::{DAY_MS, rfc3339};
+use liasse_domain::doctype::format_date;
+use liasse_domain::ids::{is_valid_id, new_id};
+use liasse_domain::journal::NewEntry;
+use liasse_domain::policy::{Right, Role};
+use liasse_domain::procedure::{Expanded, Procedure};
+use liasse_store::documents::{self, DocumentRow};
+use liasse_store::requests::{self as store, AttachmentRow, HistoryRow, NoteRow, RequestRow};
+use liasse_store::{journal, members};
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::error::{AppError, Result};
+use crate::services::auth::{Principal, new_secret, secret_hash};
+use crate::services::catalogue;
+
+/// A lock taken by an agent lasts this long unless renewed.
+const LOCK_MS: i64 = 30 * 60 * 1000;
+
+fn parse_procedure(definition: &str) -> Result<Procedure> {
+    serde_json::from_str(definition).map_err(|e| AppError::Internal(format!("stored procedure: {e}")))
+}
+
+pub async fn list_procedures(app: &App, p: &Principal) -> Result<Vec<Procedure>> {
+    store::procedures(&app.db, &p.tenant_id).await?.iter().map(|d| parse_procedure(d)).collect()
+}
+
+pub async fn get_procedure(app: &App, tenant_id: &str, code: &str) -> Result<Procedure> {
+    let def = store::procedure(&app.db, tenant_id, code).await?.ok_or_else(|| {
+        AppError::invalid("unknown-procedure", format!("la démarche « {} » n'existe pas", code.chars().take(64).collect::<String>()))
+    })?;
+    parse_procedure(&def)
+}
+
+/// Creates or replaces a procedure: tenant admins, or managers with the manage right on its domain.
+pub async fn put_procedure(app: &App, p: &Principal, proc_: Procedure) -> Result<bool> {
+    let allowed = p.role == Role::Admin || (p.role == Role::Manager && p.facts().right_on(&proc_.domain) >= Right::Manage);
+    if !allowed {
+        return Err(AppError::Forbidden);
+    }
+    save_procedure(app, &p.tenant_id, p.actor(), proc_).await
+}
+
+/// Validates and stores a procedure (admins, managers, and the demo loader).
+pub async fn save_procedure(app: &App, tenant_id: &str, actor: liasse_domain::journal::Actor, proc_: Procedure) -> Result<bool> {
+    proc_.validate().map_err(|m| AppError::invalid("invalid-procedure", m))?;
+    for r in &proc_.requirements {
+        catalogue::get_active(app, tenant_id, &r.type_code).await?;
+    }
+    let def = serde_json::to_string(&proc_).map_err(|e| AppError::Internal(e.to_string()))?;
+    let now = app.now();
+    let mut tx = app.db.begin_write().await?;
+    let existed = store::upsert_procedure(&mut tx, tenant_id, &proc_.code, &def, now).await?;
+    journal::append(&mut tx, tenant_id, now, &NewEntry {
+        actor,
+        action: if existed { "procedure.update".into() } else { "procedure.create".into() },
+        object_kind: "procedure".into(),
+        object_id: proc_.code.clone(),
+        citizen_id: None,
+        basis_kind: "admin".into(),
+        basis_id: String::new(),
+        details: serde_json::json!({ "domain": proc_.domain }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(existed)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRequest {
+    pub procedure: String,
+    #[serde(default = "empty_object")]
+    pub answers: serde_json::Value,
+    /// Household members the request concerns.
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::json!({})
+}
+
+#[derive(Debug, Serialize)]
+pub struct Candidate {
+    pub id: String,
+    pub state: String,
+    pub valid_until: Option<String>,
+    pub title: Option<String>,
+    pub file_name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RequirementView {
+    pub id: String,
+    pub key: String,
+    #[serde(rename = "type")]
+    pub type_code: String,
+    pub label: String,
+    pub mandatory: bool,
+    pub subject: Option<String>,
+    pub subject_name: Option<String>,
+    /// `attached`, `missing`, or `expired` (attached but no longer valid at the reference date).
+    pub status: String,
+    pub attached: Option<AttachmentRow>,
+    /// The citizen's fitting documents, best first (shown to the citizen only).
+    pub candidates: Vec<Candidate>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RequestView {
+    pub id: String,
+    pub number: String,
+    pub procedure: String,
+    pub procedure_title: String,
+    pub domain: String,
+    pub citizen_id: String,
+    pub state: String,
+    pub answers: serde_json::Value,
+    pub members: Vec<String>,
+    pub requirements: Vec<RequirementView>,
+    /// Mandatory requirements not met yet.
+    pub missing: Vec<String>,
+    pub notes: Vec<NoteRow>,
+    pub history: Vec<HistoryRow>,
+    pub lock_holder: Option<String>,
+    pub created_at: String,
+    pub submitted_at: Option<String>,
+    pub late: bool,
+    /// Returned once, at submission: lets a delegate follow the request without an account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_code: Option<String>,
+}
+
+fn household_of(members: &[liasse_store::members::MemberRow]) -> serde_json::Value {
+    let children = members.iter().filter(|m| ["enfant", "child", "fils", "fille"].contains(&m.relation.to_lowercase().as_str())).count();
+    serde_json::json!({ "members": members.len(), "children": children, "adults": members.len() - children + 1 })
+}
+
+/// Who may see a request: its citizen, or agents of its domain once submitted.
+fn can_see(p: &Principal, r: &RequestRow) -> bool {
+    match p.role {
+        Role::Citizen => p.account_id == r.citizen_id,
+        Role::Agent | Role::Manager => r.state != "draft" && p.facts().right_on(&r.domain) >= Right::Consult,
+        _ => false,
+    }
+}
+
+async fn load(app: &App, p: &Principal, id: &str) -> Result<RequestRow> {
+    if !is_valid_id(id) {
+        return Err(AppError::NotFound);
+    }
+    let r = store::get(&app.db, &p.tenant_id, id).await?.ok_or(AppError::NotFound)?;
+    if can_see(p, &r) { Ok(r) } else { Err(AppError::NotFound) }
+}
+
+pub async fn create(app: &App, p: &Principal, n: NewRequest) -> Result<RequestView> {
+    if p.role != Role::Citizen {
+        return Err(AppError::Forbidden);
+    }
+    let proc_ = get_procedure(app, &p.tenant_id, n.procedure.trim()).await?;
+    if !proc_.open {
+        return Err(AppError::invalid("procedure-closed", "cette démarche n'est pas ouverte en ce moment"));
+    }
+    proc_.check_answers(&n.answers).map_err(|m| AppError::invalid("invalid-answers", m))?;
+    let mine = members::list(&app.db, &p.tenant_id, &p.account_id).await?;
+    for m in &n.members {
+        if !mine.iter().any(|x| &x.id == m) {
+            return Err(AppError::invalid("unknown-subject", "une personne choisie ne fait pas partie de votre foyer"));
+        }
+    }
+    let now = app.now();
+    let mut tx = app.db.begin_write().await?;
+    let number = store::next_number(&mut tx, &p.tenant_id, app.clock.today().year()).await?;
+    let row = RequestRow {
+        id: new_id(),
+        tenant_id: p.tenant_id.clone(),
+        number,
+        procedure_code: proc_.code.clone(),
+        domain: proc_.domain.clone(),
+        citizen_id: p.account_id.clone(),
+        state: "draft".into(),
+        answers: n.answers.to_string(),
+        members: serde_json::to_string(&n.members).unwrap_or_else(|_| "[]".into()),
+        tracking_hash: None,
+        lock_holder: None,
+        lock_until: None,
+        created_at: now,
+        updated_at: now,
+        submitted_at: None,
+        closed_at: None,
+        anonymised_at: None,
+    };
+    store::insert(&mut tx, &row).await?;
+    history(&mut tx, p, &row, "created", serde_json::json!({})).await?;
+    journal::append(&mut tx, &p.tenant_id, now, &entry(p, "request.create", &row, serde_json::json!({ "procedure": row.procedure_code }))).await?;
+    tx.commit().await?;
+    view(app, p, &row, None).await
+}
+
+fn entry(p: &Principal, action: &str, r: &RequestRow, details: serde_json::Value) -> NewEntry {
+    NewEntry {
+        actor: p.actor(),
+        action: action.into(),
+        object_kind: "request".into(),
+        object_id: r.id.clone(),
+        citizen_id: Some(r.citizen_id.clone()),
+        basis_kind: if p.account_id == r.citizen_id { "owner".into() } else { "domain".into() },
+        basis_id: if p.account_id == r.citizen_id { String::new() } else { r.domain.clone() },
+        details,
+    }
+}
+
+async fn history(tx: &mut liasse_store::WriteTx, p: &Principal, r: &RequestRow, event: &str, details: serde_json::Value) -> Result<()> {
+    store::add_history(tx, &new_id(), &r.tenant_id, &r.id, r.updated_at, &p.account_id, &p.display_name, event, &details).await?;
+    Ok(())
+}
+
+fn members_of(r: &RequestRow) -> Vec<String> {
+    serde_json::from_str(&r.members).unwrap_or_default()
+}
+
+fn answers_of(r: &RequestRow) -> serde_json::Value {
+    serde_json::from_str(&r.answers).unwrap_or_else(|_| empty_object())
+}
+
+/// The requirements of a request, expanded for its answers and members.
+async fn requirements(app: &App, r: &RequestRow) -> Result<(Procedure, Vec<Expanded>)> {
+    let proc_ = get_procedure(app, &r.tenant_id, &r.procedure_code).await?;
+    let household = household_of(&members::list(&app.db, &r.tenant_id, &r.citizen_id).await?);
+    let expanded = proc_.expand(&answers_of(r), &household, &members_of(r));
+    Ok((proc_, expanded))
+}
+
+/// Whether a document fits a requirement at a date.
+fn fits(d: &DocumentRow, req: &Expanded, day: &str) -> bool {
+    d.type_code == req.type_code
+        && d.subject_member_id == req.subject
+        && d.deleted_at.is_none()
+        && d.state != "rejected"
+        && d.valid_until.as_deref().is_none_or(|u| u >= day)
+}
+
+fn rank(d: &DocumentRow) -> (u8, String, i64) {
+    let trust = match d.state.as_str() {
+        "certified" => 0,
+        "validated" => 1,
+        _ => 2,
+    };
+    // Longest validity first (no end date is best), then newest.
+    let until = d.valid_until.clone().unwrap_or_else(|| "9999-12-31".into());
+    (trust, until, d.created_at)
+}
+
+async fn view(app: &App, p: &Principal, r: &RequestRow, tracking_code: Option<String>) -> Result<RequestView> {
+    let (proc_, expanded) = requirements(app, r).await?;
+    let attachments = store::attachments(&app.db, &r.tenant_id, &r.id).await?;
+    let docs = documents::list_owned(&app.db, &r.tenant_id, &r.citizen_id).await?;
+    let by_id: HashMap<&str, &DocumentRow> = docs.iter().map(|d| (d.id.as_str(), d)).collect();
+    let used_elsewhere = store::documents_attached_elsewhere(&app.db, &r.tenant_id, &r.citizen_id, &r.id).await?;
+    let types = crate::services::documents::doc_types(app, &r.tenant_id).await?;
+    let member_rows = members::list(&app.db, &r.tenant_id, &r.citizen_id).await?;
+    let reference_day = format_date(liasse_domain::clock::date_of(r.submitted_at.unwrap_or(app.now())));
+    let is_owner = p.account_id == r.citizen_id;
+    let mut reqs = Vec::new();
+    let mut missing = Vec::new();
+    for e in &expanded {
+        let attached = attachments.iter().find(|a| a.requirement == e.id).cloned();
+        let status = match attached.as_ref().and_then(|a| by_id.get(a.document_id.as_str())) {
+            Some(d) if fits(d, e, &reference_day) => "attached",
+            Some(_) => "expired",
+            None => "missing",
+        };
+        if e.mandatory && status != "attached" {
+            missing.push(e.id.clone());
+        }
+        let mut candidates: Vec<&DocumentRow> = if is_owner && !matches!(r.state.as_str(), "closed" | "completed" | "rejected") {
+            docs.iter()
+                .filter(|d| fits(d, e, &reference_day))
+                .filter(|d| types.get(&d.type_code).is_none_or(|t| t.reusable) || !used_elsewhere.contains(&d.id))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        candidates.sort_by(|a, b| {
+            let (ta, ua, ca) = rank(a);
+            let (tb, ub, cb) = rank(b);
+            ta.cmp(&tb).then(ub.cmp(&ua)).then(cb.cmp(&ca))
+        });
+        let mut cands = Vec::new();
+        for d in candidates {
+            let current = documents::version(&app.db, &d.tenant_id, &d.id, d.current_version).await?;
+            let meta = match &current {
+                Some(v) => crate::services::documents::open_version(app, v)?.map(|(_, m)| m).unwrap_or_default(),
+                None => Default::default(),
+            };
+            cands.push(Candidate { id: d.id.clone(), state: d.state.clone(), valid_until: d.valid_until.clone(), title: meta.title, file_name: meta.file_name });
+        }
+        reqs.push(RequirementView {
+            id: e.id.clone(),
+            key: e.key.clone(),
+            type_code: e.type_code.clone(),
+            label: e.label.clone().unwrap_or_else(|| types.get(&e.type_code).map(|t| t.label.clone()).unwrap_or_else(|| e.type_code.clone())),
+            mandatory: e.mandatory,
+            subject: e.subject.clone(),
+            subject_name: e.subject.as_ref().and_then(|s| member_rows.iter().find(|m| &m.id == s).map(|m| m.name.clone())),
+            status: status.into(),
+            attached,
+            candidates: cands,
+        });
+    }
+    let notes = store::notes(&app.db, &r.tenant_id, &r.id).await?.into_iter().filter(|n| !is_owner || n.visible).collect();
+    let late = r.submitted_at.is_some_and(|s| !matches!(r.state.as_str(), "completed" | "rejected" | "closed") && app.now() > s + i64::from(proc_.processing_days) * DAY_MS);
+    Ok(RequestView {
+        id: r.id.clone(),
+        number: r.number.clone(),
+        procedure: proc_.code.clone(),
+        procedure_title: proc_.title.clone(),
+        domain: r.domain.clone(),
+        citizen_id: r.citizen_id.clone(),
+        state: r.state.clone(),
+        answers: answers_of(r),
+        members: members_of(r),
+        requirements: reqs,
+        missing,
+        notes,
+        history: store::history(&app.db, &r.tenant_id, &r.id).await?,
+        lock_holder: r.lock_holder.clone().filter(|_| r.lock_until.is_some_and(|u| u > app.now())),
+        created_at: rfc3339(r.created_at),
+        submitted_at: r.submitted_at.map(rfc3339),
+        late,
+        tracking_code,
+    })
+}
+
+pub async fn get(app: &App, p: &Principal, id: &str) -> Result<RequestView> {
+    let r = load(app, p, id).await?;
+    view(app, p, &r, None).await
+}
+
+pub async fn list(app: &App, p: &Principal) -> Result<Vec<RequestRow>> {
+    match p.role {
+        Role::Citizen => Ok(store::for_citizen(&app.db, &p.tenant_id, &p.account_id).await?),
+        Role::Agent | Role::Manager => {
+            let domains: Vec<String> = p.rights.iter().filter(|(_, r)| *r >= Right::Consult).map(|(d, _)| d.clone()).collect();
+            Ok(store::for_domains(&app.db, &p.tenant_id, &domains).await?)
+        }
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DraftUpdate {
+    pub answers: Option<serde_json::Value>,
+    pub members: Option<Vec<String>>,
+}
+
+/// Saves a draft's answers (the page saves as the citizen types).
+pub async fn update_draft(app: &App, p: &Principal, id: &str, u: DraftUpdate) -> Result<RequestView> {
+    let r = load(app, p, id).await?;
+    if p.account_id != r.citizen_id {
+        return Err(AppError::NotFound);
+    }
+    if r.state != "draft" {
+        return Err(AppError::Conflict("la demande a déjà été envoyée".into()));
+    }
+    let proc_ = get_procedure(app, &p.tenant_id, &r.procedure_code).await?;
+    let mut r = r;
+    if let Some(a) = u.answers {
+        proc_.check_answers(&a).map_err(|m| AppError::invalid("invalid-answers", m))?;
+        r.answers = a.to_string();
+    }
+    if let Some(m) = u.members {
+        let mine = members::list(&app.db, &p.tenant_id, &p.account_id).await?;
+        if m.iter().any(|id| !mine.iter().any(|x| &x.id == id)) {
+            return Err(AppError::invalid("unknown-subject", "une personne choisie ne fait pas partie de votre foyer"));
+        }
+        r.members = serde_json::to_string(&m).unwrap_or_else(|_| "[]".into());
+    }
+    r.updated_at = app.now();
+    let mut tx = app.db.begin_write().await?;
+    store::update(&mut tx, &r).await?;
+    history(&mut tx, p, &r, "draft.saved", serde_json::json!({})).await?;
+    tx.commit().await?;
+    view(app, p, &r, None).await
+}
+
+/// Attaches one of the citizen's documents to a requirement (attaching is consent for the
+/// request's domain while the request is open).
+pub async fn attach(app: &App, p: &Principal, id: &str, requirement: &str, document_id: &str) -> Result<RequestView> {
+    let r = load(app, p, id).await?;
+    if p.account_id != r.citizen_id {
+        return Err(AppError::NotFound);
+    }
+    if !matches!(r.state.as_str(), "draft" | "submitted" | "in_progress") {
+        return Err(AppError::Conflict("la demande est terminée".into()));
+    }
+    let (_, expanded) = requirements(app, &r).await?;
+    let req = expanded.iter().find(|e| e.id == requirement).ok_or(AppError::NotFound)?;
+    if !is_valid_id(document_id) {
+        return Err(AppError::invalid("unknown-document", "cette pièce n'est pas dans votre porte-documents"));
+    }
+    let doc = documents::get(&app.db, &p.tenant_id, document_id)
+        .await?
+        .filter(|d| d.owner_id == p.account_id && d.deleted_at.is_none())
+        .ok_or_else(|| AppError::invalid("unknown-document", "cette pièce n'est pas dans votre porte-documents"))?;
+    let day = format_date(app.clock.today());
+    if !fits(&doc, req, &day) {
+        return Err(AppError::invalid("document-does-not-fit", "cette pièce ne correspond pas au justificatif attendu (type, personne concernée ou validité)"));
+    }
+    let now = app.now();
+    let mut r = r;
+    r.updated_at = now;
+    let mut tx = app.db.begin_write().await?;
+    store::attach(&mut tx, &p.tenant_id, &r.id, requirement, &doc.id, doc.current_version, now).await?;
+    store::update(&mut tx, &r).await?;
+    history(&mut tx, p, &r, "attached", serde_json::json!({ "requirement": requirement, "document": doc.id })).await?;
+    journal::append(&mut tx, &p.tenant_id, now, &entry(p, "request.attach", &r, serde_json::json!({ "requirement": requirement, "document": doc.id }))).await?;
+    tx.commit().await?;
+    view(app, p, &r, None).await
+}
+
+/// The requirement's type and subject, for an upload that fills it.
+pub async fn requirement_of(app: &App, p: &Principal, id: &str, requirement: &str) -> Result<(String, Option<String>)> {
+    let r = load(app, p, id).await?;
+    if p.account_id != r.citizen_id {
+        return Err(AppError::NotFound);
+    }
+    let (_, expanded) = requirements(app, &r).await?;
+    let req = expanded.into_iter().find(|e| e.id == requirement).ok_or(AppError::NotFound)?;
+    Ok((req.type_code, req.subject))
+}
+
+/// Detaching never deletes the document from the vault.
+pub async fn detach(app: &App, p: &Principal, id: &str, requirement: &str) -> Result<RequestView> {
+    let mut r = load(app, p, id).await?;
+    if p.account_id != r.citizen_id {
+        return Err(AppError::NotFound);
+    }
+    if !matches!(r.state.as_str(), "draft" | "submitted" | "in_progress") {
+        return Err(AppError::Conflict("la demande est terminée".into()));
+    }
+    let now = app.now();
+    r.updated_at = now;
+    let mut tx = app.db.begin_write().await?;
+    if !store::detach(&mut tx, &p.tenant_id, &r.id, requirement).await? {
+        return Err(AppError::NotFound);
+    }
+    store::update(&mut tx, &r).await?;
+    history(&mut tx, p, &r, "detached", serde_json::json!({ "requirement": requirement })).await?;
+    journal::append(&mut tx, &p.tenant_id, now, &entry(p, "request.detach", &r, serde_json::json!({ "requirement": requirement }))).await?;
+    tx.commit().await?;
+    view(app, p, &r, None).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    pub to: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+fn lock_held_by_other(r: &RequestRow, p: &Principal, now: i64) -> bool {
+    r.lock_holder.as_deref().is_some_and(|h| h != p.account_id) && r.lock_until.is_some_and(|u| u > now)
+}
+
+pub async fn transition(app: &App, p: &Principal, id: &str, t: Transition) -> Result<RequestView> {
+    let r = load(app, p, id).await?;
+    let now = app.now();
+    let is_owner = p.account_id == r.citizen_id;
+    let staff_modify = p.role.is_staff() && p.facts().right_on(&r.domain) >= Right::Modify;
+    let allowed = match (r.state.as_str(), t.to.as_str()) {
+        ("draft", "submitted") => is_owner,
+        ("submitted", "in_progress") | ("submitted", "rejected") | ("in_progress", "completed") | ("in_progress", "rejected") => staff_modify,
+        ("completed", "closed") | ("rejected", "closed") => staff_modify,
+        _ => false,
+    };
+    if !allowed {
+        return Err(if is_owner || staff_modify {
+            AppError::Conflict(format!("passage de « {} » à « {} » impossible", r.state, t.to.chars().take(20).collect::<String>()))
+        } else {
+            AppError::Forbidden
+        });
+    }
+    let mut tracking_code = None;
+    let mut tx = app.db.begin_write().await?;
+    let mut r = store::get_in(&mut tx, &p.tenant_id, &r.id).await?.filter(|x| x.state == r.state).ok_or_else(|| AppError::Conflict("la demande a changé entre-temps".into()))?;
+    if staff_modify && lock_held_by_other(&r, p, now) {
+        return Err(AppError::Conflict("la demande est verrouillée par un autre agent".into()));
+    }
+    if t.to == "submitted" {
+        let mut probe = r.clone();
+        probe.submitted_at = Some(now);
+        let v = view(app, p, &probe, None).await?;
+        if !v.missing.is_empty() {
+            return Err(AppError::invalid("missing-requirements", format!("justificatifs manquants : {}", v.missing.join(", "))));
+        }
+        let code = new_secret("suivi").chars().skip(6).take(12).collect::<String>();
+        r.tracking_hash = Some(secret_hash(&code));
+        tracking_code = Some(code);
+        r.submitted_at = Some(now);
+    }
+    if t.to == "in_progress" {
+        r.lock_holder = Some(p.account_id.clone());
+        r.lock_until = Some(now + LOCK_MS);
+    }
+    if t.to == "closed" {
+        r.closed_at = Some(now);
+        r.lock_holder = None;
+        r.lock_until = None;
+    }
+    r.state = t.to.clone();
+    r.updated_at = now;
+    store::update(&mut tx, &r).await?;
+    let reason = t.reason.as_deref().map(|s| s.chars().take(1000).collect::<String>());
+    history(&mut tx, p, &r, &format!("state.{}", r.state), serde_json::json!({ "reason": reason })).await?;
+    journal::append(&mut tx, &p.tenant_id, now, &entry(p, "request.transition", &r, serde_json::json!({ "to": r.state }))).await?;
+    tx.commit().await?;
+    view(app, p, &r, tracking_code).await
+}
+
+/// Takes (or renews) the lock; a manager with the manage right may break another's lock.
+pub async fn lock(app: &App, p: &Principal, id: &str, force: bool) -> Result<RequestView> {
+    let r = load(app, p, id).await?;
+    let right = p.facts().right_on(&r.domain);
+    if !p.role.is_staff() || right < Right::Modify {
+        return Err(AppError::Forbidden);
+    }
+    let now = app.now();
+    let mut r = r;
+    if lock_held_by_other(&r, p, now) {
+        let may_break = force && p.role == Role::Manager && right >= Right::Manage;
+        if !may_break {
+            return Err(AppError::Conflict("la demande est verrouillée par un autre agent".into()));
+        }
+    }
+    r.lock_holder = Some(p.account_id.clone());
+    r.lock_until = Some(now + LOCK_MS);
+    r.updated_at = now;
+    let mut tx = app.db.begin_write().await?;
+    store::update(&mut tx, &r).await?;
+    history(&mut tx, p, &r, if force { "lock.broken" } else { "lock.taken" }, serde_json::json!({})).await?;
+    tx.commit().await?;
+    view(app, p, &r, None).await
+}
+
+pub async fn unlock(app: &App, p: &Principal, id: &str) -> Result<RequestView> {
+    let mut r = load(app, p, id).await?;
+    if r.lock_holder.as_deref() != Some(p.account_id.as_str()) {
+        return Err(AppError::Conflict("vous ne détenez pas le verrou".into()));
+    }
+    r.lock_holder = None;
+    r.lock_until = None;
+    r.updated_at = app.now();
+    let mut tx = app.db.begin_write().await?;
+    store::update(&mut tx, &r).await?;
+    history(&mut tx, p, &r, "lock.released", serde_json::json!({})).await?;
+    tx.commit().await?;
+    view(app, p, &r, None).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewNote {
+    pub body: String,
+    /// Visible to the citizen, or internal to agents.
+    #[serde(default)]
+    pub visible: bool,
+}
+
+pub async fn add_note(app: &App, p: &Principal, id: &str, n: NewNote) -> Result<RequestView> {
+    let r = load(app, p, id).await?;
+    let now = app.now();
+    if !(p.role.is_staff() && p.facts().right_on(&r.domain) >= Right::Modify) {
+        return Err(AppError::Forbidden);
+    }
+    if lock_held_by_other(&r, p, now) {
+        return Err(AppError::Conflict("la demande est verrouillée par un autre agent".into()));
+    }
+    let body = n.body.trim();
+    if body.is_empty() || body.chars().count() > 5000 {
+        return Err(AppError::invalid("invalid-note", "la note est vide ou trop longue"));
+    }
+    let mut tx = app.db.begin_write().await?;
+    store::add_note(&mut tx, &p.tenant_id, &r.id, &p.account_id, &p.display_name, n.visible, body, now, &new_id()).await?;
+    history(&mut tx, p, &r, "note", serde_json::json!({ "visible": n.visible })).await?;
+    tx.commit().await?;
+    view(app, p, &r, None).await
+}
+
+#[derive(Debug, Serialize)]
+pub struct Tracking {
+    pub number: String,
+    pub procedure_title: String,
+    pub state: String,
+    pub submitted_at: Option<String>,
+    pub updated_at: String,
+}
+
+/// What a delegate sees with a tracking code: no personal data.
+pub async fn track(app: &App, code: &str) -> Result<Tracking> {
+    if code.len() > 64 {
+        return Err(AppError::NotFound);
+    }
+    let r = store::by_tracking(&app.db, &secret_hash(code.trim())).await?.ok_or(AppError::NotFound)?;
+    let title = get_procedure(app, &r.tenant_id, &r.procedure_code).await.map(|p| p.title).unwrap_or_default();
+    Ok(Tracking { number: r.number, procedure_title: title, state: r.state, submitted_at: r.submitted_at.map(rfc3339), updated_at: rfc3339(r.updated_at) })
+}
+
+/// How long a closed request keeps its content before anonymisation (tenant setting
+/// `request_retention`, default three months).
+async fn retention(app: &App, tenant_id: &str) -> Result<liasse_domain::doctype::IsoDuration> {
+    let tenant = liasse_store::tenants::by_id(&app.db, tenant_id).await?.ok_or(AppError::NotFound)?;
+    let text = tenant.settings.get("request_retention").and_then(|v| v.as_str()).unwrap_or("P3M").to_string();
+    Ok(liasse_domain::doctype::IsoDuration::parse(&text).unwrap_or(liasse_domain::doctype::IsoDuration { months: 3, ..Default::default() }))
+}
+
+/// Anonymises every closed request whose retention has passed; returns how many.
+pub async fn anonymise_due(app: &App) -> Result<usize> {
+    let today = app.clock.today();
+    let mut done = 0;
+    for r in store::closed_not_anonymised(&app.db, 10_000).await? {
+        let Some(closed_at) = r.closed_at else { continue };
+        let keep = retention(app, &r.tenant_id).await?;
+        if keep.add_to(liasse_domain::clock::date_of(closed_at)) > today {
+            continue;
+        }
+        let now = app.now();
+        let mut tx = app.db.begin_write().await?;
+        store::anonymise(&mut tx, &r.tenant_id, &r.id, now).await?;
+        journal::append(&mut tx, &r.tenant_id, now, &NewEntry {
+            actor: liasse_domain::journal::Actor::system(),
+            action: "request.anonymise".into(),
+            object_kind: "request".into(),
+            object_id: r.id.clone(),
+            citizen_id: Some(r.citizen_id.clone()),
+            basis_kind: "retention".into(),
+            basis_id: String::new(),
+            details: serde_json::json!({ "number": r.number }),
+        })
+        .await?;
+        tx.commit().await?;
+        done += 1;
+    }
+    Ok(done)
+}

@@ -1,0 +1,170 @@
+//! The Nîmes story: the vault feeds the démarches.
+
+use liasse_domain::clock::DAY_MS;
+use liasse_domain::journal::Actor;
+use liasse_inspect::samples;
+use liasse_server::services::{requests, verify};
+use liasse_testkit::TestApp;
+use serde_json::{Value, json};
+
+async fn send(t: &TestApp, method: reqwest::Method, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = t.http.request(method, t.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn requirement<'a>(view: &'a Value, id: &str) -> &'a Value {
+    view["requirements"].as_array().unwrap().iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("no requirement {id} in {view}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nimes_story_school_registration_for_two_children() {
+    for t in TestApp::all().await {
+        let tenant = t.tenant("nimes").await;
+        for p in liasse_domain::catalogue::default_procedures().unwrap() {
+            requests::save_procedure(&t.app, &tenant, Actor::operator(), p).await.unwrap();
+        }
+        let citizen = t.account("nimes", "camille", "citizen", &[]).await;
+        let agent = t.account("nimes", "dominique", "agent", &[("scolaire", "modify")]).await;
+        let other_agent = t.account("nimes", "sacha", "agent", &[("scolaire", "modify")]).await;
+        let outsider = t.account("nimes", "urbaniste", "agent", &[("urbanisme", "manage")]).await;
+
+        // The vault already holds a proof of address and an ID card.
+        let (s, address) = t.upload(&citizen, &[("type", "justificatif-domicile")], "edf.pdf", samples::minimal_pdf()).await;
+        assert_eq!(s, 201, "{address}");
+        let (s, id_card) = t.upload(&citizen, &[("type", "carte-nationale-identite"), ("valid_until", "2031-05-01")], "cni.jpg", samples::small_jpeg(64, 40)).await;
+        assert_eq!(s, 201, "{id_card}");
+        let mut children = Vec::new();
+        for (name, born) in [("Léa Martin", "2019-03-02"), ("Hugo Martin", "2021-07-14")] {
+            let (s, m) = send(&t, reqwest::Method::POST, &citizen, "/api/v1/household-members", Some(json!({ "name": name, "birth_date": born, "relation": "enfant" }))).await;
+            assert_eq!(s, 201, "{m}");
+            children.push(m["id"].as_str().unwrap().to_string());
+        }
+
+        // The request lists the right requirements for each child and proposes what the vault has.
+        let (s, req) = send(&t, reqwest::Method::POST, &citizen, "/api/v1/requests", Some(json!({
+            "procedure": "inscription-scolaire", "answers": { "separated_parents": false, "canteen": false }, "members": children,
+        })))
+        .await;
+        assert_eq!(s, 201, "{req}");
+        let id = req["id"].as_str().unwrap().to_string();
+        assert_eq!(req["state"], "draft");
+        let ids: Vec<&str> = req["requirements"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+        for c in &children {
+            assert!(ids.contains(&format!("vaccins:{c}").as_str()), "{ids:?}");
+        }
+        assert!(!ids.contains(&"garde"), "the custody judgment is only required for separated parents");
+        assert_eq!(requirement(&req, "domicile")["candidates"][0]["id"], address["id"]);
+        assert_eq!(requirement(&req, "identite")["candidates"][0]["id"], id_card["id"]);
+        assert_eq!(requirement(&req, &format!("vaccins:{}", children[0]))["status"], "missing");
+
+        for (key, doc) in [("domicile", &address), ("identite", &id_card)] {
+            let (s, v) = send(&t, reqwest::Method::PUT, &citizen, &format!("/api/v1/requests/{id}/attachments/{key}"), Some(json!({ "document": doc["id"] }))).await;
+            assert_eq!(s, 200, "{v}");
+        }
+        // Submission is refused until the children's documents are there, with the list.
+        let (s, refused) = send(&t, reqwest::Method::POST, &citizen, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "submitted" }))).await;
+        assert_eq!(s, 400, "{refused}");
+        assert_eq!(refused["type"], "https://liasse.fr/problems/missing-requirements");
+        for c in &children {
+            assert!(refused["detail"].as_str().unwrap().contains(&format!("vaccins:{c}")), "{refused}");
+        }
+
+        // Uploads from the request land typed in the vault, for the right child.
+        for c in &children {
+            let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(samples::small_png(30, 40)).file_name("carnet.png"));
+            let r = t.http.post(t.url(&format!("/api/v1/requests/{id}/attachments/vaccins:{c}"))).bearer_auth(&citizen).multipart(form).send().await.unwrap();
+            assert_eq!(r.status(), 201);
+        }
+        let (_, vault) = t.get_json(&citizen, "/api/v1/documents?type=carnet-vaccination").await;
+        let subjects: Vec<&str> = vault.as_array().unwrap().iter().map(|d| d["subject"].as_str().unwrap()).collect();
+        assert_eq!(subjects.len(), 2);
+        for c in &children {
+            assert!(subjects.contains(&c.as_str()));
+        }
+
+        let (s, submitted) = send(&t, reqwest::Method::POST, &citizen, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "submitted" }))).await;
+        assert_eq!(s, 200, "{submitted}");
+        let code = submitted["tracking_code"].as_str().unwrap().to_string();
+        // A delegate follows it without an account.
+        let r = t.http.get(t.url(&format!("/api/v1/tracking/{code}"))).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let tracking: Value = r.json().await.unwrap();
+        assert_eq!(tracking["state"], "submitted");
+        assert!(!tracking.to_string().contains("camille"));
+
+        // Agents of another domain see nothing; the school agent takes and locks the request.
+        let (s, _) = t.get_json(&outsider, &format!("/api/v1/requests/{id}")).await;
+        assert_eq!(s, 404);
+        let (s, _) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "in_progress" }))).await;
+        assert_eq!(s, 200);
+        let (s, locked) = send(&t, reqwest::Method::POST, &other_agent, &format!("/api/v1/requests/{id}/notes"), Some(json!({ "body": "je regarde" }))).await;
+        assert_eq!(s, 409, "{locked}");
+        let (s, _) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/notes"), Some(json!({ "body": "Pièces conformes", "visible": true }))).await;
+        assert_eq!(s, 200);
+        // The agent reviews the attached documents on the basis of the open request.
+        let (_, full) = t.get_json(&agent, &format!("/api/v1/requests/{id}")).await;
+        for r in full["requirements"].as_array().unwrap() {
+            if let Some(doc) = r["attached"]["document_id"].as_str() {
+                let got = t.get(&agent, &format!("/api/v1/documents/{doc}/content")).await;
+                assert_eq!(got.status(), 200);
+                let (s, reviewed) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/documents/{doc}/review"), Some(json!({ "decision": "validated" }))).await;
+                assert_eq!(s, 200, "{reviewed}");
+                assert_eq!(reviewed["review_state"], "validated");
+            }
+        }
+        let (s, _) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "completed" }))).await;
+        assert_eq!(s, 200);
+        // A letter lands in the citizen's vault.
+        let (s, letter) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/letters"), Some(json!({ "template": "demande-acceptee", "text": "Rentrée le 1er septembre." }))).await;
+        assert_eq!(s, 201, "{letter}");
+        let (_, vault) = t.get_json(&citizen, "/api/v1/documents?type=courrier").await;
+        assert_eq!(vault.as_array().unwrap().len(), 1);
+        let pdf = t.get(&citizen, &format!("/api/v1/documents/{}/content", letter["id"].as_str().unwrap())).await.bytes().await.unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+        let (_, notes) = t.get_json(&citizen, "/api/v1/notifications").await;
+        assert!(notes["unread"].as_u64().unwrap() >= 1);
+        let (s, _) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "closed" }))).await;
+        assert_eq!(s, 200);
+        // Closed: the agent no longer reads the documents through the request.
+        let got = t.get(&agent, &format!("/api/v1/documents/{}/content", address["id"].as_str().unwrap())).await;
+        assert_eq!(got.status(), 404);
+
+        // Three months later the request is anonymised; the documents remain in the vault.
+        assert_eq!(requests::anonymise_due(&t.app).await.unwrap(), 0);
+        t.clock.advance(95 * DAY_MS);
+        assert_eq!(requests::anonymise_due(&t.app).await.unwrap(), 1);
+        let (_, after) = t.get_json(&citizen, &format!("/api/v1/requests/{id}")).await;
+        assert_eq!(after["answers"], json!({}));
+        assert!(after["notes"].as_array().unwrap().is_empty());
+        assert!(after["requirements"].as_array().unwrap().iter().all(|r| r["attached"].is_null()));
+        let (_, vault) = t.get_json(&citizen, "/api/v1/documents").await;
+        assert_eq!(vault.as_array().unwrap().len(), 5, "{vault}");
+        assert!(verify::run(&t.app, false).await.unwrap().is_clean());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn procedures_refuse_bad_conditions_with_a_clear_message() {
+    let t = TestApp::embedded().await;
+    t.tenant("cond").await;
+    let admin = t.account("cond", "admin", "admin", &[]).await;
+    let (s, body) = send(&t, reqwest::Method::PUT, &admin, "/api/v1/procedures/test", Some(json!({
+        "title": "Test", "domain": "social",
+        "requirements": [{ "key": "a", "type": "rib", "condition": "answers.children >=" }],
+    })))
+    .await;
+    assert_eq!(s, 400, "{body}");
+    assert_eq!(body["type"], "https://liasse.fr/problems/invalid-procedure");
+    assert!(body["detail"].as_str().unwrap().contains("position"), "{body}");
+    let (s, body) = send(&t, reqwest::Method::PUT, &admin, "/api/v1/procedures/test", Some(json!({
+        "title": "Test", "domain": "social",
+        "requirements": [{ "key": "a", "type": "rib", "condition": "answers.children >= 1" }],
+    })))
+    .await;
+    assert_eq!(s, 201, "{body}");
+}
