@@ -91,6 +91,14 @@ pub async fn load(app: &App) -> Result<String> {
     Ok(banner)
 }
 
+/// The demo accounts as (login, password, role in French, display name), for the home page.
+pub fn accounts() -> Vec<(&'static str, &'static str, &'static str, &'static str)> {
+    ACCOUNTS
+        .iter()
+        .map(|(login, role, name, _, _, password)| (*login, *password, role_fr(*role), *name))
+        .collect()
+}
+
 /// The demo accounts for the landing page.
 pub fn accounts_html() -> String {
     ACCOUNTS

@@ -11,6 +11,7 @@ pub mod http;
 pub mod keys;
 pub mod progress;
 pub mod services;
+pub mod web;
 
 pub use app::App;
 pub use error::AppError;

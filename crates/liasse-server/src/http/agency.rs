@@ -8,7 +8,7 @@ use axum::{Json, Router};
 
 use crate::app::App;
 use crate::error::AppError;
-use crate::http::documents::read_form;
+use crate::http::documents::read_form_pages;
 use crate::services::agency::{self, AgentDocumentView, Notifications, Provider, ReviewInput};
 use crate::services::auth::Principal;
 use crate::services::documents::DocumentView;
@@ -35,9 +35,19 @@ async fn citizen_documents(State(app): State<App>, p: Principal, Path(id): Path<
 }
 
 async fn deposit_for(State(app): State<App>, p: Principal, Path(id): Path<String>, mp: Multipart) -> Result<(StatusCode, Json<DocumentView>), AppError> {
-    let form = read_form(&app, &p, mp, None).await?;
+    let form = read_form_pages(&app, &p, mp, None, true).await?;
     let file = form.file.ok_or_else(|| AppError::invalid("missing-field", "le champ « file » (le fichier) est obligatoire"))?;
-    Ok((StatusCode::CREATED, Json(agency::deposit_for(&app, &p, &id, form.input, file).await?)))
+    let mut input = form.input;
+    // Several scanned pages become one PDF document.
+    let file = if form.more.is_empty() {
+        file
+    } else {
+        let mut pages = vec![file];
+        pages.extend(form.more);
+        input.file_name = input.file_name.map(|n| format!("{}.pdf", n.rsplit_once('.').map_or(n.as_str(), |(stem, _)| stem)));
+        crate::services::assemble::assemble(&app, pages, app.config.max_upload_bytes()).await?
+    };
+    Ok((StatusCode::CREATED, Json(agency::deposit_for(&app, &p, &id, input, file).await?)))
 }
 
 async fn review(State(app): State<App>, p: Principal, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<DocumentView>, AppError> {

@@ -73,16 +73,30 @@ async fn spool_field(app: &App, mut field: Field<'_>, limit: u64) -> Result<Spoo
 pub(crate) struct UploadForm {
     pub(crate) input: DepositInput,
     pub(crate) file: Option<Spooled>,
+    /// Further `file` fields, when the route accepts several pages.
+    pub(crate) more: Vec<Spooled>,
 }
 
 pub(crate) async fn read_form(
     app: &App,
     p: &Principal,
+    mp: Multipart,
+    type_from_path: Option<&str>,
+) -> Result<UploadForm, AppError> {
+    read_form_pages(app, p, mp, type_from_path, false).await
+}
+
+/// Reads an upload form; with `many`, several `file` fields are accepted (scanned pages).
+pub(crate) async fn read_form_pages(
+    app: &App,
+    p: &Principal,
     mut mp: Multipart,
     type_from_path: Option<&str>,
+    many: bool,
 ) -> Result<UploadForm, AppError> {
     let mut input = DepositInput::default();
     let mut file = None;
+    let mut more = Vec::new();
     let mut limit = app.config.max_upload_bytes();
     if let Some(t) = type_from_path {
         limit = limit.min(catalogue::get_active(app, &p.tenant_id, t).await?.max_size);
@@ -92,10 +106,14 @@ pub(crate) async fn read_form(
         match name.as_str() {
             "file" => {
                 if file.is_some() {
-                    return Err(AppError::invalid(
-                        "too-many-files",
-                        "un seul fichier par dépôt",
-                    ));
+                    if !many {
+                        return Err(AppError::invalid(
+                            "too-many-files",
+                            "un seul fichier par dépôt",
+                        ));
+                    }
+                    more.push(spool_field(app, field, limit).await?);
+                    continue;
                 }
                 input.file_name = field.file_name().map(String::from);
                 file = Some(spool_field(app, field, limit).await?);
@@ -133,7 +151,7 @@ pub(crate) async fn read_form(
             }
         }
     }
-    Ok(UploadForm { input, file })
+    Ok(UploadForm { input, file, more })
 }
 
 async fn deposit(

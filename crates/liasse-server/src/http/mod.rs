@@ -6,7 +6,6 @@ pub mod catalogue;
 pub mod documents;
 pub mod export;
 pub mod health;
-pub mod home;
 pub mod journal;
 pub mod members;
 pub mod openapi;
@@ -40,7 +39,8 @@ pub fn router(app: App) -> Router {
         .merge(auth::routes());
     Router::new()
         .merge(health::routes())
-        .merge(home::routes())
+        // The web pages (including the home page at `/`) sit at the top level.
+        .merge(crate::web::routes())
         .nest("/api/v1", api)
         // Uploads enforce their own limits while streaming (see services::upload).
         .layer(DefaultBodyLimit::disable())

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod agency;
+pub mod assemble;
 pub mod auth;
 pub mod catalogue;
 pub mod documents;

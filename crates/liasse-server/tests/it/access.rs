@@ -1,8 +1,13 @@
 //! Nobody reaches another citizen's documents: every route of the OpenAPI document is walked
-//! with the tokens of another citizen of the same town, an agent of that town, a citizen of
-//! another town and an admin of another town. A route naming the victim's object answers 404
-//! (existence never leaks); a collection route never mentions the victim's things; the victim's
-//! document, versions and journal are untouched afterwards.
+//! with the tokens of another citizen of the same town, an agent of that town (with rights on
+//! the document's domain but no basis), a citizen of another town and an admin of another town.
+//! A route naming one of the victim's objects (document, version, member, grant, notification,
+//! request) answers 404 as problem+json, so existence never leaks; a route naming the victim's
+//! account answers exactly as for an account that does not exist (agents of the same town
+//! excepted, who see nothing of the vault without a basis); a collection route never mentions
+//! the victim's things; the victim's documents, versions, journal, grants, notifications and
+//! requests are untouched afterwards. A path of the OpenAPI document that the walk does not know
+//! fails the test, so that no new route is skipped silently.
 
 use std::collections::HashSet;
 
@@ -270,13 +275,14 @@ fn judge(
         Kind::VictimDocument
         | Kind::VictimMember
         | Kind::VictimGrant
-        | Kind::VictimNotification => problem(404, "not-found"),
+        | Kind::VictimNotification
+        | Kind::VictimRequest => problem(404, "not-found"),
         Kind::VictimCitizen if attacker.same_town && attacker.staff => {
             // An agent may know that a citizen of their town exists, nothing of their vault
             // without a basis.
             no_leak()
         }
-        Kind::VictimCitizen | Kind::VictimRequest => as_if_absent(),
+        Kind::VictimCitizen => as_if_absent(),
         Kind::Provider if !attacker.same_town => as_if_absent(),
         Kind::Provider => match r.status {
             // A citizen's own consent; staff may not consent for anyone.
@@ -569,10 +575,7 @@ async fn every_route_refuses_other_accounts_and_towns() {
                             ))
                         };
                         let r = send(target.clone()).await;
-                        let made_up = if matches!(
-                            kind,
-                            Kind::VictimCitizen | Kind::VictimRequest | Kind::Provider
-                        ) {
+                        let made_up = if matches!(kind, Kind::VictimCitizen | Kind::Provider) {
                             Some(send(fill(&uuid::Uuid::now_v7().to_string())).await)
                         } else {
                             None

@@ -863,22 +863,13 @@ async fn run_cell(
     let allowed =
         matches!(expected, Outcome::Listed) || matches!(expected, Outcome::Status(s) if s < 300);
     if actual == expected && allowed {
-        match route {
-            Route::Get => {
-                if body["id"] != fx.doc_id.as_str() || body["title"] != fx.title.as_str() {
-                    problems.push(format!("not the document: {body}"));
-                }
-            }
+        let wrong = match route {
+            Route::Get => (body["id"] != fx.doc_id.as_str() || body["title"] != fx.title.as_str())
+                .then(|| format!("not the document: {body}")),
             Route::Content | Route::Version1 => {
-                if r.body != fx.content {
-                    problems.push("not the document's bytes".into());
-                }
+                (r.body != fx.content).then(|| "not the document's bytes".to_string())
             }
-            Route::Check => {
-                if body["intact"] != true {
-                    problems.push(format!("not intact: {body}"));
-                }
-            }
+            Route::Check => (body["intact"] != true).then(|| format!("not intact: {body}")),
             Route::Listing => {
                 let item = body
                     .as_array()
@@ -888,15 +879,12 @@ async fn run_cell(
                     .cloned()
                     .unwrap_or_default();
                 let (kind, id) = fx.basis_of(role);
-                if item["basis"]["kind"] != kind || item["basis"]["id"] != id.as_str() {
-                    problems.push(format!(
-                        "listed with basis {}, expected {kind} {id}",
-                        item["basis"]
-                    ));
-                }
+                (item["basis"]["kind"] != kind || item["basis"]["id"] != id.as_str())
+                    .then(|| format!("listed with basis {}, expected {kind} {id}", item["basis"]))
             }
-            _ => {}
-        }
+            _ => None,
+        };
+        problems.extend(wrong);
     } else if let Outcome::Status(s @ (403 | 404)) = actual {
         let code = if s == 403 { "forbidden" } else { "not-found" };
         if r.header("content-type") != "application/problem+json"
@@ -924,51 +912,56 @@ async fn run_cell(
     if let Some((before_status, before)) = before {
         let (after_status, after) = snapshot(t, fx).await;
         let succeeded = matches!(actual, Outcome::Status(s) if s < 300);
-        match (route, succeeded) {
-            (_, false) => {
-                if (after_status, &after) != (before_status, &before) {
-                    problems.push(format!(
-                        "refused, yet the document changed: {before} -> {after}"
-                    ));
-                }
-            }
+        // (is it wrong, what is wrong)
+        let checks: Vec<(bool, String)> = match (route, succeeded) {
+            (_, false) => vec![(
+                (after_status, &after) != (before_status, &before),
+                format!("refused, yet the document changed: {before} -> {after}"),
+            )],
             (Route::Validate | Route::Reject, true) => {
                 let decision = if route == Route::Validate {
                     "validated"
                 } else {
                     "rejected"
                 };
-                if after["review_state"] != decision || after["version"] != before["version"] {
-                    problems.push(format!("review not applied: {after}"));
-                }
-                if route == Route::Reject && after["review_reason"] != "Pièce illisible" {
-                    problems.push(format!("rejection without its reason: {after}"));
-                }
+                vec![
+                    (
+                        after["review_state"] != decision || after["version"] != before["version"],
+                        format!("review not applied: {after}"),
+                    ),
+                    (
+                        route == Route::Reject && after["review_reason"] != "Pièce illisible",
+                        format!("rejection without its reason: {after}"),
+                    ),
+                ]
             }
             (Route::Replace, true) => {
                 let v = before["version"].as_i64().unwrap_or(0);
-                if after["version"] != v + 1
-                    || after["versions"].as_array().map(Vec::len) != Some(v as usize + 1)
-                {
-                    problems.push(format!("no new version: {after}"));
-                }
-                // A new version has not been reviewed by anyone, whoever made the previous one.
-                if after["review_state"] != "submitted" {
-                    problems.push(format!(
-                        "the new version kept the state {}",
-                        after["review_state"]
-                    ));
-                }
+                vec![
+                    (
+                        after["version"] != v + 1
+                            || after["versions"].as_array().map(Vec::len) != Some(v as usize + 1),
+                        format!("no new version: {after}"),
+                    ),
+                    // A new version has not been reviewed by anyone, whoever made the previous one.
+                    (
+                        after["review_state"] != "submitted",
+                        format!("the new version kept the state {}", after["review_state"]),
+                    ),
+                ]
             }
-            (Route::Delete, true) => {
-                if after_status != 404 {
-                    problems.push(format!(
-                        "still there after deletion: {after_status} {after}"
-                    ));
-                }
-            }
-            _ => {}
-        }
+            (Route::Delete, true) => vec![(
+                after_status != 404,
+                format!("still there after deletion: {after_status} {after}"),
+            )],
+            _ => Vec::new(),
+        };
+        problems.extend(
+            checks
+                .into_iter()
+                .filter(|(bad, _)| *bad)
+                .map(|(_, what)| what),
+        );
     }
     (actual, problems.join("; "))
 }
