@@ -18,6 +18,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/citizens/{id}/documents", get(citizen_documents).post(deposit_for))
         .route("/documents/{id}/review", post(review))
+        .route("/documents/{id}/uses", post(record_use))
         .route("/grants", get(list_grants).post(create_grant))
         .route("/grants/{id}", delete(revoke_grant))
         .route("/notifications", get(notifications))
@@ -30,8 +31,18 @@ fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     serde_json::from_slice(body).map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))
 }
 
-async fn citizen_documents(State(app): State<App>, p: Principal, Path(id): Path<String>) -> Result<Json<Vec<AgentDocumentView>>, AppError> {
-    Ok(Json(agency::citizen_documents(&app, &p, &id).await?))
+#[derive(serde::Deserialize)]
+struct TypeFilter {
+    #[serde(rename = "type")]
+    type_code: Option<String>,
+}
+
+async fn citizen_documents(State(app): State<App>, p: Principal, Path(id): Path<String>, axum::extract::Query(f): axum::extract::Query<TypeFilter>) -> Result<Json<Vec<AgentDocumentView>>, AppError> {
+    let mut docs = agency::citizen_documents(&app, &p, &id).await?;
+    if let Some(t) = f.type_code.filter(|t| !t.is_empty()) {
+        docs.retain(|d| d.document.type_code == t);
+    }
+    Ok(Json(docs))
 }
 
 async fn deposit_for(State(app): State<App>, p: Principal, Path(id): Path<String>, mp: Multipart) -> Result<(StatusCode, Json<DocumentView>), AppError> {
@@ -89,5 +100,11 @@ async fn consent(State(app): State<App>, p: Principal, Path(id): Path<String>) -
 
 async fn withdraw_consent(State(app): State<App>, p: Principal, Path(id): Path<String>) -> Result<StatusCode, AppError> {
     agency::set_consent(&app, &p, &id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn record_use(State(app): State<App>, p: Principal, Path(id): Path<String>, body: axum::body::Bytes) -> Result<StatusCode, AppError> {
+    let u: agency::ExternalUse = json(&body)?;
+    agency::record_use(&app, &p, &id, u).await?;
     Ok(StatusCode::NO_CONTENT)
 }

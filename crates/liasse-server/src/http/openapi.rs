@@ -150,6 +150,10 @@ pub fn spec() -> Value {
                     "notes": { "type": "array", "items": { "type": "object" } }, "history": { "type": "array", "items": { "type": "object" } },
                     "lock_holder": { "type": ["string", "null"] }, "created_at": { "type": "string" }, "submitted_at": { "type": ["string", "null"] },
                     "late": { "type": "boolean" }, "tracking_code": { "type": "string" } } },
+                "Preferences": { "type": "object", "properties": {
+                    "channels": { "type": "object", "properties": { "email": { "type": "boolean" }, "sms": { "type": "boolean" }, "in_app": { "type": "boolean" } } },
+                    "optional": { "type": "boolean" }, "digest": { "type": "boolean" }, "email": { "type": ["string", "null"] },
+                    "phone": { "type": ["string", "null"] }, "account_email": { "type": ["string", "null"] } } },
                 "Check": { "type": "object", "properties": {
                     "id": { "type": "string" }, "version": { "type": "integer" }, "intact": { "type": "boolean" },
                     "sha256_expected": { "type": "string" }, "sha256_actual": { "type": ["string", "null"] } } }
@@ -183,6 +187,10 @@ pub fn spec() -> Value {
                 "parameters": [id_param(), { "name": "version", "in": "path", "required": true, "schema": { "type": "integer" } }],
                 "get": { "summary": "Télécharger une version", "responses": binary_ok() }
             },
+            "/documents/{id}/keep": {
+                "parameters": [id_param()],
+                "post": { "summary": "Conserver une pièce au-delà de sa durée de conservation (si son type le permet)", "responses": ok(json!({ "type": "object", "properties": { "id": { "type": "string" }, "kept": { "type": "boolean" } } }), "200", &[("400", "Ce type de pièce ne peut pas être conservé")]) }
+            },
             "/documents/{id}/check": {
                 "parameters": [id_param()],
                 "post": { "summary": "Contrôler l'intégrité d'une pièce", "responses": ok(json!({ "$ref": "#/components/schemas/Check" }), "200", &[]) }
@@ -209,7 +217,7 @@ pub fn spec() -> Value {
             },
             "/citizens/{id}/documents": {
                 "parameters": [id_param()],
-                "get": { "summary": "Vue agent : les pièces d'un usager qu'une base autorise, chacune avec sa base", "responses": ok(json!({ "type": "array", "items": { "$ref": "#/components/schemas/AgentDocument" } }), "200", &[("403", "Réservé aux agents et services")]) },
+                "get": { "summary": "Vue agent : les pièces d'un usager qu'une base autorise, chacune avec sa base", "parameters": [{ "name": "type", "in": "query", "schema": { "type": "string" } }], "responses": ok(json!({ "type": "array", "items": { "$ref": "#/components/schemas/AgentDocument" } }), "200", &[("403", "Réservé aux agents et services")]) },
                 "post": { "summary": "Dépôt par la collectivité ou un service (courrier, document généré, dépôt au guichet ou par courrier, document certifié d'un émetteur)", "requestBody": upload_body(false), "responses": ok(doc.clone(), "201", upload_errors) }
             },
             "/documents/{id}/review": {
@@ -217,6 +225,25 @@ pub fn spec() -> Value {
                 "post": { "summary": "Valider ou refuser une pièce (agent avec droit de modification sur une base)", "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["decision"], "properties": {
                     "decision": { "type": "string", "enum": ["validated", "rejected"] }, "reason": { "type": "string" }, "valid_until": { "type": "string", "format": "date" } } } } } },
                           "responses": ok(doc.clone(), "200", &[("400", "Requête invalide"), ("409", "Document certifié")]) }
+            },
+            "/documents/{id}/uses": {
+                "parameters": [id_param()],
+                "post": { "summary": "Service partenaire : noter qu'une pièce lue (base : partage ou demande) est jointe à un dossier de son logiciel", "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["case"], "properties": { "case": { "type": "string" } } } } } },
+                          "responses": { "204": { "description": "Noté au journal de l'usager" }, "400": { "description": "Référence invalide" }, "404": { "description": "Introuvable" } } }
+            },
+            "/dashboard": {
+                "get": { "summary": "Tableau de bord de l'agent : nouvelles, les miennes, en retard, urgentes", "responses": ok(json!({ "type": "object" }), "200", &[("403", "Réservé aux agents")]) }
+            },
+            "/search/requests": {
+                "get": { "summary": "Rechercher des demandes (nom de l'usager ou d'un membre du foyer, numéro, dates, démarche, état)", "parameters": [
+                    { "name": "q", "in": "query", "schema": { "type": "string" } }, { "name": "state", "in": "query", "schema": { "type": "string" } },
+                    { "name": "procedure", "in": "query", "schema": { "type": "string" } }, { "name": "from", "in": "query", "schema": { "type": "string", "format": "date" } },
+                    { "name": "to", "in": "query", "schema": { "type": "string", "format": "date" } }],
+                         "responses": ok(json!({ "type": "array", "items": { "type": "object" } }), "200", &[("403", "Réservé aux agents")]) }
+            },
+            "/statistics": {
+                "get": { "summary": "Statistiques par démarche et état (responsables), ?format=csv pour un export", "parameters": [{ "name": "format", "in": "query", "schema": { "type": "string", "enum": ["json", "csv"] } }],
+                         "responses": ok(json!({ "type": "array", "items": { "type": "object" } }), "200", &[("403", "Réservé aux responsables")]) }
             },
             "/grants": {
                 "get": { "summary": "Mes partages et ce à quoi chacun a servi", "responses": ok(json!({ "type": "array", "items": { "$ref": "#/components/schemas/Grant" } }), "200", &[("403", "Réservé aux usagers")]) },
@@ -235,6 +262,22 @@ pub fn spec() -> Value {
             "/notifications/{id}/read": {
                 "parameters": [id_param()],
                 "post": { "summary": "Marquer une notification comme lue", "responses": { "204": { "description": "Lue" }, "404": { "description": "Introuvable" } } }
+            },
+            "/preferences": {
+                "get": { "summary": "Mes préférences de notification (canaux, avis facultatifs, récapitulatif quotidien)", "responses": ok(json!({ "$ref": "#/components/schemas/Preferences" }), "200", &[]) },
+                "put": { "summary": "Changer mes préférences de notification (les champs absents restent inchangés ; les avis de suppression sont toujours envoyés)", "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
+                    "channels": { "type": "object", "properties": { "email": { "type": "boolean" }, "sms": { "type": "boolean" }, "in_app": { "type": "boolean" } } },
+                    "optional": { "type": "boolean", "description": "recevoir les rappels facultatifs (fin de validité)" },
+                    "digest": { "type": "boolean", "description": "agents : un courriel récapitulatif par jour" },
+                    "email": { "type": "string", "description": "adresse des avis ; vide : celle du compte" },
+                    "phone": { "type": "string", "description": "mobile pour les SMS, +33612345678 ; vide : aucun" } } } } } },
+                         "responses": ok(json!({ "$ref": "#/components/schemas/Preferences" }), "200", &[("400", "Préférence invalide")]) }
+            },
+            "/deliveries": {
+                "get": { "summary": "Mes courriels et SMS et leur état d'envoi (administrateur : les envois en attente ou en échec de la collectivité, sans leur contenu)", "responses": ok(json!({ "type": "array", "items": { "type": "object", "properties": {
+                    "id": { "type": "string" }, "channel": { "type": "string", "enum": ["email", "sms"] }, "subject": { "type": "string" }, "address": { "type": "string" },
+                    "state": { "type": "string", "enum": ["pending", "sending", "sent", "failed", "held", "digested"] }, "attempts": { "type": "integer" },
+                    "last_error": { "type": ["string", "null"] }, "created_at": { "type": "string" }, "sent_at": { "type": ["string", "null"] } } } }), "200", &[]) }
             },
             "/providers": {
                 "get": { "summary": "Les services partenaires et émetteurs de documents certifiés", "responses": ok(json!({ "type": "array", "items": { "type": "object", "properties": { "id": { "type": "string" }, "name": { "type": "string" }, "service": { "type": "string" } } } }), "200", &[]) }

@@ -56,6 +56,22 @@ pub async fn citizen_documents(app: &App, p: &Principal, citizen_id: &str) -> Re
     if visible.is_empty() {
         return Ok(Vec::new());
     }
+    // Seeing which documents a citizen has is an access too: the citizen reads it in their
+    // journal, with the bases used.
+    let mut tx = app.db.begin_write().await?;
+    let used: Vec<serde_json::Value> = visible.iter().map(|(d, b)| serde_json::json!({ "document": d.id, "basis": b.kind(), "basis_id": b.id() })).collect();
+    journal::append(&mut tx, &p.tenant_id, app.now(), &NewEntry {
+        actor: p.actor(),
+        action: "citizen.documents.list".into(),
+        object_kind: "account".into(),
+        object_id: citizen.id.clone(),
+        citizen_id: Some(citizen.id.clone()),
+        basis_kind: visible[0].1.kind().into(),
+        basis_id: visible[0].1.id().into(),
+        details: serde_json::json!({ "documents": used }),
+    })
+    .await?;
+    tx.commit().await?;
     let types = crate::services::documents::doc_types(app, &p.tenant_id).await?;
     let mut current: std::collections::HashMap<String, _> = documents::current_versions_owned(&app.db, &p.tenant_id, &citizen.id)
         .await?
@@ -350,6 +366,27 @@ pub async fn set_consent(app: &App, p: &Principal, provider_id: &str, on: bool) 
         },
     )
     .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalUse {
+    /// The case in the caller's own software (a w.c.s. form number, a business file id).
+    pub case: String,
+}
+
+/// A service client (or agent) records that it attached a document it may read to a case of
+/// its own software; the citizen sees it in their journal, with the case reference.
+pub async fn record_use(app: &App, p: &Principal, id: &str, u: ExternalUse) -> Result<()> {
+    let case = u.case.trim();
+    if case.is_empty() || case.chars().count() > 200 {
+        return Err(AppError::invalid("invalid-case", "la référence du dossier est obligatoire (200 caractères au plus)"));
+    }
+    let (doc, basis) = authorize(app, p, id, Action::ReadMetadata).await?;
+    let mut tx = app.db.begin_write().await?;
+    journal::append(&mut tx, &p.tenant_id, app.now(), &crate::services::documents::entry(p, "document.use", &doc, &basis, serde_json::json!({ "case": case }))).await?;
     tx.commit().await?;
     Ok(())
 }

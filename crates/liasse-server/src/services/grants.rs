@@ -62,7 +62,7 @@ pub async fn create(app: &App, p: &Principal, g: NewGrant) -> Result<GrantView> 
         (Some(d), None) if !d.is_empty() && d.len() <= 64 => ("domain", d.to_string()),
         (None, Some(c)) if is_valid_id(c) => {
             let client = accounts::by_id(&app.db, &p.tenant_id, c).await?;
-            if !client.is_some_and(|a| a.role == "service") {
+            if client.is_none_or(|a| a.role != "service") {
                 return Err(AppError::invalid("unknown-client", "ce service partenaire n'existe pas"));
             }
             ("client", c.to_string())

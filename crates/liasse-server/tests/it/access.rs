@@ -53,7 +53,8 @@ fn kind_of(path: &str) -> Option<Kind> {
         | "/documents/{id}/content"
         | "/documents/{id}/versions/{version}/content"
         | "/documents/{id}/check"
-        | "/documents/{id}/review" => Kind::VictimDocument,
+        | "/documents/{id}/review"
+        | "/documents/{id}/uses" => Kind::VictimDocument,
         "/household-members/{id}" => Kind::VictimMember,
         "/grants/{id}" => Kind::VictimGrant,
         "/notifications/{id}/read" => Kind::VictimNotification,
@@ -68,7 +69,9 @@ fn kind_of(path: &str) -> Option<Kind> {
         "/tracking/{code}" => Kind::Tracking,
         "/documents" | "/documents/count" | "/journal" | "/export" | "/household-members"
         | "/document-types" | "/grants" | "/notifications" | "/providers" | "/procedures"
-        | "/requests" | "/session" => Kind::Collection,
+        | "/requests" | "/session" | "/dashboard" | "/search/requests" | "/statistics" => {
+            Kind::Collection
+        }
         "/document-types/{code}" => Kind::Catalogue,
         "/procedures/{code}" => Kind::Procedure,
         _ => return None,

@@ -168,3 +168,45 @@ async fn procedures_refuse_bad_conditions_with_a_clear_message() {
     .await;
     assert_eq!(s, 201, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dashboard_search_and_statistics_for_the_domain() {
+    for t in TestApp::all().await {
+        let tenant = t.tenant("tableau").await;
+        for p in liasse_domain::catalogue::default_procedures().unwrap() {
+            requests::save_procedure(&t.app, &tenant, Actor::operator(), p).await.unwrap();
+        }
+        let citizen = t.account("tableau", "noe", "citizen", &[]).await;
+        let agent = t.account("tableau", "agent", "agent", &[("etat-civil", "modify")]).await;
+        let manager = t.account("tableau", "chef", "manager", &[("etat-civil", "manage")]).await;
+        let other = t.account("tableau", "autre", "agent", &[("scolaire", "modify")]).await;
+        let (_, cni) = t.upload(&citizen, &[("type", "carte-nationale-identite"), ("valid_until", "2030-01-01")], "cni.pdf", samples::minimal_pdf()).await;
+        let (_, req) = send(&t, reqwest::Method::POST, &citizen, "/api/v1/requests", Some(json!({ "procedure": "demande-acte-etat-civil", "answers": { "act": "naissance", "for_self": true } }))).await;
+        let id = req["id"].as_str().unwrap();
+        send(&t, reqwest::Method::PUT, &citizen, &format!("/api/v1/requests/{id}/attachments/identite"), Some(json!({ "document": cni["id"] }))).await;
+        let (s, _) = send(&t, reqwest::Method::POST, &citizen, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "submitted" }))).await;
+        assert_eq!(s, 200);
+        let (_, d) = t.get_json(&agent, "/api/v1/dashboard").await;
+        assert_eq!(d["counts"]["new"], 1, "{d}");
+        assert_eq!(d["counts"]["late"], 0);
+        // After the reminder delay it is urgent, after the processing target it is late.
+        t.clock.advance(6 * DAY_MS);
+        let (_, d) = t.get_json(&agent, "/api/v1/dashboard").await;
+        assert_eq!(d["counts"]["urgent"], 1, "{d}");
+        assert_eq!(d["counts"]["late"], 1, "{d}");
+        let (_, d) = t.get_json(&other, "/api/v1/dashboard").await;
+        assert_eq!(d["counts"]["new"], 0, "another domain sees nothing");
+        let (_, found) = t.get_json(&agent, "/api/v1/search/requests?q=noe").await;
+        assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+        let (_, found) = t.get_json(&agent, &format!("/api/v1/search/requests?q={}", req["number"].as_str().unwrap())).await;
+        assert_eq!(found.as_array().unwrap().len(), 1);
+        let (_, none) = t.get_json(&agent, "/api/v1/search/requests?q=personne").await;
+        assert_eq!(none, json!([]));
+        let (s, _) = t.get_json(&agent, "/api/v1/statistics").await;
+        assert_eq!(s, 403, "statistics are for managers");
+        let r = t.get(&manager, "/api/v1/statistics?format=csv").await;
+        assert_eq!(r.status(), 200);
+        let csv = r.text().await.unwrap();
+        assert!(csv.contains("demande-acte-etat-civil,submitted,1"), "{csv}");
+    }
+}
