@@ -115,6 +115,7 @@ impl TestApp {
     }
 
     async fn start(backend: Backend, config: Config, dir: tempfile::TempDir) -> TestApp {
+        let config = with_test_mail(config);
         let clock = Clock::simulated(TEST_START);
         let app = App::open(config.clone(), clock.clone())
             .await
@@ -236,6 +237,17 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Sends a request with an optional JSON body; returns status and JSON body.
+    pub async fn send(&self, method: reqwest::Method, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn delete(&self, token: &str, path: &str) -> reqwest::Response {
         self.http
             .delete(self.url(path))
@@ -305,4 +317,55 @@ impl TestApp {
             .expect("list blobs");
         (d, v, blobs.len())
     }
+}
+
+/// Points the app's mail at the SMTP sink started by `scripts/test.sh`
+/// (`LIASSE_TEST_SMTP_URL`), when there is one.
+pub fn with_test_mail(mut config: Config) -> Config {
+    if let Some(url) = env("LIASSE_TEST_SMTP_URL") {
+        config.smtp_url = Some(url);
+        // The sink speaks plain SMTP on loopback.
+        config.smtp_starttls = Some(false);
+        config.mail_from = Some("Liasse (tests) <ne-pas-repondre@liasse.test>".into());
+    }
+    config
+}
+
+/// Where the SMTP sink writes the messages it accepts (`LIASSE_TEST_SMTP_DIR`), or `None`,
+/// loudly, outside the test script: mail tests then check only the outbox table.
+pub fn smtp_dir() -> Option<PathBuf> {
+    match (env("LIASSE_TEST_SMTP_URL"), env("LIASSE_TEST_SMTP_DIR")) {
+        (Some(_), Some(dir)) => Some(PathBuf::from(dir)),
+        _ => {
+            assert!(
+                !require_servers(),
+                "LIASSE_TEST_REQUIRE_SERVERS=1 but LIASSE_TEST_SMTP_URL / LIASSE_TEST_SMTP_DIR are not set"
+            );
+            eprintln!(
+                "\n*** SKIPPED: delivery to a real SMTP server (run scripts/test.sh to start one); checking the outbox only ***\n"
+            );
+            None
+        }
+    }
+}
+
+/// The messages the SMTP sink received for `address` (one JSON object per message: `subject`,
+/// `body`, `from`, `to`, `message_id`, `rcpt_tos`), oldest first.
+pub fn mails_to(dir: &std::path::Path, address: &str) -> Vec<Value> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("read the SMTP sink's directory")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .filter_map(|p| std::fs::read(p).ok())
+        .filter_map(|b| serde_json::from_slice::<Value>(&b).ok())
+        .filter(|m| {
+            m["rcpt_tos"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|a| a.as_str() == Some(address)))
+        })
+        .collect()
 }

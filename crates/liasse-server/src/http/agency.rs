@@ -104,7 +104,6 @@ async fn withdraw_consent(State(app): State<App>, p: Principal, Path(id): Path<S
 }
 
 async fn record_use(State(app): State<App>, p: Principal, Path(id): Path<String>, body: axum::body::Bytes) -> Result<StatusCode, AppError> {
-    let u: agency::ExternalUse = json(&body)?;
-    agency::record_use(&app, &p, &id, u).await?;
+    agency::record_use(&app, &p, &id, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }

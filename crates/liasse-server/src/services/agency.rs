@@ -379,12 +379,14 @@ pub struct ExternalUse {
 
 /// A service client (or agent) records that it attached a document it may read to a case of
 /// its own software; the citizen sees it in their journal, with the case reference.
-pub async fn record_use(app: &App, p: &Principal, id: &str, u: ExternalUse) -> Result<()> {
+pub async fn record_use(app: &App, p: &Principal, id: &str, body: &[u8]) -> Result<()> {
+    // Access first: a caller without a basis learns nothing, whatever the body.
+    let (doc, basis) = authorize(app, p, id, Action::ReadMetadata).await?;
+    let u: ExternalUse = serde_json::from_slice(body).map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))?;
     let case = u.case.trim();
     if case.is_empty() || case.chars().count() > 200 {
         return Err(AppError::invalid("invalid-case", "la référence du dossier est obligatoire (200 caractères au plus)"));
     }
-    let (doc, basis) = authorize(app, p, id, Action::ReadMetadata).await?;
     let mut tx = app.db.begin_write().await?;
     journal::append(&mut tx, &p.tenant_id, app.now(), &crate::services::documents::entry(p, "document.use", &doc, &basis, serde_json::json!({ "case": case }))).await?;
     tx.commit().await?;

@@ -54,7 +54,8 @@ fn kind_of(path: &str) -> Option<Kind> {
         | "/documents/{id}/versions/{version}/content"
         | "/documents/{id}/check"
         | "/documents/{id}/review"
-        | "/documents/{id}/uses" => Kind::VictimDocument,
+        | "/documents/{id}/uses"
+        | "/documents/{id}/keep" => Kind::VictimDocument,
         "/household-members/{id}" => Kind::VictimMember,
         "/grants/{id}" => Kind::VictimGrant,
         "/notifications/{id}/read" => Kind::VictimNotification,
@@ -69,7 +70,8 @@ fn kind_of(path: &str) -> Option<Kind> {
         "/tracking/{code}" => Kind::Tracking,
         "/documents" | "/documents/count" | "/journal" | "/export" | "/household-members"
         | "/document-types" | "/grants" | "/notifications" | "/providers" | "/procedures"
-        | "/requests" | "/session" | "/dashboard" | "/search/requests" | "/statistics" => {
+        | "/requests" | "/session" | "/dashboard" | "/search/requests" | "/statistics" | "/deliveries"
+        | "/preferences" => {
             Kind::Collection
         }
         "/document-types/{code}" => Kind::Catalogue,

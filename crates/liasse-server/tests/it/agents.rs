@@ -6,15 +6,6 @@ use liasse_testkit::TestApp;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-async fn send(t: &TestApp, method: reqwest::Method, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = t.http.request(method, t.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 async fn account_id(t: &TestApp, tenant: &str, login: &str) -> String {
     let tenant = liasse_store::tenants::by_slug(&t.app.db, tenant).await.unwrap().unwrap();
@@ -68,18 +59,18 @@ async fn review_rejection_replacement_and_provider_documents() {
         let (_, doc) = t.upload(&citizen, &[("type", "attestation-quotient-familial-caf")], "caf.pdf", samples::minimal_pdf()).await;
         let id = doc["id"].as_str().unwrap().to_string();
         // No basis yet: the agent does not even see it.
-        let (s, _) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/documents/{id}/review"), Some(json!({ "decision": "validated" }))).await;
+        let (s, _) = t.send(reqwest::Method::POST, &agent, &format!("/api/v1/documents/{id}/review"), Some(json!({ "decision": "validated" }))).await;
         assert_eq!(s, 404);
         let (_, listed) = t.get_json(&agent, &format!("/api/v1/citizens/{citizen_id}/documents")).await;
         assert_eq!(listed, json!([]));
         // A grant to the social domain gives a basis.
-        let (s, grant) = send(&t, reqwest::Method::POST, &citizen, "/api/v1/grants", Some(json!({ "domain": "social", "types": ["attestation-quotient-familial-caf"], "purpose": "Tarif de la cantine", "until": "2026-03-01" }))).await;
+        let (s, grant) = t.send(reqwest::Method::POST, &citizen, "/api/v1/grants", Some(json!({ "domain": "social", "types": ["attestation-quotient-familial-caf"], "purpose": "Tarif de la cantine", "until": "2026-03-01" }))).await;
         assert_eq!(s, 201, "{grant}");
         let (_, listed) = t.get_json(&agent, &format!("/api/v1/citizens/{citizen_id}/documents")).await;
         assert_eq!(listed[0]["basis"], json!({ "kind": "grant", "id": grant["id"] }));
-        let (s, missing) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/documents/{id}/review"), Some(json!({ "decision": "rejected" }))).await;
+        let (s, missing) = t.send(reqwest::Method::POST, &agent, &format!("/api/v1/documents/{id}/review"), Some(json!({ "decision": "rejected" }))).await;
         assert_eq!(s, 400, "{missing}");
-        let (s, rejected) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/documents/{id}/review"), Some(json!({ "decision": "rejected", "reason": "Attestation illisible" }))).await;
+        let (s, rejected) = t.send(reqwest::Method::POST, &agent, &format!("/api/v1/documents/{id}/review"), Some(json!({ "decision": "rejected", "reason": "Attestation illisible" }))).await;
         assert_eq!(s, 200, "{rejected}");
         let (_, seen) = t.get_json(&citizen, &format!("/api/v1/documents/{id}")).await;
         assert_eq!(seen["state"], "rejected");
@@ -118,7 +109,7 @@ async fn review_rejection_replacement_and_provider_documents() {
         let certified: Value = r.json().await.unwrap();
         assert_eq!(certified["state"], "certified");
         assert_eq!(certified["origin"], "provider");
-        let (s, _) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/documents/{}/review", certified["id"].as_str().unwrap()), Some(json!({ "decision": "validated" }))).await;
+        let (s, _) = t.send(reqwest::Method::POST, &agent, &format!("/api/v1/documents/{}/review", certified["id"].as_str().unwrap()), Some(json!({ "decision": "validated" }))).await;
         assert_eq!(s, 404, "no basis for the agent");
         let _ = tenant;
     }

@@ -7,15 +7,6 @@ use liasse_server::services::{requests, verify};
 use liasse_testkit::TestApp;
 use serde_json::{Value, json};
 
-async fn send(t: &TestApp, method: reqwest::Method, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = t.http.request(method, t.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 fn requirement<'a>(view: &'a Value, id: &str) -> &'a Value {
     view["requirements"].as_array().unwrap().iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("no requirement {id} in {view}"))
@@ -40,13 +31,13 @@ async fn nimes_story_school_registration_for_two_children() {
         assert_eq!(s, 201, "{id_card}");
         let mut children = Vec::new();
         for (name, born) in [("Léa Martin", "2019-03-02"), ("Hugo Martin", "2021-07-14")] {
-            let (s, m) = send(&t, reqwest::Method::POST, &citizen, "/api/v1/household-members", Some(json!({ "name": name, "birth_date": born, "relation": "enfant" }))).await;
+            let (s, m) = t.send(reqwest::Method::POST, &citizen, "/api/v1/household-members", Some(json!({ "name": name, "birth_date": born, "relation": "enfant" }))).await;
             assert_eq!(s, 201, "{m}");
             children.push(m["id"].as_str().unwrap().to_string());
         }
 
         // The request lists the right requirements for each child and proposes what the vault has.
-        let (s, req) = send(&t, reqwest::Method::POST, &citizen, "/api/v1/requests", Some(json!({
+        let (s, req) = t.send(reqwest::Method::POST, &citizen, "/api/v1/requests", Some(json!({
             "procedure": "inscription-scolaire", "answers": { "separated_parents": false, "canteen": false }, "members": children,
         })))
         .await;
@@ -63,11 +54,11 @@ async fn nimes_story_school_registration_for_two_children() {
         assert_eq!(requirement(&req, &format!("vaccins:{}", children[0]))["status"], "missing");
 
         for (key, doc) in [("domicile", &address), ("identite", &id_card)] {
-            let (s, v) = send(&t, reqwest::Method::PUT, &citizen, &format!("/api/v1/requests/{id}/attachments/{key}"), Some(json!({ "document": doc["id"] }))).await;
+            let (s, v) = t.send(reqwest::Method::PUT, &citizen, &format!("/api/v1/requests/{id}/attachments/{key}"), Some(json!({ "document": doc["id"] }))).await;
             assert_eq!(s, 200, "{v}");
         }
         // Submission is refused until the children's documents are there, with the list.
-        let (s, refused) = send(&t, reqwest::Method::POST, &citizen, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "submitted" }))).await;
+        let (s, refused) = t.send(reqwest::Method::POST, &citizen, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "submitted" }))).await;
         assert_eq!(s, 400, "{refused}");
         assert_eq!(refused["type"], "https://liasse.fr/problems/missing-requirements");
         for c in &children {
@@ -87,7 +78,7 @@ async fn nimes_story_school_registration_for_two_children() {
             assert!(subjects.contains(&c.as_str()));
         }
 
-        let (s, submitted) = send(&t, reqwest::Method::POST, &citizen, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "submitted" }))).await;
+        let (s, submitted) = t.send(reqwest::Method::POST, &citizen, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "submitted" }))).await;
         assert_eq!(s, 200, "{submitted}");
         let code = submitted["tracking_code"].as_str().unwrap().to_string();
         // A delegate follows it without an account.
@@ -100,11 +91,11 @@ async fn nimes_story_school_registration_for_two_children() {
         // Agents of another domain see nothing; the school agent takes and locks the request.
         let (s, _) = t.get_json(&outsider, &format!("/api/v1/requests/{id}")).await;
         assert_eq!(s, 404);
-        let (s, _) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "in_progress" }))).await;
+        let (s, _) = t.send(reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "in_progress" }))).await;
         assert_eq!(s, 200);
-        let (s, locked) = send(&t, reqwest::Method::POST, &other_agent, &format!("/api/v1/requests/{id}/notes"), Some(json!({ "body": "je regarde" }))).await;
+        let (s, locked) = t.send(reqwest::Method::POST, &other_agent, &format!("/api/v1/requests/{id}/notes"), Some(json!({ "body": "je regarde" }))).await;
         assert_eq!(s, 409, "{locked}");
-        let (s, _) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/notes"), Some(json!({ "body": "Pièces conformes", "visible": true }))).await;
+        let (s, _) = t.send(reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/notes"), Some(json!({ "body": "Pièces conformes", "visible": true }))).await;
         assert_eq!(s, 200);
         // The agent reviews the attached documents on the basis of the open request.
         let (_, full) = t.get_json(&agent, &format!("/api/v1/requests/{id}")).await;
@@ -112,15 +103,15 @@ async fn nimes_story_school_registration_for_two_children() {
             if let Some(doc) = r["attached"]["document_id"].as_str() {
                 let got = t.get(&agent, &format!("/api/v1/documents/{doc}/content")).await;
                 assert_eq!(got.status(), 200);
-                let (s, reviewed) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/documents/{doc}/review"), Some(json!({ "decision": "validated" }))).await;
+                let (s, reviewed) = t.send(reqwest::Method::POST, &agent, &format!("/api/v1/documents/{doc}/review"), Some(json!({ "decision": "validated" }))).await;
                 assert_eq!(s, 200, "{reviewed}");
                 assert_eq!(reviewed["review_state"], "validated");
             }
         }
-        let (s, _) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "completed" }))).await;
+        let (s, _) = t.send(reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "completed" }))).await;
         assert_eq!(s, 200);
         // A letter lands in the citizen's vault.
-        let (s, letter) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/letters"), Some(json!({ "template": "demande-acceptee", "text": "Rentrée le 1er septembre." }))).await;
+        let (s, letter) = t.send(reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/letters"), Some(json!({ "template": "demande-acceptee", "text": "Rentrée le 1er septembre." }))).await;
         assert_eq!(s, 201, "{letter}");
         let (_, vault) = t.get_json(&citizen, "/api/v1/documents?type=courrier").await;
         assert_eq!(vault.as_array().unwrap().len(), 1);
@@ -128,7 +119,7 @@ async fn nimes_story_school_registration_for_two_children() {
         assert!(pdf.starts_with(b"%PDF-"));
         let (_, notes) = t.get_json(&citizen, "/api/v1/notifications").await;
         assert!(notes["unread"].as_u64().unwrap() >= 1);
-        let (s, _) = send(&t, reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "closed" }))).await;
+        let (s, _) = t.send(reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "closed" }))).await;
         assert_eq!(s, 200);
         // Closed: the agent no longer reads the documents through the request.
         let got = t.get(&agent, &format!("/api/v1/documents/{}/content", address["id"].as_str().unwrap())).await;
@@ -153,7 +144,7 @@ async fn procedures_refuse_bad_conditions_with_a_clear_message() {
     let t = TestApp::embedded().await;
     t.tenant("cond").await;
     let admin = t.account("cond", "admin", "admin", &[]).await;
-    let (s, body) = send(&t, reqwest::Method::PUT, &admin, "/api/v1/procedures/test", Some(json!({
+    let (s, body) = t.send(reqwest::Method::PUT, &admin, "/api/v1/procedures/test", Some(json!({
         "title": "Test", "domain": "social",
         "requirements": [{ "key": "a", "type": "rib", "condition": "answers.children >=" }],
     })))
@@ -161,7 +152,7 @@ async fn procedures_refuse_bad_conditions_with_a_clear_message() {
     assert_eq!(s, 400, "{body}");
     assert_eq!(body["type"], "https://liasse.fr/problems/invalid-procedure");
     assert!(body["detail"].as_str().unwrap().contains("position"), "{body}");
-    let (s, body) = send(&t, reqwest::Method::PUT, &admin, "/api/v1/procedures/test", Some(json!({
+    let (s, body) = t.send(reqwest::Method::PUT, &admin, "/api/v1/procedures/test", Some(json!({
         "title": "Test", "domain": "social",
         "requirements": [{ "key": "a", "type": "rib", "condition": "answers.children >= 1" }],
     })))
@@ -181,10 +172,10 @@ async fn dashboard_search_and_statistics_for_the_domain() {
         let manager = t.account("tableau", "chef", "manager", &[("etat-civil", "manage")]).await;
         let other = t.account("tableau", "autre", "agent", &[("scolaire", "modify")]).await;
         let (_, cni) = t.upload(&citizen, &[("type", "carte-nationale-identite"), ("valid_until", "2030-01-01")], "cni.pdf", samples::minimal_pdf()).await;
-        let (_, req) = send(&t, reqwest::Method::POST, &citizen, "/api/v1/requests", Some(json!({ "procedure": "demande-acte-etat-civil", "answers": { "act": "naissance", "for_self": true } }))).await;
+        let (_, req) = t.send(reqwest::Method::POST, &citizen, "/api/v1/requests", Some(json!({ "procedure": "demande-acte-etat-civil", "answers": { "act": "naissance", "for_self": true } }))).await;
         let id = req["id"].as_str().unwrap();
-        send(&t, reqwest::Method::PUT, &citizen, &format!("/api/v1/requests/{id}/attachments/identite"), Some(json!({ "document": cni["id"] }))).await;
-        let (s, _) = send(&t, reqwest::Method::POST, &citizen, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "submitted" }))).await;
+        t.send(reqwest::Method::PUT, &citizen, &format!("/api/v1/requests/{id}/attachments/identite"), Some(json!({ "document": cni["id"] }))).await;
+        let (s, _) = t.send(reqwest::Method::POST, &citizen, &format!("/api/v1/requests/{id}/transitions"), Some(json!({ "to": "submitted" }))).await;
         assert_eq!(s, 200);
         let (_, d) = t.get_json(&agent, "/api/v1/dashboard").await;
         assert_eq!(d["counts"]["new"], 1, "{d}");
