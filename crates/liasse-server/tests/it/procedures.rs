@@ -95,6 +95,12 @@ async fn nimes_story_school_registration_for_two_children() {
         assert_eq!(s, 200);
         let (s, locked) = t.send(reqwest::Method::POST, &other_agent, &format!("/api/v1/requests/{id}/notes"), Some(json!({ "body": "je regarde" }))).await;
         assert_eq!(s, 409, "{locked}");
+        // The lock lapses after its timeout (30 minutes by default), then anyone of the domain may act.
+        t.clock.advance(31 * 60 * 1000);
+        let (s, _) = t.send(reqwest::Method::POST, &other_agent, &format!("/api/v1/requests/{id}/notes"), Some(json!({ "body": "dossier vu" }))).await;
+        assert_eq!(s, 200);
+        let (s, _) = t.send(reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/lock"), None).await;
+        assert_eq!(s, 200);
         let (s, _) = t.send(reqwest::Method::POST, &agent, &format!("/api/v1/requests/{id}/notes"), Some(json!({ "body": "Pièces conformes", "visible": true }))).await;
         assert_eq!(s, 200);
         // The agent reviews the attached documents on the basis of the open request.
