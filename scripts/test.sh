@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 #
 # Liasse's whole test run: formatting, clippy, then the workspace's tests
-# against real servers (PostgreSQL 15 and an S3 server, s3s-fs) started here on
-# loopback and stopped at the end.  Installs what is missing (Debian packages
-# with apt-get, s3s-fs built once into .cache/tools).
+# against real servers (PostgreSQL 15, an S3 server, s3s-fs, and an SMTP sink,
+# aiosmtpd) started here on loopback and stopped at the end.  Installs what is
+# missing (Debian packages with apt-get, s3s-fs built once into .cache/tools,
+# aiosmtpd pinned in a venv under .cache/tools).
 #
 # Usage:
 #   scripts/test.sh                    everything (what CI runs, via .ci/run)
@@ -19,6 +20,7 @@
 #   LIASSE_SKIP_FMT=1        skip cargo fmt --check
 #   LIASSE_SKIP_CLIPPY=1     skip cargo clippy
 #   LIASSE_SKIP_TESTS=1      skip the tests (and the servers)
+#   LIASSE_SKIP_E2E=1        skip the browser tests of the web pages (e2e/)
 #   LIASSE_SKIP_SERVICES=1   run the tests without starting servers (tests that
 #                            need one then skip: LIASSE_TEST_REQUIRE_SERVERS unset)
 #   LIASSE_TEST_RUNNER=nextest|cargo-test   force the test runner
@@ -33,6 +35,8 @@
 #   LIASSE_TEST_S3_ACCESS_KEY    random per run
 #   LIASSE_TEST_S3_SECRET_KEY    random per run
 #   LIASSE_TEST_S3_REGION        us-east-1
+#   LIASSE_TEST_SMTP_URL         smtp://127.0.0.1:PORT (accepts every message, no TLS)
+#   LIASSE_TEST_SMTP_DIR         where the SMTP sink writes each message (NAME.json, NAME.eml)
 #   LIASSE_TEST_REQUIRE_SERVERS  1: a test that needs a server fails instead of skipping
 set -euo pipefail
 
@@ -63,10 +67,12 @@ step() { say "$*"; step_start=$SECONDS; }
 step_done() { say "$1 done in $((SECONDS - step_start))s"; }
 
 sleep_pid=""
+e2e_pid=""
 on_exit() {
     local rc=$?
     trap - EXIT INT TERM
     if [ -n "$sleep_pid" ]; then kill "$sleep_pid" 2>/dev/null || true; fi
+    if [ -n "$e2e_pid" ]; then kill "$e2e_pid" 2>/dev/null || true; fi
     if [ "$services_only" -eq 1 ] && { [ "$rc" -eq 130 ] || [ "$rc" -eq 143 ]; }; then
         # --services-only: Ctrl-C / TERM is the normal way to end.
         stop_all
@@ -112,12 +118,13 @@ if is_set LIASSE_SKIP_SERVICES && [ "$services_only" -eq 0 ]; then
     say "Not starting servers (LIASSE_SKIP_SERVICES=1): tests that need one will skip"
     unset LIASSE_TEST_REQUIRE_SERVERS
 else
-    rm -f "$ARTIFACTS/initdb.log" "$ARTIFACTS/postgres.log" "$ARTIFACTS/s3s-fs.log"
+    rm -f "$ARTIFACTS/initdb.log" "$ARTIFACTS/postgres.log" "$ARTIFACTS/s3s-fs.log" "$ARTIFACTS/smtp.log"
     services_init
     trap on_exit EXIT
     step "Starting servers in $RUN_DIR"
     start_postgres
     start_s3
+    start_smtp
     export LIASSE_TEST_REQUIRE_SERVERS=1
     step_done "Starting servers"
 fi
@@ -129,7 +136,7 @@ if [ "$services_only" -eq 1 ]; then
     echo
     cat "$RUN_DIR/env.sh"
     echo
-    say "Logs: $RUN_DIR/pg/postgres.log, $RUN_DIR/s3s-fs.log"
+    say "Logs: $RUN_DIR/pg/postgres.log, $RUN_DIR/s3s-fs.log, $RUN_DIR/smtp.log"
     say "Press Ctrl-C to stop the servers."
     while true; do
         sleep 3600 &
@@ -157,5 +164,39 @@ esac
 step "${test_cmd[*]} ${runner_args[*]}"
 "${test_cmd[@]}" "${runner_args[@]}"
 step_done "Tests"
+
+# ------------------------------------------------------------ web pages (e2e)
+# The citizen, agent and admin stories in headless Chromium (Debian's package:
+# `npx playwright install` cannot run here), driven by playwright-core's library
+# API, with axe-core on every page, on a phone and a desktop viewport, against
+# `liasse demo` on a free port and a throw-away data directory. Screenshots and
+# the report go to test-artifacts/e2e/.
+if is_set LIASSE_SKIP_E2E; then
+    say "Skipping the browser tests (LIASSE_SKIP_E2E=1)"
+else
+    step "End-to-end tests of the web pages (Playwright + axe-core)"
+    ensure_apt_packages chromium
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || ensure_apt_packages nodejs npm
+    (cd "$REPO/e2e" && npm ci --no-audit --no-fund --loglevel=error)
+    cargo build --locked -p liasse-server --bin liasse
+    rm -rf "$ARTIFACTS/e2e"
+    mkdir -p "$ARTIFACTS/e2e"
+    e2e_data="$(mktemp -d)"
+    e2e_port="$(free_port)"
+    "$REPO/target/debug/liasse" --data-dir "$e2e_data" demo --listen "127.0.0.1:$e2e_port" \
+        >"$ARTIFACTS/e2e/liasse.log" 2>&1 &
+    e2e_pid=$!
+    wait_for_port "$e2e_port" 60 "$e2e_pid" ||
+        { fail "liasse demo did not start: see $ARTIFACTS/e2e/liasse.log"; exit 1; }
+    e2e_rc=0
+    LIASSE_URL="http://127.0.0.1:$e2e_port" E2E_ARTIFACTS="$ARTIFACTS/e2e" CHROMIUM=/usr/bin/chromium \
+        node "$REPO/e2e/run.js" || e2e_rc=$?
+    kill "$e2e_pid" 2>/dev/null || true
+    wait "$e2e_pid" 2>/dev/null || true
+    e2e_pid=""
+    rm -rf "$e2e_data"
+    [ "$e2e_rc" -eq 0 ] || { fail "end-to-end tests failed: report and screenshots in $ARTIFACTS/e2e/"; exit 1; }
+    step_done "End-to-end tests"
+fi
 
 say "OK in $((SECONDS - total_start))s"

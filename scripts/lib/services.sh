@@ -10,6 +10,7 @@
 #     services_init            # creates $RUN_DIR, installs the traps
 #     start_postgres           # exports LIASSE_TEST_PG_URL
 #     start_s3                 # exports LIASSE_TEST_S3_*
+#     start_smtp               # exports LIASSE_TEST_SMTP_URL, LIASSE_TEST_SMTP_DIR
 #     ...                      # stop_all runs on exit, Ctrl-C or TERM
 #
 # Public functions:
@@ -19,6 +20,8 @@
 #   start_postgres             throw-away PostgreSQL 15 on a free loopback port
 #   start_s3                   s3s-fs on a free loopback port, bucket created
 #   s3_request METHOD PATH [FILE]  SigV4-signed request to the S3 server
+#   start_smtp                 an SMTP sink (aiosmtpd) on a free loopback port that
+#                              writes each message into a directory
 #   print_service_exports      print the `export ...` lines of the started services
 #   stop_all [ARTIFACT_DIR]    stop every server, copy logs to ARTIFACT_DIR if
 #                              given, remove $RUN_DIR (idempotent)
@@ -35,6 +38,8 @@ PG_APT_PACKAGE="postgresql-15"
 S3S_FS_VERSION="0.14.1"
 S3_BUCKET="liasse-test"
 S3_REGION="us-east-1"
+# The SMTP sink's Python packages, pinned (installed once into a venv under $CACHE).
+SMTP_PIP_PACKAGES=("aiosmtpd==1.4.6" "atpublic==9.0.0" "attrs==26.1.0")
 
 RUN_DIR="${RUN_DIR:-}"
 SERVICES_STOPPED=0
@@ -44,6 +49,8 @@ PG_DATA=""
 PG_PORT=""
 S3_PORT=""
 S3_PGID=""
+SMTP_PGID=""
+SMTP_PORT=""
 
 say() { printf '==> %s\n' "$*" >&2; }
 warn() { printf '==> WARNING: %s\n' "$*" >&2; }
@@ -240,6 +247,9 @@ ensure_s3s_fs() {
     local bin="$CACHE/tools/bin/s3s-fs"
     if [ ! -x "$bin" ] || ! "$bin" --version 2>/dev/null | grep -qxF "s3s-fs $S3S_FS_VERSION"; then
         say "Building s3s-fs $S3S_FS_VERSION into $CACHE/tools (once; about 8 minutes on 2 cores)"
+        # A test server needs no peak speed: a lighter release profile shortens the build.
+        CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
+        CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false \
         cargo install s3s-fs --version "$S3S_FS_VERSION" --locked --features binary \
             --root "$CACHE/tools" --force >&2 ||
             fail "cargo install s3s-fs failed" || return 1
@@ -361,6 +371,76 @@ stop_s3() {
     S3_PGID=""
 }
 
+# --------------------------------------------------------------------- SMTP
+
+# ensure_smtp_venv: create $CACHE/tools/smtp-venv with the pinned aiosmtpd once,
+# and print its python.
+ensure_smtp_venv() {
+    local venv="$CACHE/tools/smtp-venv"
+    local py="$venv/bin/python"
+    if [ -x "$py" ] && "$py" -c 'import sys, aiosmtpd; sys.exit(aiosmtpd.__version__ != "1.4.6")' 2>/dev/null; then
+        echo "$py"
+        return 0
+    fi
+    ensure_command python3 python3 || return 1
+    say "Installing ${SMTP_PIP_PACKAGES[*]} into $venv (once)"
+    rm -rf "$venv"
+    if ! python3 -m venv "$venv" >&2; then
+        ensure_apt_packages python3-venv || return 1
+        python3 -m venv "$venv" >&2 || fail "python3 -m venv $venv failed" || return 1
+    fi
+    "$venv/bin/python" -m pip install --quiet "${SMTP_PIP_PACKAGES[@]}" >&2 ||
+        fail "pip install ${SMTP_PIP_PACKAGES[*]} failed" || return 1
+    echo "$py"
+}
+
+# start_smtp: start scripts/lib/smtp_sink.py on a free port of 127.0.0.1; every
+# message it accepts is written into $RUN_DIR/smtp/mail.  Exports
+# LIASSE_TEST_SMTP_URL (smtp://127.0.0.1:PORT, no TLS) and LIASSE_TEST_SMTP_DIR.
+start_smtp() {
+    [ -n "$RUN_DIR" ] || fail "start_smtp: call services_init first" || return 1
+    local py
+    py="$(ensure_smtp_venv)" || return 1
+    local dir="$RUN_DIR/smtp/mail" log="$RUN_DIR/smtp.log"
+    mkdir -p "$dir"
+    SMTP_PORT="$(free_port)" || return 1
+    SERVICES_STARTED+=(smtp)
+    say "Starting the SMTP sink (aiosmtpd) on 127.0.0.1:$SMTP_PORT (mail in $dir)"
+    # A new session, so that stop_smtp can kill the whole process group.
+    # shellcheck disable=SC2016 # $$ and $@ are the inner shell's
+    setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ \
+        "$RUN_DIR/smtp.pid" "$py" "$SERVICES_REPO/scripts/lib/smtp_sink.py" \
+        --port "$SMTP_PORT" --dir "$dir" </dev/null >"$log" 2>&1 &
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [ -s "$RUN_DIR/smtp.pid" ] && break
+        sleep 0.1
+    done
+    SMTP_PGID="$(cat "$RUN_DIR/smtp.pid" 2>/dev/null || true)"
+    if ! wait_for_port "$SMTP_PORT" 30 "$SMTP_PGID"; then
+        tail -n 50 "$log" >&2 || true
+        fail "the SMTP sink did not start (log: $log)"
+        return 1
+    fi
+    export SMTP_PORT
+    export LIASSE_TEST_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT"
+    export LIASSE_TEST_SMTP_DIR="$dir"
+}
+
+stop_smtp() {
+    [ -n "$SMTP_PGID" ] || return 0
+    kill -0 -- "-$SMTP_PGID" 2>/dev/null || { SMTP_PGID=""; return 0; }
+    say "Stopping the SMTP sink"
+    kill -TERM -- "-$SMTP_PGID" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 50; i++)); do
+        kill -0 -- "-$SMTP_PGID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL -- "-$SMTP_PGID" 2>/dev/null || true
+    SMTP_PGID=""
+}
+
 # ------------------------------------------------------------------ common
 
 # print_service_exports: the `export` lines a developer can paste in a shell.
@@ -368,7 +448,7 @@ print_service_exports() {
     local v
     for v in LIASSE_TEST_PG_URL LIASSE_TEST_S3_ENDPOINT LIASSE_TEST_S3_BUCKET \
         LIASSE_TEST_S3_ACCESS_KEY LIASSE_TEST_S3_SECRET_KEY LIASSE_TEST_S3_REGION \
-        LIASSE_TEST_REQUIRE_SERVERS; do
+        LIASSE_TEST_SMTP_URL LIASSE_TEST_SMTP_DIR LIASSE_TEST_REQUIRE_SERVERS; do
         if [ -n "${!v:-}" ]; then
             printf 'export %s=%q\n' "$v" "${!v}"
         fi
@@ -386,13 +466,14 @@ stop_all() {
         case "${SERVICES_STARTED[$i]}" in
             postgres) stop_postgres || true ;;
             s3) stop_s3 || true ;;
+            smtp) stop_smtp || true ;;
         esac
     done
     [ -n "$RUN_DIR" ] && [ -d "$RUN_DIR" ] || return 0
     if [ -n "$artifacts" ]; then
         mkdir -p "$artifacts"
         local f
-        for f in "$RUN_DIR/pg/initdb.log" "$RUN_DIR/pg/postgres.log" "$RUN_DIR/s3s-fs.log"; do
+        for f in "$RUN_DIR/pg/initdb.log" "$RUN_DIR/pg/postgres.log" "$RUN_DIR/s3s-fs.log" "$RUN_DIR/smtp.log"; do
             if [ -f "$f" ]; then cp "$f" "$artifacts/" || true; fi
         done
         say "Server logs copied to $artifacts/"

@@ -140,6 +140,19 @@ pub fn inspect_bytes(
     }
 }
 
+/// Entry points for the fuzz targets (`fuzz/`), which must reach one parser directly
+/// without the checks that would refuse most inputs before it. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::{Limits, Refusal};
+
+    /// The PDF inspector alone (what [`crate::inspect_bytes`] runs once the content is known
+    /// to be an allowed PDF and no polyglot): the page count, or the refusal.
+    pub fn inspect_pdf(buf: &[u8], limits: &Limits) -> Result<u32, Refusal> {
+        crate::pdf::inspect_pdf(buf, limits)
+    }
+}
+
 fn read_file<R: Read + Seek>(file: &mut R, len: u64) -> Result<Vec<u8>, Refusal> {
     let unreadable = |file: &mut R| refuse_unreadable(file);
     if file.seek(SeekFrom::Start(0)).is_err() {

@@ -57,6 +57,11 @@ enum Command {
         /// Remove orphan blobs (blobs no document version refers to), nothing else.
         #[arg(long)]
         repair: bool,
+        /// Unreferenced blobs younger than this many seconds may belong to an upload in
+        /// progress: they are listed apart, never removed, and are not a fault. Use 0 only
+        /// when no server is running.
+        #[arg(long, value_name = "SECONDS", default_value_t = verify::DEFAULT_MIN_ORPHAN_AGE.as_secs())]
+        min_age: u64,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -226,8 +231,19 @@ async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             println!("database is up to date");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { repair, json } => {
-            let report = verify::run(&app, repair).await?;
+        Command::Verify {
+            repair,
+            min_age,
+            json,
+        } => {
+            let report = verify::run_with(
+                &app,
+                verify::Options {
+                    repair,
+                    min_orphan_age: std::time::Duration::from_secs(min_age),
+                },
+            )
+            .await?;
             if json {
                 println!(
                     "{}",
@@ -243,9 +259,15 @@ async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             })
         }
         Command::Sweep => {
-            let anonymised = crate::services::requests::anonymise_due(&app).await?;
-            println!("closed requests anonymised: {anonymised}");
-            Ok(ExitCode::SUCCESS)
+            let report = crate::services::jobs::sweep(&app).await?;
+            for line in report.lines() {
+                println!("{line}");
+            }
+            Ok(if report.failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
         }
         Command::Keys(KeysCommand::Rotate) => {
             let r = rotate::rotate(&app, 500, None).await?;
@@ -380,6 +402,10 @@ fn print_report(r: &verify::Report) {
         ("missing blobs", &r.missing_blobs),
         ("orphan blobs", &r.orphan_blobs),
         ("orphan blobs removed", &r.removed_orphans),
+        (
+            "recent unreferenced blobs (uploads in progress?), left alone",
+            &r.recent_unreferenced,
+        ),
     ] {
         if !items.is_empty() {
             println!("{title}: {}", items.len());
@@ -411,12 +437,17 @@ pub async fn serve(app: App, banner: Option<String>) -> Result<ExitCode, AppErro
         println!("{b}");
     }
     let router = crate::http::router(app.clone());
+    // Every node runs the job runner: jobs are claimed through the database, never twice.
+    let runner = crate::services::jobs::spawn(&app);
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown())
     .await?;
+    if let Some(r) = runner {
+        r.abort();
+    }
     app.db.close().await;
     Ok(ExitCode::SUCCESS)
 }

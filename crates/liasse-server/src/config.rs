@@ -37,6 +37,23 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Set `Secure` cookies even on plain HTTP (behind a TLS proxy); defaults to true.
     pub secure_cookies: Option<bool>,
+    /// Mail server for notices: `smtp://host[:port]` (STARTTLS unless `smtp_starttls` is
+    /// false) or `smtps://host[:port]` (TLS from the start). Without it, e-mails stay pending.
+    pub smtp_url: Option<String>,
+    /// Require STARTTLS on `smtp://` (default true: notices name citizens' documents).
+    pub smtp_starttls: Option<bool>,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    pub smtp_password_file: Option<PathBuf>,
+    /// Sender of notices, e.g. `Ville de Nîmes <ne-pas-repondre@nimes.fr>`.
+    pub mail_from: Option<String>,
+    /// HTTP gateway that sends SMS: each message is POSTed as JSON `{"to", "text"}`.
+    pub sms_gateway_url: Option<String>,
+    /// Days before the end of validity when citizens are reminded (default 30 and 7); the day
+    /// a document expires is always notified.
+    pub expiry_notice_days: Option<Vec<u32>>,
+    /// Seconds between two passes of the job runner inside `serve` (default 60; 0: no runner).
+    pub runner_interval_secs: Option<u64>,
 }
 
 /// Every key, in the order used for the environment (`LIASSE_` + upper case) and for printing.
@@ -60,9 +77,26 @@ const KEYS: &[&str] = &[
     "log_format",
     "public_url",
     "secure_cookies",
+    "smtp_url",
+    "smtp_starttls",
+    "smtp_username",
+    "smtp_password",
+    "smtp_password_file",
+    "mail_from",
+    "sms_gateway_url",
+    "expiry_notice_days",
+    "runner_interval_secs",
 ];
 
-const SECRETS: &[&str] = &["s3_secret_access_key", "master_key", "database_url"];
+const SECRETS: &[&str] = &[
+    "s3_secret_access_key",
+    "master_key",
+    "database_url",
+    "smtp_url",
+    "smtp_password",
+    // Gateways often carry their API key in the URL.
+    "sms_gateway_url",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -105,11 +139,24 @@ impl Config {
             let var = format!("LIASSE_{}", key.to_uppercase());
             if let Ok(v) = std::env::var(&var) {
                 let value = match *key {
-                    "database_max_connections" | "max_upload_bytes" => v
+                    "database_max_connections" | "max_upload_bytes" | "runner_interval_secs" => v
                         .parse::<i64>()
                         .map(toml::Value::Integer)
                         .map_err(|_| ConfigError::Env(var.clone(), "expected a number".into()))?,
-                    "secure_cookies" => {
+                    "expiry_notice_days" => v
+                        .split(',')
+                        .map(|d| d.trim())
+                        .filter(|d| !d.is_empty())
+                        .map(|d| d.parse::<i64>().map(toml::Value::Integer))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map(toml::Value::Array)
+                        .map_err(|_| {
+                            ConfigError::Env(
+                                var.clone(),
+                                "expected days separated by commas, e.g. 30,7".into(),
+                            )
+                        })?,
+                    "secure_cookies" | "smtp_starttls" => {
                         v.parse::<bool>().map(toml::Value::Boolean).map_err(|_| {
                             ConfigError::Env(var.clone(), "expected true or false".into())
                         })?
@@ -148,7 +195,16 @@ impl Config {
             max_upload_bytes,
             log_format,
             public_url,
-            secure_cookies
+            secure_cookies,
+            smtp_url,
+            smtp_starttls,
+            smtp_username,
+            smtp_password,
+            smtp_password_file,
+            mail_from,
+            sms_gateway_url,
+            expiry_notice_days,
+            runner_interval_secs
         );
     }
 
@@ -204,6 +260,39 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.listen()))
     }
 
+    pub fn smtp_password(&self) -> Result<Option<String>, ConfigError> {
+        read_secret(&self.smtp_password, &self.smtp_password_file)
+    }
+
+    pub fn smtp_starttls(&self) -> bool {
+        self.smtp_starttls.unwrap_or(true)
+    }
+
+    pub fn mail_from(&self) -> String {
+        self.mail_from
+            .clone()
+            .unwrap_or_else(|| "Liasse <ne-pas-repondre@localhost>".into())
+    }
+
+    /// Reminder delays before the end of validity, largest first, without duplicates; the
+    /// day itself (0) is not part of the list.
+    pub fn expiry_notice_days(&self) -> Vec<u32> {
+        let mut days: Vec<u32> = self
+            .expiry_notice_days
+            .clone()
+            .unwrap_or_else(|| vec![30, 7])
+            .into_iter()
+            .filter(|d| *d > 0 && *d <= 366)
+            .collect();
+        days.sort_unstable_by(|a, b| b.cmp(a));
+        days.dedup();
+        days
+    }
+
+    pub fn runner_interval_secs(&self) -> u64 {
+        self.runner_interval_secs.unwrap_or(60)
+    }
+
     /// The effective configuration as TOML, with secrets replaced by `"<redacted>"`.
     pub fn redacted_toml(&self) -> String {
         let mut effective = self.clone();
@@ -233,7 +322,7 @@ impl Config {
 
 /// Database URLs keep their scheme, host and database visible; only the password goes.
 fn redact_value(key: &str, v: &str) -> String {
-    if key == "database_url"
+    if (key == "database_url" || key == "smtp_url")
         && let Ok((user, _, had_password, rest)) = url_parts(v)
     {
         return if had_password {
@@ -308,6 +397,24 @@ mod tests {
             out.contains("postgres://liasse:<redacted>@db/liasse"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn mail_secrets_are_redacted() {
+        let cfg = Config {
+            smtp_url: Some("smtp://relay:s3cr3t@mail.example.org:587".into()),
+            smtp_password: Some("hunter2".into()),
+            sms_gateway_url: Some("https://sms.example.org/send?key=k3y".into()),
+            expiry_notice_days: Some(vec![7, 30, 30, 0]),
+            ..Config::default()
+        };
+        let out = cfg.redacted_toml();
+        for secret in ["s3cr3t", "hunter2", "k3y"] {
+            assert!(!out.contains(secret), "{out}");
+        }
+        assert!(out.contains("mail.example.org:587"), "{out}");
+        assert_eq!(cfg.expiry_notice_days(), vec![30, 7]);
+        assert_eq!(Config::default().expiry_notice_days(), vec![30, 7]);
     }
 
     #[test]

@@ -21,6 +21,12 @@
       logout.addEventListener("submit", function () { caches.delete(DATA_CACHE); });
     }
 
+    // The vault page keeps the offline copy of the list up to date (through the service
+    // worker, which stores only this list of names and states).
+    if (window.location.pathname === "/documents" && navigator.onLine) {
+      fetch("/documents.json", { credentials: "same-origin" }).catch(function () {});
+    }
+
     // The offline page shows the last list of documents seen online (names and states only).
     var list = document.getElementById("offline-list");
     if (list) { showOffline(list); }

@@ -248,3 +248,12 @@ pub async fn services(db: &Db, tenant_id: &str) -> Result<Vec<AccountRow>> {
         .await?;
     rows.iter().map(from_row).collect()
 }
+
+/// Agents and managers of a tenant (the admin pages), with disabled ones.
+pub async fn staff(db: &Db, tenant_id: &str) -> Result<Vec<AccountRow>> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE tenant_id = $1 AND role IN ('agent', 'manager') ORDER BY display_name, login"))
+        .bind(tenant_id)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -172,6 +172,85 @@ impl BlobStore {
             .boxed()
     }
 
+    /// Every object name with its last modification time (milliseconds since the epoch, by
+    /// the store's clock).
+    pub fn list_meta(&self) -> BoxStream<'static, Result<(String, i64)>> {
+        self.inner
+            .list(None)
+            .map_ok(|m| (m.location.to_string(), m.last_modified.timestamp_millis()))
+            .map_err(StoreError::from)
+            .boxed()
+    }
+
+    /// Partial objects of the local directory: the staging files (`NAME#N`) in which
+    /// object_store writes a blob before renaming it into place. One outlives its write only
+    /// when the process died during it; listings never show them. Returns each one's path
+    /// relative to the root and its modification time (milliseconds since the epoch). Always
+    /// empty on S3, where an unfinished upload is invisible (and expires by the bucket's
+    /// lifecycle rule for incomplete multipart uploads).
+    pub async fn partial_uploads(&self) -> Result<Vec<(String, i64)>> {
+        let Some(root) = self.local_root.clone() else {
+            return Ok(Vec::new());
+        };
+        tokio::task::spawn_blocking(move || {
+            let mut found = Vec::new();
+            let mut dirs = vec![root.clone()];
+            while let Some(dir) = dirs.pop() {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                for entry in entries {
+                    let entry = entry?;
+                    let ty = entry.file_type()?;
+                    if ty.is_dir() {
+                        dirs.push(entry.path());
+                    } else if entry.file_name().to_string_lossy().contains('#') {
+                        let modified = entry
+                            .metadata()?
+                            .modified()
+                            .ok()
+                            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                        if let Ok(rel) = entry.path().strip_prefix(&root) {
+                            found.push((rel.to_string_lossy().into_owned(), modified));
+                        }
+                    }
+                }
+            }
+            found.sort();
+            Ok(found)
+        })
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
+        .map_err(StoreError::from)
+    }
+
+    /// Removes a partial object found by [`BlobStore::partial_uploads`].
+    pub async fn remove_partial(&self, name: &str) -> Result<()> {
+        let Some(root) = &self.local_root else {
+            return Ok(());
+        };
+        if !name.contains('#')
+            || FsPath::new(name)
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(StoreError::Config(format!("not a partial upload: {name}")));
+        }
+        let file = root.join(name);
+        match tokio::fs::remove_file(&file).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(parent) = file.parent() {
+            sync_dir(parent).await?;
+        }
+        Ok(())
+    }
+
     /// Checks that the store answers (for `/readyz`).
     pub async fn ping(&self) -> Result<()> {
         match self.inner.head(&Path::from("readyz-probe")).await {
@@ -254,22 +333,44 @@ impl BlobWriter {
     }
 
     /// Completes the object and makes it durable; only then may the caller commit the row
-    /// that refers to it.
+    /// that refers to it. On failure (a full disk, an unreachable store) nothing is left
+    /// behind: no partial object, no object that is not known to be durable.
     pub async fn finish(self) -> Result<()> {
-        match self.multipart {
+        let BlobWriter {
+            store,
+            path,
+            buf,
+            multipart,
+            ..
+        } = self;
+        match multipart {
             Some(mp) => {
+                // WriteMultipart aborts the upload itself when the completion fails, but not
+                // when a part fails.
+                let mut mp = mp;
+                if let Err(e) = mp.wait_for_capacity(0).await {
+                    let _ = mp.abort().await;
+                    return Err(e.into());
+                }
                 mp.finish().await?;
             }
             None => {
-                self.store
+                store
                     .inner
-                    .put(&self.path, PutPayload::from(Bytes::from(self.buf)))
+                    .put(&path, PutPayload::from(Bytes::from(buf)))
                     .await?;
             }
         }
-        self.store.make_durable(&self.path).await
+        if let Err(e) = store.make_durable(&path).await {
+            // Visible but maybe not durable: the caller will not commit a row for it.
+            let _ = store.inner.delete(&path).await;
+            return Err(e);
+        }
+        Ok(())
     }
 
+    /// Gives up the object: the parts already sent (multipart upload, staging file) are
+    /// released. Nothing was visible yet.
     pub async fn abort(self) -> Result<()> {
         if let Some(mp) = self.multipart {
             mp.abort().await?;

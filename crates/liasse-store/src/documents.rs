@@ -242,6 +242,15 @@ pub async fn all_versions_page(db: &Db, after_id: &str, limit: i64) -> Result<Ve
     rows.iter().map(version_from_row).collect()
 }
 
+/// The greatest version id of the instance: where a verify that runs beside a server stops,
+/// instead of chasing the versions uploaded while it reads.
+pub async fn max_version_id(db: &Db) -> Result<Option<String>> {
+    let r = sqlx::query("SELECT MAX(id) AS m FROM document_versions")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(r.try_get::<Option<String>, _>("m")?)
+}
+
 pub async fn count_versions(db: &Db) -> Result<i64> {
     let r = sqlx::query("SELECT COUNT(*) AS n FROM document_versions")
         .fetch_one(db.pool())

@@ -31,6 +31,15 @@ impl StoreError {
         if matches!(self, StoreError::Full) {
             return true;
         }
+        // SQLite's SQLITE_FULL (13) and PostgreSQL's disk_full (53100).
+        if let StoreError::Db(sqlx::Error::Database(e)) = self {
+            if e.code().as_deref() == Some("53100") || e.code().as_deref() == Some("13") {
+                return true;
+            }
+            if e.message().contains("database or disk is full") {
+                return true;
+            }
+        }
         let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(self);
         while let Some(e) = cur {
             if let Some(io) = e.downcast_ref::<std::io::Error>()

@@ -9,6 +9,7 @@ pub mod doctypes;
 pub mod documents;
 pub mod error;
 pub mod grants;
+pub mod jobs;
 pub mod journal;
 pub mod members;
 pub mod notifications;

@@ -326,7 +326,7 @@ pub fn with_test_mail(mut config: Config) -> Config {
         config.smtp_url = Some(url);
         // The sink speaks plain SMTP on loopback.
         config.smtp_starttls = Some(false);
-        config.mail_from = Some("Liasse (tests) <ne-pas-repondre@liasse.test>".into());
+        config.mail_from = Some("Liasse <ne-pas-repondre@liasse.test>".into());
     }
     config
 }

@@ -3,11 +3,13 @@
 pub mod agency;
 pub mod auth;
 pub mod catalogue;
+pub mod dashboard;
 pub mod documents;
 pub mod export;
 pub mod health;
 pub mod journal;
 pub mod members;
+pub mod notify;
 pub mod openapi;
 pub mod problem;
 pub mod requests;
@@ -31,10 +33,12 @@ pub fn router(app: App) -> Router {
         .merge(documents::routes())
         .merge(agency::routes())
         .merge(requests::routes())
+        .merge(dashboard::routes())
         .merge(catalogue::routes())
         .merge(journal::routes())
         .merge(export::routes())
         .merge(members::routes())
+        .merge(notify::routes())
         .merge(openapi::routes())
         .merge(auth::routes());
     Router::new()

@@ -211,15 +211,20 @@ async fn store_blob(
             }
         }
         writer.write(&enc.finish()?).await?;
-        Ok::<_, AppError>(writer)
+        Ok::<_, AppError>(())
     }
     .await;
     match stored {
-        Ok(writer) => {
+        // `finish` leaves nothing behind when it fails (a full disk included).
+        Ok(()) => {
             writer.finish().await?;
             Ok((blob_key, key))
         }
-        Err(e) => Err(e),
+        Err(e) => {
+            // Release what a multipart upload already sent.
+            let _ = writer.abort().await;
+            Err(e)
+        }
     }
 }
 

@@ -20,8 +20,14 @@ use crate::error::{AppError, Result};
 use crate::services::auth::{Principal, new_secret, secret_hash};
 use crate::services::catalogue;
 
-/// A lock taken by an agent lasts this long unless renewed.
-const LOCK_MS: i64 = 30 * 60 * 1000;
+/// A lock taken by an agent lasts this long unless renewed (tenant setting `lock_minutes`).
+const DEFAULT_LOCK_MINUTES: i64 = 30;
+
+async fn lock_ms(app: &App, tenant_id: &str) -> Result<i64> {
+    let tenant = liasse_store::tenants::by_id(&app.db, tenant_id).await?.ok_or(AppError::NotFound)?;
+    let minutes = tenant.settings.get("lock_minutes").and_then(|v| v.as_i64()).filter(|m| (1..=24 * 60).contains(m)).unwrap_or(DEFAULT_LOCK_MINUTES);
+    Ok(minutes * 60 * 1000)
+}
 
 fn parse_procedure(definition: &str) -> Result<Procedure> {
     serde_json::from_str(definition).map_err(|e| AppError::Internal(format!("stored procedure: {e}")))
@@ -510,7 +516,7 @@ pub async fn transition(app: &App, p: &Principal, id: &str, t: Transition) -> Re
     }
     if t.to == "in_progress" {
         r.lock_holder = Some(p.account_id.clone());
-        r.lock_until = Some(now + LOCK_MS);
+        r.lock_until = Some(now + lock_ms(app, &p.tenant_id).await?);
     }
     if t.to == "closed" {
         r.closed_at = Some(now);
@@ -543,7 +549,7 @@ pub async fn lock(app: &App, p: &Principal, id: &str, force: bool) -> Result<Req
         }
     }
     r.lock_holder = Some(p.account_id.clone());
-    r.lock_until = Some(now + LOCK_MS);
+    r.lock_until = Some(now + lock_ms(app, &p.tenant_id).await?);
     r.updated_at = now;
     let mut tx = app.db.begin_write().await?;
     store::update(&mut tx, &r).await?;
@@ -617,38 +623,32 @@ pub async fn track(app: &App, code: &str) -> Result<Tracking> {
 
 /// How long a closed request keeps its content before anonymisation (tenant setting
 /// `request_retention`, default three months).
-async fn retention(app: &App, tenant_id: &str) -> Result<liasse_domain::doctype::IsoDuration> {
+pub(crate) async fn retention(app: &App, tenant_id: &str) -> Result<liasse_domain::doctype::IsoDuration> {
     let tenant = liasse_store::tenants::by_id(&app.db, tenant_id).await?.ok_or(AppError::NotFound)?;
     let text = tenant.settings.get("request_retention").and_then(|v| v.as_str()).unwrap_or("P3M").to_string();
     Ok(liasse_domain::doctype::IsoDuration::parse(&text).unwrap_or(liasse_domain::doctype::IsoDuration { months: 3, ..Default::default() }))
 }
 
-/// Anonymises every closed request whose retention has passed; returns how many.
+/// Anonymises every closed request whose retention has passed; returns how many. The work
+/// goes through the job runner (one `anonymise` job per request), like `liasse sweep`.
 pub async fn anonymise_due(app: &App) -> Result<usize> {
-    let today = app.clock.today();
-    let mut done = 0;
-    for r in store::closed_not_anonymised(&app.db, 10_000).await? {
-        let Some(closed_at) = r.closed_at else { continue };
-        let keep = retention(app, &r.tenant_id).await?;
-        if keep.add_to(liasse_domain::clock::date_of(closed_at)) > today {
-            continue;
-        }
-        let now = app.now();
-        let mut tx = app.db.begin_write().await?;
-        store::anonymise(&mut tx, &r.tenant_id, &r.id, now).await?;
-        journal::append(&mut tx, &r.tenant_id, now, &NewEntry {
-            actor: liasse_domain::journal::Actor::system(),
-            action: "request.anonymise".into(),
-            object_kind: "request".into(),
-            object_id: r.id.clone(),
-            citizen_id: Some(r.citizen_id.clone()),
-            basis_kind: "retention".into(),
-            basis_id: String::new(),
-            details: serde_json::json!({ "number": r.number }),
-        })
-        .await?;
-        tx.commit().await?;
-        done += 1;
-    }
-    Ok(done)
+    crate::services::jobs::anonymise_due(app).await
+}
+
+/// Anonymises one closed request inside the caller's transaction, with its journal entry
+/// (the `anonymise` job).
+pub(crate) async fn anonymise_in(tx: &mut liasse_store::WriteTx, r: &RequestRow, now: i64) -> Result<()> {
+    store::anonymise(tx, &r.tenant_id, &r.id, now).await?;
+    journal::append(tx, &r.tenant_id, now, &NewEntry {
+        actor: liasse_domain::journal::Actor::system(),
+        action: "request.anonymise".into(),
+        object_kind: "request".into(),
+        object_id: r.id.clone(),
+        citizen_id: Some(r.citizen_id.clone()),
+        basis_kind: "retention".into(),
+        basis_id: String::new(),
+        details: serde_json::json!({ "number": r.number }),
+    })
+    .await?;
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! `liasse verify`: recompute every journal chain, decrypt every stored blob and compare its
 //! fingerprint, and list orphan and missing blobs.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::time::Duration;
 
 use futures::TryStreamExt;
 use liasse_domain::journal::ChainChecker;
@@ -23,6 +24,9 @@ pub struct Report {
     pub missing_blobs: Vec<String>,
     pub orphan_blobs: Vec<String>,
     pub removed_orphans: Vec<String>,
+    /// Unreferenced blobs (and partial uploads) younger than the minimum orphan age: they may
+    /// belong to an upload whose row is about to commit, so they are neither faults nor removed.
+    pub recent_unreferenced: Vec<String>,
 }
 
 impl Report {
@@ -36,9 +40,40 @@ impl Report {
 
 const PAGE: i64 = 1000;
 
-/// Runs every check. With `repair`, orphan blobs (no live version refers to them) are
-/// removed and reported as such; nothing else is ever changed.
+/// What `liasse verify` may do.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Remove orphan blobs: objects no live document version refers to (a crashed upload's
+    /// blob, a deleted document's blob whose removal failed) and, on a local directory,
+    /// partial objects left by a write interrupted by a crash. Nothing else is ever changed:
+    /// no row, no journal entry, no referenced blob (corrupt or not).
+    pub repair: bool,
+    /// An upload writes its blob before it commits the row that refers to it, so while a
+    /// server runs a young unreferenced blob may be an upload in progress: below this age
+    /// it is listed apart and never removed.
+    pub min_orphan_age: Duration,
+}
+
+/// The default minimum age of an orphan for the command: far longer than an upload's window
+/// between its blob and its row.
+pub const DEFAULT_MIN_ORPHAN_AGE: Duration = Duration::from_secs(3600);
+
+/// Runs every check with no minimum orphan age (nothing may be uploading: tests, or a
+/// stopped server). With `repair`, orphan blobs are removed and reported as such.
 pub async fn run(app: &App, repair: bool) -> Result<Report> {
+    run_with(
+        app,
+        Options {
+            repair,
+            min_orphan_age: Duration::ZERO,
+        },
+    )
+    .await
+}
+
+/// Runs every check; see [`Options`].
+pub async fn run_with(app: &App, options: Options) -> Result<Report> {
+    let repair = options.repair;
     let mut report = Report::default();
     let all_tenants = tenants::list(&app.db).await?;
     report.tenants = all_tenants.len();
@@ -50,18 +85,24 @@ pub async fn run(app: &App, repair: bool) -> Result<Report> {
     let mut progress = Progress::new("journal", total as u64);
     for t in &all_tenants {
         let mut checker = ChainChecker::new(&t.id);
+        // The head first: a running server appends while we read, and an entry is committed
+        // with the head that names it, so the entries up to this head are a complete chain.
+        let head = journal::head(&app.db, &t.id).await?;
+        let upto = head.as_ref().map_or(i64::MAX, |(seq, _)| *seq);
         let mut after = 0;
-        loop {
+        'pages: loop {
             let page = journal::page(&app.db, &t.id, after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             for e in &page {
+                if e.seq > upto {
+                    break 'pages;
+                }
                 checker.check(e);
+                report.journal_entries += 1;
+                progress.inc(1);
             }
-            report.journal_entries += page.len() as u64;
-            progress.inc(page.len() as u64);
         }
-        let head = journal::head(&app.db, &t.id).await?;
         for f in checker.finish(head) {
             report.journal_faults.push(format!(
                 "tenant {} ({}), entry {}: {}",
@@ -71,51 +112,92 @@ pub async fn run(app: &App, repair: bool) -> Result<Report> {
     }
     progress.finish();
 
-    let mut stored: HashSet<String> = app.blobs.list().try_collect().await?;
+    // Taken before the versions are read: a blob written after this instant is not listed,
+    // and one listed here whose row commits later is re-checked before it is called orphan.
+    // The versions that exist now; those uploaded while we read are for the next run (ids
+    // grow with time), else a busy server would keep us reading forever.
+    let last_version = documents::max_version_id(&app.db).await?;
+    let mut stored: HashMap<String, i64> = app.blobs.list_meta().try_collect().await?;
     let mut progress = Progress::new("blobs", documents::count_versions(&app.db).await? as u64);
     let mut after = String::new();
-    loop {
+    'versions: while let Some(upto) = &last_version {
         let page = documents::all_versions_page(&app.db, &after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.id.clone();
         for v in &page {
+            if &v.id > upto {
+                break 'versions;
+            }
             progress.inc(1);
             if v.destroyed_at.is_some() {
                 continue;
             }
-            let present = stored.remove(&v.blob_key);
+            // Not listed: maybe written after the listing, by an upload that committed since.
+            let present = stored.remove(&v.blob_key).is_some()
+                || app.blobs.exists(&v.blob_key).await?;
             let label = format!(
                 "{} (document {} version {})",
                 v.blob_key, v.document_id, v.version
             );
-            if !present {
-                report.missing_blobs.push(label);
+            let fault = if !present {
+                Some(None)
+            } else {
+                match fingerprint(app, v).await {
+                    Ok(sum) if sum == v.sha256 => None,
+                    Ok(_) => Some(Some(format!("{label}: fingerprint differs"))),
+                    Err(e) => Some(Some(format!("{label}: {e}"))),
+                }
+            };
+            // A document deleted while we read has its blob removed: not a fault.
+            if fault.is_some() && !documents::blob_referenced(&app.db, &v.blob_key).await? {
                 continue;
             }
-            report.versions_checked += 1;
-            match fingerprint(app, v).await {
-                Ok(sum) if sum == v.sha256 => {}
-                Ok(_) => report
-                    .corrupt_blobs
-                    .push(format!("{label}: fingerprint differs")),
-                Err(e) => report.corrupt_blobs.push(format!("{label}: {e}")),
+            if present {
+                report.versions_checked += 1;
+            }
+            match fault {
+                None => {}
+                Some(None) => report.missing_blobs.push(label),
+                Some(Some(corrupt)) => report.corrupt_blobs.push(corrupt),
             }
         }
     }
     progress.finish();
 
-    let mut orphans: Vec<String> = stored.into_iter().collect();
+    // Blob times come from the store (a file's mtime, an object's LastModified): compare
+    // them with the wall clock, not with the application's clock.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let min_age_ms = i64::try_from(options.min_orphan_age.as_millis()).unwrap_or(i64::MAX);
+    let is_recent = |modified: i64| now_ms.saturating_sub(modified) < min_age_ms;
+
+    let mut orphans: Vec<(String, i64)> = stored.into_iter().collect();
     orphans.sort();
-    for key in orphans {
+    for (key, modified) in orphans {
         // A blob whose row commits right now would look orphaned: check again before acting.
         if documents::blob_referenced(&app.db, &key).await? {
             continue;
         }
-        if repair {
+        if is_recent(modified) {
+            report.recent_unreferenced.push(key);
+        } else if repair {
             app.blobs.delete(&key).await?;
             report.removed_orphans.push(key);
         } else {
             report.orphan_blobs.push(key);
+        }
+    }
+    // Staging files of writes that a crash interrupted (local directory only); a write in
+    // progress has one too, hence the same age rule.
+    for (name, modified) in app.blobs.partial_uploads().await? {
+        if is_recent(modified) {
+            report.recent_unreferenced.push(name);
+        } else if repair {
+            app.blobs.remove_partial(&name).await?;
+            report.removed_orphans.push(name);
+        } else {
+            report.orphan_blobs.push(name);
         }
     }
     Ok(report)

@@ -89,7 +89,10 @@ pub fn nav_for(role: Role, path: &str, unread: usize) -> Vec<NavItem> {
             (
                 "/notifications",
                 if unread > 0 {
-                    format!("Notifications ({unread} non lue{})", if unread > 1 { "s" } else { "" })
+                    format!(
+                        "Notifications ({unread} non lue{})",
+                        if unread > 1 { "s" } else { "" }
+                    )
                 } else {
                     "Notifications".into()
                 },

@@ -12,7 +12,9 @@ use crate::web::chrome::Chrome;
 pub enum WebError {
     App(AppError),
     /// No session (or an expired one): go and log in, then come back.
-    Login { next: String },
+    Login {
+        next: String,
+    },
     /// The form's anti-forgery token is missing or wrong: nothing was done.
     Csrf,
     /// A form that cannot be read.

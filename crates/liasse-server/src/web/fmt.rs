@@ -16,7 +16,10 @@ fn paris_offset_hours(ms: i64) -> i64 {
         let day = d.checked_sub(time::Duration::days(i64::from(back)))?;
         Some(day.with_hms(1, 0, 0).ok()?.assume_utc())
     };
-    match (last_sunday(time::Month::March), last_sunday(time::Month::October)) {
+    match (
+        last_sunday(time::Month::March),
+        last_sunday(time::Month::October),
+    ) {
         (Some(start), Some(end)) if t >= start && t < end => 2,
         _ => 1,
     }
@@ -198,7 +201,10 @@ mod tests {
         // 2026-07-01 08:00 UTC is 10:00 in Paris (summer).
         assert_eq!(datetime_fr(1_782_892_800_000), "01/07/2026 10:00");
         assert_eq!(date_fr("2026-03-09"), "09/03/2026");
-        assert_eq!(lower_first("Justificatif de domicile"), "justificatif de domicile");
+        assert_eq!(
+            lower_first("Justificatif de domicile"),
+            "justificatif de domicile"
+        );
         assert_eq!(lower_first("RIB"), "RIB");
         assert_eq!(size_fr(1536), "2 Ko");
     }

@@ -10,11 +10,13 @@ pub mod agent;
 pub mod assets;
 pub mod chrome;
 pub mod citizen;
+pub mod citizen_requests;
 pub mod error;
 pub mod fmt;
 pub mod public;
 pub mod session;
 pub mod theme;
+pub mod upload;
 
 use askama::Template;
 use axum::Router;
@@ -34,7 +36,8 @@ pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'se
 pub const PREVIEW_CSP: &str = "sandbox; default-src 'none'";
 
 /// The camera is allowed for this origin only (capture of a document with a phone).
-pub const PERMISSIONS_POLICY: &str = "camera=(self), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()";
+pub const PERMISSIONS_POLICY: &str =
+    "camera=(self), microphone=(), geolocation=(), payment=(), usb=()";
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -105,7 +108,9 @@ pub fn see_other(path: &str) -> Response {
 /// A message shown once after a change, chosen by code (never text from the query string).
 pub fn flash_message(code: &str) -> Option<&'static str> {
     Some(match code {
-        "depose" => "Votre pièce a été déposée. Elle sera vérifiée par les services de la collectivité.",
+        "depose" => {
+            "Votre pièce a été déposée. Elle sera vérifiée par les services de la collectivité."
+        }
         "remplace" => "La nouvelle version a été enregistrée. Elle sera vérifiée à nouveau.",
         "supprime" => "La pièce a été supprimée. Son contenu ne peut plus être lu par personne.",
         "membre" => "La personne a été ajoutée à votre foyer.",
@@ -144,4 +149,53 @@ pub fn local_path(next: &str) -> Option<&str> {
         && !next.starts_with("/\\")
         && !next.chars().any(|c| c.is_control());
     ok.then_some(next)
+}
+
+/// One error of a form, tied to a field (its `id`) or to the whole form (`field` empty).
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// The errors of a form, shown in a summary at the top (linking to the fields) and next to
+/// each field (`aria-describedby`, `aria-invalid`).
+#[derive(Default)]
+pub struct FormErrors {
+    pub items: Vec<FieldError>,
+}
+
+impl FormErrors {
+    pub fn none() -> FormErrors {
+        FormErrors::default()
+    }
+
+    /// A service error as a form error: the status to answer with and the message.
+    pub fn from_app(e: &AppError, field: &str) -> (StatusCode, FormErrors) {
+        let (status, _, detail) = error::describe(e);
+        (
+            status,
+            FormErrors {
+                items: vec![FieldError {
+                    field: field.to_string(),
+                    message: detail,
+                }],
+            },
+        )
+    }
+
+    pub fn any(&self) -> bool {
+        !self.items.is_empty()
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.items.iter().any(|e| e.field == field)
+    }
+
+    pub fn msg(&self, field: &str) -> &str {
+        self.items
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+            .unwrap_or_default()
+    }
 }

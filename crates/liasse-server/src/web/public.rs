@@ -71,10 +71,10 @@ struct HomePage {
 }
 
 async fn home(State(app): State<App>, Visitor(v): Visitor) -> Result<Response, WebError> {
-    if let Some(s) = &v {
-        if s.p.role != Role::Service {
-            return Ok(see_other(home_of(s.p.role)));
-        }
+    if let Some(s) = &v
+        && s.p.role != Role::Service
+    {
+        return Ok(see_other(home_of(s.p.role)));
     }
     let tenant = default_tenant(&app).await?;
     let is_demo = tenant
@@ -139,7 +139,11 @@ async fn login_page(
     };
     // Reuse the token of an open login page (several tabs), or make one.
     let token = cookie_value(&headers, LOGIN_COOKIE)
-        .filter(|t| t.len() == 48 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        .filter(|t| {
+            t.len() == 48
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
         .unwrap_or_else(|| auth::new_secret("login").chars().take(48).collect());
     let page = LoginPage {
         chrome: Chrome::for_tenant("Connexion", tenant.as_ref()),
@@ -223,10 +227,10 @@ async fn login(
                 credentials_error,
             };
             let mut resp = render_status(status, &page)?;
-            if let AppError::RateLimited { retry_after_secs } = e {
-                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    resp.headers_mut().insert(header::RETRY_AFTER, v);
-                }
+            if let AppError::RateLimited { retry_after_secs } = e
+                && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+            {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
             Ok(resp)
         }
@@ -234,15 +238,17 @@ async fn login(
 }
 
 async fn logout(State(app): State<App>, headers: HeaderMap, _form: Posted) -> Response {
-    if let Some(session) = cookie_value(&headers, SESSION_COOKIE) {
-        if let Err(e) = auth::logout(&app, &session).await {
-            tracing::warn!(error = %e, "logout");
-        }
+    if let Some(session) = cookie_value(&headers, SESSION_COOKIE)
+        && let Err(e) = auth::logout(&app, &session).await
+    {
+        tracing::warn!(error = %e, "logout");
     }
     let mut resp = see_other("/connexion");
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("__Host-liasse=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"),
+        HeaderValue::from_static(
+            "__Host-liasse=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
+        ),
     );
     resp.headers_mut()
         .insert("clear-site-data", HeaderValue::from_static("\"cache\""));

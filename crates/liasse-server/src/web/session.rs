@@ -187,7 +187,8 @@ impl Fields {
     }
 
     pub fn checked(&self, name: &str) -> bool {
-        self.get(name).is_some_and(|v| v == "on" || v == "true" || v == "1")
+        self.get(name)
+            .is_some_and(|v| v == "on" || v == "true" || v == "1")
     }
 
     pub fn parse(body: &[u8]) -> Fields {

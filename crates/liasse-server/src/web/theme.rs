@@ -33,26 +33,7 @@ impl Brand {
     }
 }
 
-/// `#rrggbb`, nothing else (no names, no `url(...)`, nothing that could escape the CSS).
-pub fn valid_colour(s: &str) -> bool {
-    s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// A logo the page's CSP lets load: a path on this server, or a small `data:` image.
-pub fn valid_logo(s: &str) -> bool {
-    let path = s.starts_with('/')
-        && !s.starts_with("//")
-        && s.len() <= 500
-        && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
-    let data = ["png", "jpeg", "webp", "svg+xml"]
-        .iter()
-        .any(|t| s.starts_with(&format!("data:image/{t};base64,")))
-        && s.len() <= 200_000
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"+/=:;,-".contains(&b) || b == b'.'
-        });
-    path || data
-}
+pub use crate::services::admin::{valid_colour, valid_logo};
 
 fn rgb(hex: &str) -> (f64, f64, f64) {
     let c = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0) as f64 / 255.0;
@@ -120,7 +101,9 @@ mod tests {
     fn colours_are_strict() {
         assert!(valid_colour("#1d4f91"));
         assert!(valid_colour("#ABCDEF"));
-        for bad in ["red", "#fff", "#12345g", "#1234567", "1d4f91", "#1d4f9;", ""] {
+        for bad in [
+            "red", "#fff", "#12345g", "#1234567", "1d4f91", "#1d4f9;", "",
+        ] {
             assert!(!valid_colour(bad), "{bad}");
         }
     }

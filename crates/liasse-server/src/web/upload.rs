@@ -15,6 +15,9 @@ use crate::services::upload::{Spool, Spooled};
 /// Text fields are small; anything longer is refused rather than buffered.
 const MAX_TEXT_FIELD: usize = 16 * 1024;
 
+/// The upload forms have a handful of fields; more is not a form of ours.
+const MAX_FIELDS: usize = 32;
+
 #[derive(Default)]
 pub struct UploadForm {
     pub text: HashMap<String, String>,
@@ -49,10 +52,7 @@ impl UploadForm {
 }
 
 fn unreadable(e: impl std::fmt::Display) -> AppError {
-    AppError::invalid(
-        "invalid-multipart",
-        format!("formulaire illisible : {e}"),
-    )
+    AppError::invalid("invalid-multipart", format!("formulaire illisible : {e}"))
 }
 
 /// Reads the rest of a multipart form (its `csrf` field already checked). Returns what was
@@ -65,15 +65,19 @@ pub async fn read(
 ) -> (UploadForm, Option<AppError>) {
     let mut form = UploadForm::default();
     let mut limit = app.config.max_upload_bytes();
-    if let Some(t) = known_type {
-        if let Ok(Some((t, _))) = catalogue::get_any(app, tenant_id, t).await {
-            limit = limit.min(t.max_size);
-        }
+    if let Some(t) = known_type
+        && let Ok(Some((t, _))) = catalogue::get_any(app, tenant_id, t).await
+    {
+        limit = limit.min(t.max_size);
     }
-    loop {
+    let mut finished = false;
+    for _ in 0..MAX_FIELDS {
         let mut field = match mp.next_field().await {
             Ok(Some(f)) => f,
-            Ok(None) => break,
+            Ok(None) => {
+                finished = true;
+                break;
+            }
             Err(e) => return (form, Some(unreadable(e))),
         };
         let name = field.name().unwrap_or_default().to_string();
@@ -81,7 +85,10 @@ pub async fn read(
             if form.file.is_some() {
                 return (
                     form,
-                    Some(AppError::invalid("too-many-files", "un seul fichier par dépôt")),
+                    Some(AppError::invalid(
+                        "too-many-files",
+                        "un seul fichier par dépôt",
+                    )),
                 );
             }
             form.file_name = field.file_name().map(String::from);
@@ -127,14 +134,28 @@ pub async fn read(
         }
         let value = String::from_utf8_lossy(&buf).into_owned();
         // Knowing the type before the file lets the size check stop a too large upload early.
-        if name == "type" && form.file.is_none() && known_type.is_none() {
-            if let Ok(t) = catalogue::get_active(app, tenant_id, value.trim()).await {
-                limit = limit.min(t.max_size);
-            }
+        if name == "type"
+            && form.file.is_none()
+            && known_type.is_none()
+            && let Ok(t) = catalogue::get_active(app, tenant_id, value.trim()).await
+        {
+            limit = limit.min(t.max_size);
         }
         form.text.insert(name, value);
     }
-    (form, None)
+    if finished {
+        return (form, None);
+    }
+    match mp.next_field().await {
+        Ok(None) => (form, None),
+        _ => (
+            form,
+            Some(AppError::invalid(
+                "too-many-fields",
+                "le formulaire compte trop de champs",
+            )),
+        ),
+    }
 }
 
 /// Which field of an upload form an error is about (to show it next to that field).
@@ -150,8 +171,7 @@ pub fn field_of(e: &AppError, form: &UploadForm) -> &'static str {
             "invalid-date" => {
                 let issued = form.get("issued_on");
                 if detail.contains("émission")
-                    || (!issued.is_empty()
-                        && liasse_domain::doctype::parse_date(&issued).is_err())
+                    || (!issued.is_empty() && liasse_domain::doctype::parse_date(&issued).is_err())
                 {
                     "issued_on"
                 } else {

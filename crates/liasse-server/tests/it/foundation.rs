@@ -246,7 +246,7 @@ async fn verify_reports_tampered_journal_and_blobs() {
         assert_eq!(report.missing_blobs.len(), 1, "{report:?}");
         assert_eq!(report.orphan_blobs, vec!["stray/object".to_string()]);
         // --repair removes the orphan and nothing else.
-        let out = liasse(&t, &["verify", "--repair"], None);
+        let out = liasse(&t, &["verify", "--repair", "--min-age", "0"], None);
         assert!(
             text(&out).contains("orphan blobs removed: 1"),
             "{}",

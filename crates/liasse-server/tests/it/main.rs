@@ -5,9 +5,14 @@
 mod access;
 mod agents;
 mod cli;
+mod crash;
+mod diskfull;
 mod export;
 mod foundation;
+mod lifecycle;
 mod matrix;
 mod procedures;
+mod repair;
 mod uploads;
 mod vault;
+mod web;

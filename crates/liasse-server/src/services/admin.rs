@@ -1,0 +1,226 @@
+//! Tenant administration beyond the catalogue and procedures: agents and their rights per
+//! domain, branding and settings. Tenant admins only; every change is journalled.
+
+use liasse_domain::journal::NewEntry;
+use liasse_domain::policy::Role;
+use liasse_store::accounts::{self, AccountRow};
+use liasse_store::{journal, tenants};
+
+use crate::app::App;
+use crate::error::{AppError, Result};
+use crate::services::auth::Principal;
+use crate::services::catalogue::require_admin;
+
+const LEVELS: [&str; 4] = ["none", "consult", "modify", "manage"];
+
+/// An agent or manager with their rights.
+pub struct StaffMember {
+    pub account: AccountRow,
+    pub rights: Vec<(String, String)>,
+}
+
+pub async fn staff(app: &App, p: &Principal) -> Result<Vec<StaffMember>> {
+    require_admin(p)?;
+    let mut out = Vec::new();
+    for a in accounts::staff(&app.db, &p.tenant_id).await? {
+        let rights = accounts::rights(&app.db, &p.tenant_id, &a.id).await?;
+        out.push(StaffMember { account: a, rights });
+    }
+    Ok(out)
+}
+
+fn entry(
+    p: &Principal,
+    action: &str,
+    kind: &str,
+    id: &str,
+    details: serde_json::Value,
+) -> NewEntry {
+    NewEntry {
+        actor: p.actor(),
+        action: action.into(),
+        object_kind: kind.into(),
+        object_id: id.into(),
+        citizen_id: None,
+        basis_kind: "admin".into(),
+        basis_id: String::new(),
+        details,
+    }
+}
+
+/// Replaces an agent's rights: one level per domain (`none` removes the right).
+pub async fn set_rights(
+    app: &App,
+    p: &Principal,
+    account_id: &str,
+    rights: &[(String, String)],
+) -> Result<()> {
+    require_admin(p)?;
+    let account = accounts::by_id(&app.db, &p.tenant_id, account_id)
+        .await?
+        .filter(|a| a.role == Role::Agent.code() || a.role == Role::Manager.code())
+        .ok_or(AppError::NotFound)?;
+    for (domain, level) in rights {
+        let domain_ok = !domain.is_empty()
+            && domain.len() <= 64
+            && domain
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !domain_ok || !LEVELS.contains(&level.as_str()) {
+            return Err(AppError::invalid(
+                "invalid-right",
+                format!("droit « {domain}={level} » invalide"),
+            ));
+        }
+    }
+    let now = app.now();
+    let mut tx = app.db.begin_write().await?;
+    for (domain, level) in rights {
+        accounts::set_right(&mut tx, &p.tenant_id, &account.id, domain, level).await?;
+    }
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        now,
+        &entry(
+            p,
+            "account.rights",
+            "account",
+            &account.id,
+            serde_json::json!({ "rights": rights }),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `#rrggbb`, nothing else (the colour goes into a stylesheet).
+pub fn valid_colour(s: &str) -> bool {
+    s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A logo the pages' Content-Security-Policy lets load: a path on this server, or a small
+/// `data:` image.
+pub fn valid_logo(s: &str) -> bool {
+    let path = s.starts_with('/')
+        && !s.starts_with("//")
+        && s.len() <= 500
+        && s.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\' && b != b'\'');
+    let data = ["png", "jpeg", "webp", "svg+xml"]
+        .iter()
+        .any(|t| s.starts_with(&format!("data:image/{t};base64,")))
+        && s.len() <= 200_000
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=:;,-.".contains(&b));
+    path || data
+}
+
+pub struct Branding {
+    pub name: String,
+    pub primary: String,
+    pub logo_url: String,
+}
+
+/// Sets the tenant's displayed name, colour and logo (kept in its settings).
+pub async fn set_branding(app: &App, p: &Principal, b: Branding) -> Result<()> {
+    require_admin(p)?;
+    let name = b.name.trim();
+    if name.chars().count() > 200 {
+        return Err(AppError::invalid(
+            "invalid-name",
+            "le nom affiché compte au plus 200 caractères",
+        ));
+    }
+    let primary = b.primary.trim();
+    if !primary.is_empty() && !valid_colour(primary) {
+        return Err(AppError::invalid(
+            "invalid-colour",
+            "la couleur doit s'écrire #rrggbb, par exemple #1d4f91",
+        ));
+    }
+    let logo = b.logo_url.trim();
+    if !logo.is_empty() && !valid_logo(logo) {
+        return Err(AppError::invalid(
+            "invalid-logo",
+            "le logo doit être une adresse sur ce serveur (commençant par /) ou une image data:image/png;base64,…",
+        ));
+    }
+    let tenant = tenants::by_id(&app.db, &p.tenant_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut settings = tenant.settings.as_object().cloned().unwrap_or_default();
+    for (key, value) in [
+        ("brand_name", name),
+        ("brand_primary", primary),
+        ("brand_logo_url", logo),
+    ] {
+        if value.is_empty() {
+            settings.remove(key);
+        } else {
+            settings.insert(key.into(), serde_json::Value::String(value.to_string()));
+        }
+    }
+    save(
+        app,
+        p,
+        serde_json::Value::Object(settings),
+        "tenant.branding",
+    )
+    .await
+}
+
+/// Replaces the tenant's other settings (a JSON object); the branding keys are kept.
+pub async fn set_settings(app: &App, p: &Principal, other: serde_json::Value) -> Result<()> {
+    require_admin(p)?;
+    let Some(obj) = other.as_object() else {
+        return Err(AppError::invalid(
+            "invalid-settings",
+            "les réglages doivent être un objet JSON",
+        ));
+    };
+    if let Some(v) = obj.get("request_retention") {
+        let ok = v
+            .as_str()
+            .is_some_and(|s| liasse_domain::doctype::IsoDuration::parse(s).is_ok());
+        if !ok {
+            return Err(AppError::invalid(
+                "invalid-settings",
+                "request_retention doit être une durée ISO 8601, par exemple P3M",
+            ));
+        }
+    }
+    let tenant = tenants::by_id(&app.db, &p.tenant_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut settings = obj.clone();
+    for key in ["brand_name", "brand_primary", "brand_logo_url"] {
+        settings.remove(key);
+        if let Some(v) = tenant.settings.get(key) {
+            settings.insert(key.into(), v.clone());
+        }
+    }
+    save(
+        app,
+        p,
+        serde_json::Value::Object(settings),
+        "tenant.settings",
+    )
+    .await
+}
+
+async fn save(app: &App, p: &Principal, settings: serde_json::Value, action: &str) -> Result<()> {
+    let now = app.now();
+    let mut tx = app.db.begin_write().await?;
+    tenants::set_settings(&mut tx, &p.tenant_id, &settings).await?;
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        now,
+        &entry(p, action, "tenant", &p.tenant_id, settings.clone()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
