@@ -174,6 +174,9 @@ BIN_DIR="${BIN_DIR:-$REPO/target/release}"
 LIASSE="$BIN_DIR/liasse"
 LB="$BIN_DIR/liasse-bench"
 [ -x "$LIASSE" ] && [ -x "$LB" ] || { fail "no liasse or liasse-bench in $BIN_DIR"; exit 1; }
+if selected sweep && [ -x "$BENCH/sweep.sh" ] && [ "$BUILD" -eq 1 ]; then
+    (cd "$REPO" && cargo bench --locked --no-run -p liasse-server --bench sweep)
+fi
 if selected small-uploads && [ "$USE_S3" -eq 1 ]; then
     ensure_s3s_fs >/dev/null
 fi
@@ -334,19 +337,22 @@ fi
 stop_server
 
 if selected sweep; then
-    # The expiry sweep benchmark belongs to the life-cycle work: run it when it exists.
-    sweep_script=""
-    for f in "$BENCH"/sweep.sh "$BENCH"/sweep; do
-        if [ -x "$f" ]; then sweep_script="$f"; break; fi
-    done
-    if [ -n "$sweep_script" ]; then
-        stage "Expiry sweep ($sweep_script)"
-        LIASSE_BIN="$LIASSE" LIASSE_BENCH_BIN="$LB" BENCH_RESULTS="$RESULTS" BENCH_WORK="$WORK" \
-            BENCH_QUICK="$([ "${#REDUCTIONS[@]}" -gt 0 ] && echo 1 || echo 0)" \
-            "$sweep_script" >"$RESULTS/sweep.log" 2>&1 || warn "the sweep benchmark failed (see $RESULTS/sweep.log)"
+    # The expiry sweep benchmark belongs to the life-cycle work (bench/sweep.sh, which runs
+    # `cargo bench -p liasse-server --bench sweep` and writes bench/out/sweep.md).
+    if [ -x "$BENCH/sweep.sh" ]; then
+        stage "Expiry sweep (bench/sweep.sh)"
+        sweep_args=()
+        if [ "$QUICK" -eq 1 ]; then sweep_args=(--sizes 10000,100000); REDUCTIONS+=("sweep vault sizes 10000,100000 (target 100000,1000000)"); fi
+        rm -f "$BENCH/out/sweep.md"
+        if "$BENCH/sweep.sh" "${sweep_args[@]}" >"$RESULTS/sweep.log" 2>&1 && [ -f "$BENCH/out/sweep.md" ]; then
+            cp "$BENCH/out/sweep.md" "$RESULTS/sweep.md"
+        else
+            warn "the sweep benchmark failed (see $RESULTS/sweep.log)"
+            tail -n 20 "$RESULTS/sweep.log" >&2 || true
+        fi
         stage_done sweep
     else
-        say "No expiry sweep benchmark (bench/sweep.sh) yet: skipped"
+        say "No expiry sweep benchmark (bench/sweep.sh): skipped"
     fi
 fi
 

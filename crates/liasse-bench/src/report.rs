@@ -574,7 +574,15 @@ fn markdown(r: &Value, sweep_md: Option<&str>) -> String {
     if res.get("sweep").is_some() || sweep_md.is_some() {
         let _ = writeln!(s, "## Expiry sweep\n");
         if let Some(md) = sweep_md {
-            let _ = writeln!(s, "{}\n", md.trim());
+            // Its headings go under this section's.
+            for line in md.trim().lines() {
+                if line.starts_with('#') {
+                    let _ = writeln!(s, "##{line}");
+                } else {
+                    let _ = writeln!(s, "{line}");
+                }
+            }
+            let _ = writeln!(s);
         } else if let Some(b) = res.get("sweep") {
             let _ = writeln!(
                 s,

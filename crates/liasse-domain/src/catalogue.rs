@@ -37,7 +37,8 @@ pub fn default_catalogue() -> Result<Vec<DocumentType>, String> {
 /// demande d'acte d'état civil), built on the default catalogue.
 pub fn default_procedures() -> Result<Vec<crate::procedure::Procedure>, String> {
     let procs: Vec<crate::procedure::Procedure> =
-        serde_json::from_str(include_str!("procedures.json")).map_err(|e| format!("procédures par défaut illisibles : {e}"))?;
+        serde_json::from_str(include_str!("procedures.json"))
+            .map_err(|e| format!("procédures par défaut illisibles : {e}"))?;
     for p in &procs {
         p.validate()?;
     }

@@ -98,7 +98,10 @@ impl Action {
     }
 
     fn is_read(self) -> bool {
-        matches!(self, Action::ReadMetadata | Action::ReadContent | Action::Check)
+        matches!(
+            self,
+            Action::ReadMetadata | Action::ReadContent | Action::Check
+        )
     }
 }
 
@@ -126,7 +129,10 @@ pub struct ActorFacts<'a> {
 
 impl ActorFacts<'_> {
     pub fn right_on(&self, domain: &str) -> Right {
-        self.rights.iter().find(|(d, _)| d == domain).map_or(Right::None, |(_, r)| *r)
+        self.rights
+            .iter()
+            .find(|(d, _)| d == domain)
+            .map_or(Right::None, |(_, r)| *r)
     }
 }
 
@@ -208,19 +214,32 @@ impl Basis {
 
 /// Decides an access. Anything not explicitly allowed is denied; a denial carries no detail
 /// because callers answer it as "not found".
-pub fn decide(actor: &ActorFacts, action: Action, doc: &DocumentFacts, ctx: &Context) -> Option<Basis> {
+pub fn decide(
+    actor: &ActorFacts,
+    action: Action,
+    doc: &DocumentFacts,
+    ctx: &Context,
+) -> Option<Basis> {
     if actor.tenant_id != doc.tenant_id || doc.deleted {
         return None;
     }
     match actor.role {
-        Role::Citizen => (actor.account_id == doc.owner_id && action != Action::Review).then_some(Basis::Owner),
+        Role::Citizen => {
+            (actor.account_id == doc.owner_id && action != Action::Review).then_some(Basis::Owner)
+        }
         Role::Agent | Role::Manager => {
             let needed = action.needed()?;
-            if let Some(r) = ctx.requests.iter().find(|r| r.open && actor.right_on(r.domain) >= needed) {
+            if let Some(r) = ctx
+                .requests
+                .iter()
+                .find(|r| r.open && actor.right_on(r.domain) >= needed)
+            {
                 return Some(Basis::Request(r.id.to_string()));
             }
             let by_grant = ctx.grants.iter().find(|g| {
-                g.grantee_kind == "domain" && g.covers(doc, ctx.today) && actor.right_on(g.grantee) >= needed
+                g.grantee_kind == "domain"
+                    && g.covers(doc, ctx.today)
+                    && actor.right_on(g.grantee) >= needed
             });
             if let Some(g) = by_grant {
                 return Some(Basis::Grant(g.id.to_string()));
@@ -231,10 +250,11 @@ pub fn decide(actor: &ActorFacts, action: Action, doc: &DocumentFacts, ctx: &Con
             if !action.is_read() {
                 return None;
             }
-            let by_grant = ctx
-                .grants
-                .iter()
-                .find(|g| g.grantee_kind == "client" && g.grantee == actor.account_id && g.covers(doc, ctx.today));
+            let by_grant = ctx.grants.iter().find(|g| {
+                g.grantee_kind == "client"
+                    && g.grantee == actor.account_id
+                    && g.covers(doc, ctx.today)
+            });
             if let Some(g) = by_grant {
                 return Some(Basis::Grant(g.id.to_string()));
             }
@@ -255,25 +275,62 @@ mod tests {
     use super::*;
 
     fn doc<'a>() -> DocumentFacts<'a> {
-        DocumentFacts { tenant_id: "t", id: "d1", owner_id: "c1", type_code: "rib", deleted: false, depositor_service: "" }
+        DocumentFacts {
+            tenant_id: "t",
+            id: "d1",
+            owner_id: "c1",
+            type_code: "rib",
+            deleted: false,
+            depositor_service: "",
+        }
     }
 
     #[test]
     fn deny_by_default() {
         let no_rights: Vec<(String, Right)> = vec![];
-        let ctx = Context { today: "2026-01-15", ..Context::default() };
-        let owner = ActorFacts { tenant_id: "t", account_id: "c1", role: Role::Citizen, service: "", rights: &no_rights };
-        let other = ActorFacts { account_id: "c2", ..owner.clone() };
-        let foreign = ActorFacts { tenant_id: "u", ..owner.clone() };
-        let admin = ActorFacts { account_id: "a", role: Role::Admin, ..owner.clone() };
-        let agent = ActorFacts { account_id: "g", role: Role::Agent, service: "scol", ..owner.clone() };
-        assert_eq!(decide(&owner, Action::ReadContent, &doc(), &ctx), Some(Basis::Owner));
+        let ctx = Context {
+            today: "2026-01-15",
+            ..Context::default()
+        };
+        let owner = ActorFacts {
+            tenant_id: "t",
+            account_id: "c1",
+            role: Role::Citizen,
+            service: "",
+            rights: &no_rights,
+        };
+        let other = ActorFacts {
+            account_id: "c2",
+            ..owner.clone()
+        };
+        let foreign = ActorFacts {
+            tenant_id: "u",
+            ..owner.clone()
+        };
+        let admin = ActorFacts {
+            account_id: "a",
+            role: Role::Admin,
+            ..owner.clone()
+        };
+        let agent = ActorFacts {
+            account_id: "g",
+            role: Role::Agent,
+            service: "scol",
+            ..owner.clone()
+        };
+        assert_eq!(
+            decide(&owner, Action::ReadContent, &doc(), &ctx),
+            Some(Basis::Owner)
+        );
         assert_eq!(decide(&owner, Action::Review, &doc(), &ctx), None);
         assert_eq!(decide(&other, Action::ReadMetadata, &doc(), &ctx), None);
         assert_eq!(decide(&foreign, Action::ReadMetadata, &doc(), &ctx), None);
         assert_eq!(decide(&admin, Action::ReadContent, &doc(), &ctx), None);
         assert_eq!(decide(&agent, Action::ReadContent, &doc(), &ctx), None);
-        let gone = DocumentFacts { deleted: true, ..doc() };
+        let gone = DocumentFacts {
+            deleted: true,
+            ..doc()
+        };
         assert_eq!(decide(&owner, Action::ReadContent, &gone, &ctx), None);
     }
 
@@ -282,28 +339,121 @@ mod tests {
         let consult = vec![("social".to_string(), Right::Consult)];
         let modify = vec![("social".to_string(), Right::Modify)];
         let types = vec!["rib".to_string()];
-        let grant = GrantFacts { id: "g1", grantee_kind: "domain", grantee: "social", scope_kind: "types", scope: &types, valid_until: "2026-02-01", revoked: false };
+        let grant = GrantFacts {
+            id: "g1",
+            grantee_kind: "domain",
+            grantee: "social",
+            scope_kind: "types",
+            scope: &types,
+            valid_until: "2026-02-01",
+            revoked: false,
+        };
         let grants = [grant.clone()];
-        let ctx = Context { today: "2026-01-15", grants: &grants, requests: &[] };
-        let agent = ActorFacts { tenant_id: "t", account_id: "a", role: Role::Agent, service: "ccas", rights: &consult };
-        assert_eq!(decide(&agent, Action::ReadContent, &doc(), &ctx), Some(Basis::Grant("g1".into())));
+        let ctx = Context {
+            today: "2026-01-15",
+            grants: &grants,
+            requests: &[],
+        };
+        let agent = ActorFacts {
+            tenant_id: "t",
+            account_id: "a",
+            role: Role::Agent,
+            service: "ccas",
+            rights: &consult,
+        };
+        assert_eq!(
+            decide(&agent, Action::ReadContent, &doc(), &ctx),
+            Some(Basis::Grant("g1".into()))
+        );
         assert_eq!(decide(&agent, Action::Review, &doc(), &ctx), None);
-        let modifier = ActorFacts { rights: &modify, ..agent.clone() };
-        assert_eq!(decide(&modifier, Action::Review, &doc(), &ctx), Some(Basis::Grant("g1".into())));
+        let modifier = ActorFacts {
+            rights: &modify,
+            ..agent.clone()
+        };
+        assert_eq!(
+            decide(&modifier, Action::Review, &doc(), &ctx),
+            Some(Basis::Grant("g1".into()))
+        );
         assert_eq!(decide(&modifier, Action::Delete, &doc(), &ctx), None);
-        let expired = Context { today: "2026-02-02", ..ctx.clone() };
+        let expired = Context {
+            today: "2026-02-02",
+            ..ctx.clone()
+        };
         assert_eq!(decide(&agent, Action::ReadContent, &doc(), &expired), None);
-        let revoked = [GrantFacts { revoked: true, ..grant.clone() }];
-        assert_eq!(decide(&agent, Action::ReadContent, &doc(), &Context { grants: &revoked, ..ctx.clone() }), None);
-        let requests = [RequestFacts { id: "r1", domain: "social", open: true }];
-        let closed = [RequestFacts { id: "r1", domain: "social", open: false }];
+        let revoked = [GrantFacts {
+            revoked: true,
+            ..grant.clone()
+        }];
+        assert_eq!(
+            decide(
+                &agent,
+                Action::ReadContent,
+                &doc(),
+                &Context {
+                    grants: &revoked,
+                    ..ctx.clone()
+                }
+            ),
+            None
+        );
+        let requests = [RequestFacts {
+            id: "r1",
+            domain: "social",
+            open: true,
+        }];
+        let closed = [RequestFacts {
+            id: "r1",
+            domain: "social",
+            open: false,
+        }];
         let none: [GrantFacts; 0] = [];
-        assert_eq!(decide(&agent, Action::ReadContent, &doc(), &Context { today: "2026-01-15", grants: &none, requests: &requests }), Some(Basis::Request("r1".into())));
-        assert_eq!(decide(&agent, Action::ReadContent, &doc(), &Context { today: "2026-01-15", grants: &none, requests: &closed }), None);
-        let letter = DocumentFacts { depositor_service: "ccas", ..doc() };
+        assert_eq!(
+            decide(
+                &agent,
+                Action::ReadContent,
+                &doc(),
+                &Context {
+                    today: "2026-01-15",
+                    grants: &none,
+                    requests: &requests
+                }
+            ),
+            Some(Basis::Request("r1".into()))
+        );
+        assert_eq!(
+            decide(
+                &agent,
+                Action::ReadContent,
+                &doc(),
+                &Context {
+                    today: "2026-01-15",
+                    grants: &none,
+                    requests: &closed
+                }
+            ),
+            None
+        );
+        let letter = DocumentFacts {
+            depositor_service: "ccas",
+            ..doc()
+        };
         let no_rights: Vec<(String, Right)> = vec![];
-        let colleague = ActorFacts { rights: &no_rights, ..agent.clone() };
-        assert_eq!(decide(&colleague, Action::ReadContent, &letter, &Context::default()), Some(Basis::Deposit("ccas".into())));
-        assert_eq!(decide(&colleague, Action::Review, &letter, &Context::default()), None);
+        let colleague = ActorFacts {
+            rights: &no_rights,
+            ..agent.clone()
+        };
+        assert_eq!(
+            decide(
+                &colleague,
+                Action::ReadContent,
+                &letter,
+                &Context::default()
+            ),
+            Some(Basis::Deposit("ccas".into()))
+        );
+        assert_eq!(
+            decide(&colleague, Action::Review, &letter, &Context::default()),
+            None
+        );
     }
 }

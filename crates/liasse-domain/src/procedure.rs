@@ -90,28 +90,45 @@ impl Procedure {
     /// Checks a definition before it is saved; messages in French for administrators.
     pub fn validate(&self) -> Result<(), String> {
         let code_ok = (2..=64).contains(&self.code.len())
-            && self.code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+            && self
+                .code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if !code_ok {
-            return Err("le code doit compter 2 à 64 caractères parmi a-z, 0-9, « - » et « _ »".into());
+            return Err(
+                "le code doit compter 2 à 64 caractères parmi a-z, 0-9, « - » et « _ »".into(),
+            );
         }
         if self.title.trim().is_empty() || self.domain.trim().is_empty() {
             return Err("le titre et le domaine sont obligatoires".into());
         }
         for (name, kind) in &self.questions {
             if !QUESTION_KINDS.contains(&kind.as_str()) {
-                return Err(format!("la question « {name} » a un type inconnu « {kind} » : number, boolean, string ou date"));
+                return Err(format!(
+                    "la question « {name} » a un type inconnu « {kind} » : number, boolean, string ou date"
+                ));
             }
         }
         let mut keys = std::collections::HashSet::new();
         for r in &self.requirements {
-            if r.key.is_empty() || r.key.contains(':') || r.key.len() > 64 || !keys.insert(r.key.clone()) {
-                return Err(format!("clé de justificatif « {} » vide, en double ou invalide", r.key));
+            if r.key.is_empty()
+                || r.key.contains(':')
+                || r.key.len() > 64
+                || !keys.insert(r.key.clone())
+            {
+                return Err(format!(
+                    "clé de justificatif « {} » vide, en double ou invalide",
+                    r.key
+                ));
             }
             if let Some(c) = &r.condition {
                 for path in c.answer_paths() {
                     let root = path.split('.').next().unwrap_or_default();
                     if !self.questions.is_empty() && !self.questions.contains_key(root) {
-                        return Err(format!("la condition « {} » lit answers.{root}, qui n'est pas une question de la démarche", c.source()));
+                        return Err(format!(
+                            "la condition « {} » lit answers.{root}, qui n'est pas une question de la démarche",
+                            c.source()
+                        ));
                     }
                 }
             }
@@ -134,7 +151,9 @@ impl Procedure {
             let ok = match kind.as_str() {
                 "number" => value.is_number(),
                 "boolean" => value.is_boolean(),
-                "date" => value.as_str().is_some_and(|s| crate::doctype::parse_date(s).is_ok()),
+                "date" => value
+                    .as_str()
+                    .is_some_and(|s| crate::doctype::parse_date(s).is_ok()),
                 _ => value.is_string(),
             } || value.is_null();
             if !ok {
@@ -145,10 +164,18 @@ impl Procedure {
     }
 
     /// The personalised list of required documents.
-    pub fn expand(&self, answers: &serde_json::Value, household: &serde_json::Value, members: &[String]) -> Vec<Expanded> {
+    pub fn expand(
+        &self,
+        answers: &serde_json::Value,
+        household: &serde_json::Value,
+        members: &[String],
+    ) -> Vec<Expanded> {
         let mut out = Vec::new();
         for r in &self.requirements {
-            if r.condition.as_ref().is_some_and(|c| !c.eval(answers, household)) {
+            if r.condition
+                .as_ref()
+                .is_some_and(|c| !c.eval(answers, household))
+            {
                 continue;
             }
             let subjects: Vec<Option<String>> = match r.for_whom {

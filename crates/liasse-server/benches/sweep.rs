@@ -67,7 +67,7 @@ fn first_with(r: &IsoDuration, target: Date) -> Date {
 /// (a reminder at J-30, J-7 or J0, or its disposal notice).
 fn due_on(t: &DocumentType, v: Date, today: Date) -> bool {
     let j0 = add_days(v, 1);
-    let reminder = [30, 7, 0].iter().any(|d| add_days(j0, -d) == today);
+    let reminder = [30i64, 7, 0].iter().any(|d| add_days(j0, -d) == today);
     let notice = t.disposal == Disposal::Delete
         && add_days(t.retention.add_to(v), 1 - i64::from(t.disposal_notice_days)) == today;
     reminder || notice

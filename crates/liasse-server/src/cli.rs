@@ -66,7 +66,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run every due job once and exit.
+    /// Run every due job once and exit: expiry reminders, disposal at the end of retention,
+    /// idle drafts, anonymisation of closed requests, then the e-mails and SMS waiting to go
+    /// out. Exits with 3 when a job failed for good.
     Sweep,
     /// Key-encryption keys.
     #[command(subcommand)]

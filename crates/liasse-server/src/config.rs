@@ -145,7 +145,7 @@ impl Config {
                         .map_err(|_| ConfigError::Env(var.clone(), "expected a number".into()))?,
                     "expiry_notice_days" => v
                         .split(',')
-                        .map(|d| d.trim())
+                        .map(str::trim)
                         .filter(|d| !d.is_empty())
                         .map(|d| d.parse::<i64>().map(toml::Value::Integer))
                         .collect::<Result<Vec<_>, _>>()

@@ -54,7 +54,8 @@ pub async fn load(app: &App) -> Result<String> {
     {
         let tenant = tenants::create(app, DEMO_TENANT, "Ville de Démo", true).await?;
         for p in liasse_domain::catalogue::default_procedures().map_err(AppError::Internal)? {
-            crate::services::requests::save_procedure(app, &tenant.id, Actor::operator(), p).await?;
+            crate::services::requests::save_procedure(app, &tenant.id, Actor::operator(), p)
+                .await?;
         }
         for (login, role, name, service, rights, password) in ACCOUNTS {
             auth::create_user(

@@ -39,7 +39,11 @@ fn from_row(r: &AnyRow) -> Result<GrantRow> {
         grantee_kind: r.try_get("grantee_kind")?,
         grantee: r.try_get("grantee")?,
         scope_kind: r.try_get("scope_kind")?,
-        scope: scope.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+        scope: scope
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
         purpose: r.try_get("purpose")?,
         valid_until: r.try_get("valid_until")?,
         created_at: r.try_get("created_at")?,
@@ -48,20 +52,22 @@ fn from_row(r: &AnyRow) -> Result<GrantRow> {
 }
 
 pub async fn insert(tx: &mut WriteTx, g: &GrantRow) -> Result<()> {
-    sqlx::query(&format!("INSERT INTO grants ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
-        .bind(&g.id)
-        .bind(&g.tenant_id)
-        .bind(&g.citizen_id)
-        .bind(&g.grantee_kind)
-        .bind(&g.grantee)
-        .bind(&g.scope_kind)
-        .bind(g.scope.join(","))
-        .bind(&g.purpose)
-        .bind(&g.valid_until)
-        .bind(g.created_at)
-        .bind(g.revoked_at)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query(&format!(
+        "INSERT INTO grants ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    ))
+    .bind(&g.id)
+    .bind(&g.tenant_id)
+    .bind(&g.citizen_id)
+    .bind(&g.grantee_kind)
+    .bind(&g.grantee)
+    .bind(&g.scope_kind)
+    .bind(g.scope.join(","))
+    .bind(&g.purpose)
+    .bind(&g.valid_until)
+    .bind(g.created_at)
+    .bind(g.revoked_at)
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
@@ -76,7 +82,12 @@ pub async fn for_citizen(db: &Db, tenant_id: &str, citizen_id: &str) -> Result<V
 }
 
 /// Grants not revoked and still valid on `today`, for the policy to consider.
-pub async fn live_for_citizen(db: &Db, tenant_id: &str, citizen_id: &str, today: &str) -> Result<Vec<GrantRow>> {
+pub async fn live_for_citizen(
+    db: &Db,
+    tenant_id: &str,
+    citizen_id: &str,
+    today: &str,
+) -> Result<Vec<GrantRow>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM grants WHERE tenant_id = $1 AND citizen_id = $2 AND revoked_at IS NULL AND valid_until >= $3"
     ))
@@ -89,7 +100,13 @@ pub async fn live_for_citizen(db: &Db, tenant_id: &str, citizen_id: &str, today:
 }
 
 /// Revokes a citizen's grant at once; false if it is not theirs or already revoked.
-pub async fn revoke(tx: &mut WriteTx, tenant_id: &str, citizen_id: &str, id: &str, now: i64) -> Result<bool> {
+pub async fn revoke(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    citizen_id: &str,
+    id: &str,
+    now: i64,
+) -> Result<bool> {
     let r = sqlx::query("UPDATE grants SET revoked_at = $1 WHERE tenant_id = $2 AND citizen_id = $3 AND id = $4 AND revoked_at IS NULL")
         .bind(now)
         .bind(tenant_id)
@@ -101,7 +118,11 @@ pub async fn revoke(tx: &mut WriteTx, tenant_id: &str, citizen_id: &str, id: &st
 }
 
 /// How many journal entries used each grant of a citizen (what each grant was used for).
-pub async fn uses(db: &Db, tenant_id: &str, citizen_id: &str) -> Result<Vec<(String, String, String, i64)>> {
+pub async fn uses(
+    db: &Db,
+    tenant_id: &str,
+    citizen_id: &str,
+) -> Result<Vec<(String, String, String, i64)>> {
     let rows = sqlx::query(
         "SELECT basis_id, action, actor_label, at FROM journal WHERE tenant_id = $1 AND citizen_id = $2 AND basis_kind = 'grant' ORDER BY seq",
     )
@@ -110,6 +131,13 @@ pub async fn uses(db: &Db, tenant_id: &str, citizen_id: &str) -> Result<Vec<(Str
     .fetch_all(db.pool())
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("basis_id")?, r.try_get("action")?, r.try_get("actor_label")?, r.try_get("at")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("basis_id")?,
+                r.try_get("action")?,
+                r.try_get("actor_label")?,
+                r.try_get("at")?,
+            ))
+        })
         .collect()
 }

@@ -40,7 +40,11 @@ pub async fn insert(tx: &mut WriteTx, n: &NotificationRow) -> Result<()> {
     Ok(())
 }
 
-pub async fn for_account(db: &Db, tenant_id: &str, account_id: &str) -> Result<Vec<NotificationRow>> {
+pub async fn for_account(
+    db: &Db,
+    tenant_id: &str,
+    account_id: &str,
+) -> Result<Vec<NotificationRow>> {
     let rows = sqlx::query(
         "SELECT id, tenant_id, account_id, kind, title, body, object_id, created_at, read_at FROM notifications \
          WHERE tenant_id = $1 AND account_id = $2 ORDER BY created_at DESC, id DESC LIMIT 500",
@@ -66,7 +70,13 @@ pub async fn for_account(db: &Db, tenant_id: &str, account_id: &str) -> Result<V
         .collect()
 }
 
-pub async fn mark_read(tx: &mut WriteTx, tenant_id: &str, account_id: &str, id: &str, now: i64) -> Result<bool> {
+pub async fn mark_read(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    account_id: &str,
+    id: &str,
+    now: i64,
+) -> Result<bool> {
     let r = sqlx::query("UPDATE notifications SET read_at = $1 WHERE tenant_id = $2 AND account_id = $3 AND id = $4 AND read_at IS NULL")
         .bind(now)
         .bind(tenant_id)
@@ -77,7 +87,14 @@ pub async fn mark_read(tx: &mut WriteTx, tenant_id: &str, account_id: &str, id: 
     Ok(r.rows_affected() > 0)
 }
 
-pub async fn set_optin(tx: &mut WriteTx, tenant_id: &str, citizen_id: &str, provider_id: &str, now: i64, on: bool) -> Result<()> {
+pub async fn set_optin(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    citizen_id: &str,
+    provider_id: &str,
+    now: i64,
+    on: bool,
+) -> Result<()> {
     sqlx::query("DELETE FROM provider_optins WHERE citizen_id = $1 AND provider_id = $2")
         .bind(citizen_id)
         .bind(provider_id)
@@ -95,7 +112,12 @@ pub async fn set_optin(tx: &mut WriteTx, tenant_id: &str, citizen_id: &str, prov
     Ok(())
 }
 
-pub async fn has_optin(db: &Db, tenant_id: &str, citizen_id: &str, provider_id: &str) -> Result<bool> {
+pub async fn has_optin(
+    db: &Db,
+    tenant_id: &str,
+    citizen_id: &str,
+    provider_id: &str,
+) -> Result<bool> {
     let r = sqlx::query("SELECT COUNT(*) AS n FROM provider_optins WHERE tenant_id = $1 AND citizen_id = $2 AND provider_id = $3 AND revoked_at IS NULL")
         .bind(tenant_id)
         .bind(citizen_id)

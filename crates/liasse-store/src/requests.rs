@@ -7,7 +7,13 @@ use sqlx::any::AnyRow;
 use crate::db::{Db, WriteTx};
 use crate::error::Result;
 
-pub async fn upsert_procedure(tx: &mut WriteTx, tenant_id: &str, code: &str, definition: &str, now: i64) -> Result<bool> {
+pub async fn upsert_procedure(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    code: &str,
+    definition: &str,
+    now: i64,
+) -> Result<bool> {
     let updated = sqlx::query("UPDATE procedures SET definition = $1, active = 1, updated_at = $2 WHERE tenant_id = $3 AND code = $4")
         .bind(definition)
         .bind(now)
@@ -29,20 +35,27 @@ pub async fn upsert_procedure(tx: &mut WriteTx, tenant_id: &str, code: &str, def
 }
 
 pub async fn procedure(db: &Db, tenant_id: &str, code: &str) -> Result<Option<String>> {
-    let row = sqlx::query("SELECT definition FROM procedures WHERE tenant_id = $1 AND code = $2 AND active = 1")
-        .bind(tenant_id)
-        .bind(code)
-        .fetch_optional(db.pool())
-        .await?;
-    row.map(|r| r.try_get("definition").map_err(Into::into)).transpose()
+    let row = sqlx::query(
+        "SELECT definition FROM procedures WHERE tenant_id = $1 AND code = $2 AND active = 1",
+    )
+    .bind(tenant_id)
+    .bind(code)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| r.try_get("definition").map_err(Into::into))
+        .transpose()
 }
 
 pub async fn procedures(db: &Db, tenant_id: &str) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT definition FROM procedures WHERE tenant_id = $1 AND active = 1 ORDER BY code")
-        .bind(tenant_id)
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(|r| r.try_get("definition").map_err(Into::into)).collect()
+    let rows = sqlx::query(
+        "SELECT definition FROM procedures WHERE tenant_id = $1 AND active = 1 ORDER BY code",
+    )
+    .bind(tenant_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| r.try_get("definition").map_err(Into::into))
+        .collect()
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -95,11 +108,12 @@ fn from_row(r: &AnyRow) -> Result<RequestRow> {
 
 pub async fn next_number(tx: &mut WriteTx, tenant_id: &str, year: i32) -> Result<String> {
     let prefix = format!("{year}-");
-    let r = sqlx::query("SELECT COUNT(*) AS n FROM requests WHERE tenant_id = $1 AND number LIKE $2")
-        .bind(tenant_id)
-        .bind(format!("{prefix}%"))
-        .fetch_one(tx.conn())
-        .await?;
+    let r =
+        sqlx::query("SELECT COUNT(*) AS n FROM requests WHERE tenant_id = $1 AND number LIKE $2")
+            .bind(tenant_id)
+            .bind(format!("{prefix}%"))
+            .fetch_one(tx.conn())
+            .await?;
     let n: i64 = r.try_get("n")?;
     Ok(format!("{prefix}{:06}", n + 1))
 }
@@ -153,28 +167,34 @@ pub async fn update(tx: &mut WriteTx, r: &RequestRow) -> Result<()> {
 }
 
 pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<Option<RequestRow>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM requests WHERE tenant_id = $1 AND id = $2"))
-        .bind(tenant_id)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM requests WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 pub async fn get_in(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<Option<RequestRow>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM requests WHERE tenant_id = $1 AND id = $2"))
-        .bind(tenant_id)
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM requests WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 pub async fn by_tracking(db: &Db, tracking_hash: &str) -> Result<Option<RequestRow>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM requests WHERE tracking_hash = $1"))
-        .bind(tracking_hash)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM requests WHERE tracking_hash = $1"
+    ))
+    .bind(tracking_hash)
+    .fetch_optional(db.pool())
+    .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -220,11 +240,26 @@ pub async fn attachments(db: &Db, tenant_id: &str, request_id: &str) -> Result<V
         .fetch_all(db.pool())
         .await?;
     rows.iter()
-        .map(|r| Ok(AttachmentRow { requirement: r.try_get("requirement")?, document_id: r.try_get("document_id")?, version: r.try_get("version")?, attached_at: r.try_get("attached_at")? }))
+        .map(|r| {
+            Ok(AttachmentRow {
+                requirement: r.try_get("requirement")?,
+                document_id: r.try_get("document_id")?,
+                version: r.try_get("version")?,
+                attached_at: r.try_get("attached_at")?,
+            })
+        })
         .collect()
 }
 
-pub async fn attach(tx: &mut WriteTx, tenant_id: &str, request_id: &str, requirement: &str, document_id: &str, version: i64, now: i64) -> Result<()> {
+pub async fn attach(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    request_id: &str,
+    requirement: &str,
+    document_id: &str,
+    version: i64,
+    now: i64,
+) -> Result<()> {
     detach(tx, tenant_id, request_id, requirement).await?;
     sqlx::query("INSERT INTO request_attachments (tenant_id, request_id, requirement, document_id, version, attached_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(tenant_id)
@@ -238,7 +273,12 @@ pub async fn attach(tx: &mut WriteTx, tenant_id: &str, request_id: &str, require
     Ok(())
 }
 
-pub async fn detach(tx: &mut WriteTx, tenant_id: &str, request_id: &str, requirement: &str) -> Result<bool> {
+pub async fn detach(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    request_id: &str,
+    requirement: &str,
+) -> Result<bool> {
     let r = sqlx::query("DELETE FROM request_attachments WHERE tenant_id = $1 AND request_id = $2 AND requirement = $3")
         .bind(tenant_id)
         .bind(request_id)
@@ -248,7 +288,11 @@ pub async fn detach(tx: &mut WriteTx, tenant_id: &str, request_id: &str, require
     Ok(r.rows_affected() > 0)
 }
 
-pub async fn release_attachments(tx: &mut WriteTx, tenant_id: &str, request_id: &str) -> Result<()> {
+pub async fn release_attachments(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    request_id: &str,
+) -> Result<()> {
     sqlx::query("DELETE FROM request_attachments WHERE tenant_id = $1 AND request_id = $2")
         .bind(tenant_id)
         .bind(request_id)
@@ -258,7 +302,12 @@ pub async fn release_attachments(tx: &mut WriteTx, tenant_id: &str, request_id: 
 }
 
 /// Documents attached to requests other than `request_id` (single-use types are offered once).
-pub async fn documents_attached_elsewhere(db: &Db, tenant_id: &str, citizen_id: &str, request_id: &str) -> Result<Vec<String>> {
+pub async fn documents_attached_elsewhere(
+    db: &Db,
+    tenant_id: &str,
+    citizen_id: &str,
+    request_id: &str,
+) -> Result<Vec<String>> {
     let rows = sqlx::query(
         "SELECT a.document_id FROM request_attachments a JOIN requests r ON r.id = a.request_id \
          WHERE a.tenant_id = $1 AND r.citizen_id = $2 AND a.request_id <> $3",
@@ -268,11 +317,17 @@ pub async fn documents_attached_elsewhere(db: &Db, tenant_id: &str, citizen_id: 
     .bind(request_id)
     .fetch_all(db.pool())
     .await?;
-    rows.iter().map(|r| r.try_get("document_id").map_err(Into::into)).collect()
+    rows.iter()
+        .map(|r| r.try_get("document_id").map_err(Into::into))
+        .collect()
 }
 
 /// (request id, domain, state, document id) for every attachment of a citizen's requests.
-pub async fn attachment_bases(db: &Db, tenant_id: &str, citizen_id: &str) -> Result<Vec<(String, String, String, String)>> {
+pub async fn attachment_bases(
+    db: &Db,
+    tenant_id: &str,
+    citizen_id: &str,
+) -> Result<Vec<(String, String, String, String)>> {
     let rows = sqlx::query(
         "SELECT r.id, r.domain, r.state, a.document_id FROM requests r JOIN request_attachments a ON a.request_id = r.id \
          WHERE r.tenant_id = $1 AND r.citizen_id = $2",
@@ -282,7 +337,14 @@ pub async fn attachment_bases(db: &Db, tenant_id: &str, citizen_id: &str) -> Res
     .fetch_all(db.pool())
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("domain")?, r.try_get("state")?, r.try_get("document_id")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("domain")?,
+                r.try_get("state")?,
+                r.try_get("document_id")?,
+            ))
+        })
         .collect()
 }
 
@@ -295,16 +357,28 @@ pub struct NoteRow {
     pub at: i64,
 }
 
-pub async fn add_note(tx: &mut WriteTx, tenant_id: &str, request_id: &str, author_id: &str, author_label: &str, visible: bool, body: &str, now: i64, id: &str) -> Result<()> {
+/// A note to add to a request.
+pub struct NewNoteRow<'a> {
+    pub id: &'a str,
+    pub tenant_id: &'a str,
+    pub request_id: &'a str,
+    pub author_id: &'a str,
+    pub author_label: &'a str,
+    pub visible: bool,
+    pub body: &'a str,
+    pub at: i64,
+}
+
+pub async fn add_note(tx: &mut WriteTx, n: &NewNoteRow<'_>) -> Result<()> {
     sqlx::query("INSERT INTO request_notes (id, tenant_id, request_id, author_id, author_label, visible, body, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-        .bind(id)
-        .bind(tenant_id)
-        .bind(request_id)
-        .bind(author_id)
-        .bind(author_label)
-        .bind(i64::from(visible))
-        .bind(body)
-        .bind(now)
+        .bind(n.id)
+        .bind(n.tenant_id)
+        .bind(n.request_id)
+        .bind(n.author_id)
+        .bind(n.author_label)
+        .bind(i64::from(n.visible))
+        .bind(n.body)
+        .bind(n.at)
         .execute(tx.conn())
         .await?;
     Ok(())
@@ -317,7 +391,15 @@ pub async fn notes(db: &Db, tenant_id: &str, request_id: &str) -> Result<Vec<Not
         .fetch_all(db.pool())
         .await?;
     rows.iter()
-        .map(|r| Ok(NoteRow { id: r.try_get("id")?, author_label: r.try_get("author_label")?, visible: r.try_get::<i64, _>("visible")? != 0, body: r.try_get("body")?, at: r.try_get("at")? }))
+        .map(|r| {
+            Ok(NoteRow {
+                id: r.try_get("id")?,
+                author_label: r.try_get("author_label")?,
+                visible: r.try_get::<i64, _>("visible")? != 0,
+                body: r.try_get("body")?,
+                at: r.try_get("at")?,
+            })
+        })
         .collect()
 }
 
@@ -339,7 +421,17 @@ pub struct HistoryRow {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub async fn add_history(tx: &mut WriteTx, id: &str, tenant_id: &str, request_id: &str, now: i64, actor_id: &str, actor_label: &str, event: &str, details: &serde_json::Value) -> Result<()> {
+pub async fn add_history(
+    tx: &mut WriteTx,
+    id: &str,
+    tenant_id: &str,
+    request_id: &str,
+    now: i64,
+    actor_id: &str,
+    actor_label: &str,
+    event: &str,
+    details: &serde_json::Value,
+) -> Result<()> {
     sqlx::query("INSERT INTO request_history (id, tenant_id, request_id, at, actor_id, actor_label, event, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(id)
         .bind(tenant_id)
@@ -363,7 +455,12 @@ pub async fn history(db: &Db, tenant_id: &str, request_id: &str) -> Result<Vec<H
     rows.iter()
         .map(|r| {
             let details: String = r.try_get("details")?;
-            Ok(HistoryRow { at: r.try_get("at")?, actor_label: r.try_get("actor_label")?, event: r.try_get("event")?, details: serde_json::from_str(&details).unwrap_or_default() })
+            Ok(HistoryRow {
+                at: r.try_get("at")?,
+                actor_label: r.try_get("actor_label")?,
+                event: r.try_get("event")?,
+                details: serde_json::from_str(&details).unwrap_or_default(),
+            })
         })
         .collect()
 }
@@ -381,7 +478,12 @@ pub async fn closed_not_anonymised(db: &Db, limit: i64) -> Result<Vec<RequestRow
 
 /// Erases a request's personal content: answers, members, notes, attachments and the details
 /// of its history; keeps its number, procedure, states and dates.
-pub async fn anonymise(tx: &mut WriteTx, tenant_id: &str, request_id: &str, now: i64) -> Result<()> {
+pub async fn anonymise(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    request_id: &str,
+    now: i64,
+) -> Result<()> {
     sqlx::query("UPDATE requests SET answers = '{}', members = '[]', tracking_hash = NULL, lock_holder = NULL, lock_until = NULL, anonymised_at = $1, updated_at = $1 WHERE tenant_id = $2 AND id = $3")
         .bind(now)
         .bind(tenant_id)
@@ -390,10 +492,12 @@ pub async fn anonymise(tx: &mut WriteTx, tenant_id: &str, request_id: &str, now:
         .await?;
     release_attachments(tx, tenant_id, request_id).await?;
     erase_notes(tx, tenant_id, request_id).await?;
-    sqlx::query("UPDATE request_history SET details = '{}' WHERE tenant_id = $1 AND request_id = $2")
-        .bind(tenant_id)
-        .bind(request_id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query(
+        "UPDATE request_history SET details = '{}' WHERE tenant_id = $1 AND request_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(request_id)
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }

@@ -238,7 +238,13 @@ impl TestApp {
     }
 
     /// Sends a request with an optional JSON body; returns status and JSON body.
-    pub async fn send(&self, method: reqwest::Method, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);

@@ -16,7 +16,10 @@ use crate::services::grants::{self, GrantView, NewGrant};
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/citizens/{id}/documents", get(citizen_documents).post(deposit_for))
+        .route(
+            "/citizens/{id}/documents",
+            get(citizen_documents).post(deposit_for),
+        )
         .route("/documents/{id}/review", post(review))
         .route("/documents/{id}/uses", post(record_use))
         .route("/grants", get(list_grants).post(create_grant))
@@ -24,11 +27,15 @@ pub fn routes() -> Router<App> {
         .route("/notifications", get(notifications))
         .route("/notifications/{id}/read", post(mark_read))
         .route("/providers", get(providers))
-        .route("/providers/{id}/consent", put(consent).delete(withdraw_consent))
+        .route(
+            "/providers/{id}/consent",
+            put(consent).delete(withdraw_consent),
+        )
 }
 
 fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    serde_json::from_slice(body).map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))
 }
 
 #[derive(serde::Deserialize)]
@@ -37,7 +44,12 @@ struct TypeFilter {
     type_code: Option<String>,
 }
 
-async fn citizen_documents(State(app): State<App>, p: Principal, Path(id): Path<String>, axum::extract::Query(f): axum::extract::Query<TypeFilter>) -> Result<Json<Vec<AgentDocumentView>>, AppError> {
+async fn citizen_documents(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+    axum::extract::Query(f): axum::extract::Query<TypeFilter>,
+) -> Result<Json<Vec<AgentDocumentView>>, AppError> {
     let mut docs = agency::citizen_documents(&app, &p, &id).await?;
     if let Some(t) = f.type_code.filter(|t| !t.is_empty()) {
         docs.retain(|d| d.document.type_code == t);
@@ -45,9 +57,19 @@ async fn citizen_documents(State(app): State<App>, p: Principal, Path(id): Path<
     Ok(Json(docs))
 }
 
-async fn deposit_for(State(app): State<App>, p: Principal, Path(id): Path<String>, mp: Multipart) -> Result<(StatusCode, Json<DocumentView>), AppError> {
+async fn deposit_for(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+    mp: Multipart,
+) -> Result<(StatusCode, Json<DocumentView>), AppError> {
     let form = read_form_pages(&app, &p, mp, None, true).await?;
-    let file = form.file.ok_or_else(|| AppError::invalid("missing-field", "le champ « file » (le fichier) est obligatoire"))?;
+    let file = form.file.ok_or_else(|| {
+        AppError::invalid(
+            "missing-field",
+            "le champ « file » (le fichier) est obligatoire",
+        )
+    })?;
     let mut input = form.input;
     // Several scanned pages become one PDF document.
     let file = if form.more.is_empty() {
@@ -55,36 +77,70 @@ async fn deposit_for(State(app): State<App>, p: Principal, Path(id): Path<String
     } else {
         let mut pages = vec![file];
         pages.extend(form.more);
-        input.file_name = input.file_name.map(|n| format!("{}.pdf", n.rsplit_once('.').map_or(n.as_str(), |(stem, _)| stem)));
+        input.file_name = input.file_name.map(|n| {
+            format!(
+                "{}.pdf",
+                n.rsplit_once('.').map_or(n.as_str(), |(stem, _)| stem)
+            )
+        });
         crate::services::assemble::assemble(&app, pages, app.config.max_upload_bytes()).await?
     };
-    Ok((StatusCode::CREATED, Json(agency::deposit_for(&app, &p, &id, input, file).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(agency::deposit_for(&app, &p, &id, input, file).await?),
+    ))
 }
 
-async fn review(State(app): State<App>, p: Principal, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<DocumentView>, AppError> {
+async fn review(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<DocumentView>, AppError> {
     let input: ReviewInput = json(&body)?;
     Ok(Json(agency::review(&app, &p, &id, input).await?))
 }
 
-async fn list_grants(State(app): State<App>, p: Principal) -> Result<Json<Vec<GrantView>>, AppError> {
+async fn list_grants(
+    State(app): State<App>,
+    p: Principal,
+) -> Result<Json<Vec<GrantView>>, AppError> {
     Ok(Json(grants::list(&app, &p).await?))
 }
 
-async fn create_grant(State(app): State<App>, p: Principal, body: axum::body::Bytes) -> Result<(StatusCode, Json<GrantView>), AppError> {
+async fn create_grant(
+    State(app): State<App>,
+    p: Principal,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<GrantView>), AppError> {
     let g: NewGrant = json(&body)?;
-    Ok((StatusCode::CREATED, Json(grants::create(&app, &p, g).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(grants::create(&app, &p, g).await?),
+    ))
 }
 
-async fn revoke_grant(State(app): State<App>, p: Principal, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+async fn revoke_grant(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
     grants::revoke(&app, &p, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn notifications(State(app): State<App>, p: Principal) -> Result<Json<Notifications>, AppError> {
+async fn notifications(
+    State(app): State<App>,
+    p: Principal,
+) -> Result<Json<Notifications>, AppError> {
     Ok(Json(agency::notifications(&app, &p).await?))
 }
 
-async fn mark_read(State(app): State<App>, p: Principal, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+async fn mark_read(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
     agency::mark_read(&app, &p, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -93,17 +149,30 @@ async fn providers(State(app): State<App>, p: Principal) -> Result<Json<Vec<Prov
     Ok(Json(agency::providers(&app, &p).await?))
 }
 
-async fn consent(State(app): State<App>, p: Principal, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+async fn consent(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
     agency::set_consent(&app, &p, &id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn withdraw_consent(State(app): State<App>, p: Principal, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+async fn withdraw_consent(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
     agency::set_consent(&app, &p, &id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn record_use(State(app): State<App>, p: Principal, Path(id): Path<String>, body: axum::body::Bytes) -> Result<StatusCode, AppError> {
+async fn record_use(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, AppError> {
     agency::record_use(&app, &p, &id, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }

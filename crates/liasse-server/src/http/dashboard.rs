@@ -23,7 +23,11 @@ async fn show(State(app): State<App>, p: Principal) -> Result<Json<Dashboard>, A
     Ok(Json(dashboard::dashboard(&app, &p).await?))
 }
 
-async fn search(State(app): State<App>, p: Principal, Query(s): Query<Search>) -> Result<Json<Vec<Item>>, AppError> {
+async fn search(
+    State(app): State<App>,
+    p: Principal,
+    Query(s): Query<Search>,
+) -> Result<Json<Vec<Item>>, AppError> {
     Ok(Json(dashboard::search(&app, &p, &s).await?))
 }
 
@@ -32,11 +36,21 @@ struct Format {
     format: Option<String>,
 }
 
-async fn statistics(State(app): State<App>, p: Principal, Query(f): Query<Format>) -> Result<Response, AppError> {
+async fn statistics(
+    State(app): State<App>,
+    p: Principal,
+    Query(f): Query<Format>,
+) -> Result<Response, AppError> {
     let rows = dashboard::statistics(&app, &p).await?;
     if f.format.as_deref() == Some("csv") {
         return Ok((
-            [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"statistiques.csv\"")],
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"statistiques.csv\"",
+                ),
+            ],
             dashboard::statistics_csv(&rows),
         )
             .into_response());

@@ -13,7 +13,9 @@ use crate::error::AppError;
 use crate::http::documents::read_form;
 use crate::services::auth::Principal;
 use crate::services::documents;
-use crate::services::requests::{self, DraftUpdate, NewNote, NewRequest, RequestView, Tracking, Transition};
+use crate::services::requests::{
+    self, DraftUpdate, NewNote, NewRequest, RequestView, Tracking, Transition,
+};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -21,7 +23,10 @@ pub fn routes() -> Router<App> {
         .route("/procedures/{code}", put(put_procedure))
         .route("/requests", get(list).post(create))
         .route("/requests/{id}", get(get_one).patch(update_draft))
-        .route("/requests/{id}/attachments/{requirement}", put(attach).post(upload).delete(detach))
+        .route(
+            "/requests/{id}/attachments/{requirement}",
+            put(attach).post(upload).delete(detach),
+        )
         .route("/requests/{id}/transitions", post(transition))
         .route("/requests/{id}/lock", post(lock).delete(unlock))
         .route("/requests/{id}/notes", post(add_note))
@@ -30,42 +35,81 @@ pub fn routes() -> Router<App> {
 }
 
 fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    serde_json::from_slice(body).map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))
 }
 
-async fn list_procedures(State(app): State<App>, p: Principal) -> Result<Json<Vec<Procedure>>, AppError> {
+async fn list_procedures(
+    State(app): State<App>,
+    p: Principal,
+) -> Result<Json<Vec<Procedure>>, AppError> {
     Ok(Json(requests::list_procedures(&app, &p).await?))
 }
 
-async fn put_procedure(State(app): State<App>, p: Principal, Path(code): Path<String>, body: axum::body::Bytes) -> Result<(StatusCode, Json<Procedure>), AppError> {
+async fn put_procedure(
+    State(app): State<App>,
+    p: Principal,
+    Path(code): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Procedure>), AppError> {
     let mut value: serde_json::Value = json(&body)?;
     if let Some(obj) = value.as_object_mut() {
         match obj.get("code") {
-            Some(c) if c.as_str() != Some(code.as_str()) => return Err(AppError::invalid("code-mismatch", "le code du corps diffère de celui de l'adresse")),
+            Some(c) if c.as_str() != Some(code.as_str()) => {
+                return Err(AppError::invalid(
+                    "code-mismatch",
+                    "le code du corps diffère de celui de l'adresse",
+                ));
+            }
             _ => {
                 obj.insert("code".into(), serde_json::Value::String(code));
             }
         }
     }
-    let proc_: Procedure = serde_json::from_value(value).map_err(|e| AppError::invalid("invalid-procedure", format!("définition invalide : {e}")))?;
+    let proc_: Procedure = serde_json::from_value(value).map_err(|e| {
+        AppError::invalid("invalid-procedure", format!("définition invalide : {e}"))
+    })?;
     let existed = requests::put_procedure(&app, &p, proc_.clone()).await?;
-    Ok((if existed { StatusCode::OK } else { StatusCode::CREATED }, Json(proc_)))
+    Ok((
+        if existed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        },
+        Json(proc_),
+    ))
 }
 
 async fn list(State(app): State<App>, p: Principal) -> Result<Json<Vec<RequestRow>>, AppError> {
     Ok(Json(requests::list(&app, &p).await?))
 }
 
-async fn create(State(app): State<App>, p: Principal, body: axum::body::Bytes) -> Result<(StatusCode, Json<RequestView>), AppError> {
+async fn create(
+    State(app): State<App>,
+    p: Principal,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<RequestView>), AppError> {
     let n: NewRequest = json(&body)?;
-    Ok((StatusCode::CREATED, Json(requests::create(&app, &p, n).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(requests::create(&app, &p, n).await?),
+    ))
 }
 
-async fn get_one(State(app): State<App>, p: Principal, Path(id): Path<String>) -> Result<Json<RequestView>, AppError> {
+async fn get_one(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, AppError> {
     Ok(Json(requests::get(&app, &p, &id).await?))
 }
 
-async fn update_draft(State(app): State<App>, p: Principal, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<RequestView>, AppError> {
+async fn update_draft(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<RequestView>, AppError> {
     let u: DraftUpdate = json(&body)?;
     Ok(Json(requests::update_draft(&app, &p, &id, u).await?))
 }
@@ -76,29 +120,58 @@ struct AttachBody {
     document: String,
 }
 
-async fn attach(State(app): State<App>, p: Principal, Path((id, requirement)): Path<(String, String)>, body: axum::body::Bytes) -> Result<Json<RequestView>, AppError> {
+async fn attach(
+    State(app): State<App>,
+    p: Principal,
+    Path((id, requirement)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<RequestView>, AppError> {
     let b: AttachBody = json(&body)?;
-    Ok(Json(requests::attach(&app, &p, &id, &requirement, &b.document).await?))
+    Ok(Json(
+        requests::attach(&app, &p, &id, &requirement, &b.document).await?,
+    ))
 }
 
 /// Uploads a new document that lands in the vault with the requirement's type and subject,
 /// and attaches it.
-async fn upload(State(app): State<App>, p: Principal, Path((id, requirement)): Path<(String, String)>, mp: Multipart) -> Result<(StatusCode, Json<RequestView>), AppError> {
+async fn upload(
+    State(app): State<App>,
+    p: Principal,
+    Path((id, requirement)): Path<(String, String)>,
+    mp: Multipart,
+) -> Result<(StatusCode, Json<RequestView>), AppError> {
     let (type_code, subject) = requests::requirement_of(&app, &p, &id, &requirement).await?;
     let form = read_form(&app, &p, mp, Some(&type_code)).await?;
-    let file = form.file.ok_or_else(|| AppError::invalid("missing-field", "le champ « file » (le fichier) est obligatoire"))?;
+    let file = form.file.ok_or_else(|| {
+        AppError::invalid(
+            "missing-field",
+            "le champ « file » (le fichier) est obligatoire",
+        )
+    })?;
     let mut input = form.input;
     input.type_code = type_code;
     input.subject = subject;
     let doc = documents::deposit(&app, &p, input, file).await?;
-    Ok((StatusCode::CREATED, Json(requests::attach(&app, &p, &id, &requirement, &doc.id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(requests::attach(&app, &p, &id, &requirement, &doc.id).await?),
+    ))
 }
 
-async fn detach(State(app): State<App>, p: Principal, Path((id, requirement)): Path<(String, String)>) -> Result<Json<RequestView>, AppError> {
+async fn detach(
+    State(app): State<App>,
+    p: Principal,
+    Path((id, requirement)): Path<(String, String)>,
+) -> Result<Json<RequestView>, AppError> {
     Ok(Json(requests::detach(&app, &p, &id, &requirement).await?))
 }
 
-async fn transition(State(app): State<App>, p: Principal, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<RequestView>, AppError> {
+async fn transition(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<RequestView>, AppError> {
     let t: Transition = json(&body)?;
     Ok(Json(requests::transition(&app, &p, &id, t).await?))
 }
@@ -110,26 +183,55 @@ struct LockBody {
     force: bool,
 }
 
-async fn lock(State(app): State<App>, p: Principal, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<RequestView>, AppError> {
-    let b: LockBody = if body.is_empty() { LockBody::default() } else { json(&body)? };
+async fn lock(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<RequestView>, AppError> {
+    let b: LockBody = if body.is_empty() {
+        LockBody::default()
+    } else {
+        json(&body)?
+    };
     Ok(Json(requests::lock(&app, &p, &id, b.force).await?))
 }
 
-async fn unlock(State(app): State<App>, p: Principal, Path(id): Path<String>) -> Result<Json<RequestView>, AppError> {
+async fn unlock(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, AppError> {
     Ok(Json(requests::unlock(&app, &p, &id).await?))
 }
 
-async fn add_note(State(app): State<App>, p: Principal, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<RequestView>, AppError> {
+async fn add_note(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<RequestView>, AppError> {
     let n: NewNote = json(&body)?;
     Ok(Json(requests::add_note(&app, &p, &id, n).await?))
 }
 
 /// No authentication: the tracking code is the secret.
-async fn track(State(app): State<App>, Path(code): Path<String>) -> Result<Json<Tracking>, AppError> {
+async fn track(
+    State(app): State<App>,
+    Path(code): Path<String>,
+) -> Result<Json<Tracking>, AppError> {
     Ok(Json(requests::track(&app, &code).await?))
 }
 
-async fn write_letter(State(app): State<App>, p: Principal, Path(id): Path<String>, body: axum::body::Bytes) -> Result<(StatusCode, Json<crate::services::documents::DocumentView>), AppError> {
+async fn write_letter(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<crate::services::documents::DocumentView>), AppError> {
     let l: crate::services::letters::NewLetter = json(&body)?;
-    Ok((StatusCode::CREATED, Json(crate::services::letters::write(&app, &p, &id, l).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::services::letters::write(&app, &p, &id, l).await?),
+    ))
 }

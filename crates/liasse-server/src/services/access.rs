@@ -3,7 +3,9 @@
 //! `liasse_domain::policy::decide`, the one place where access is decided.
 
 use liasse_domain::doctype::format_date;
-use liasse_domain::policy::{Action, Basis, Context, DocumentFacts, GrantFacts, RequestFacts, decide};
+use liasse_domain::policy::{
+    Action, Basis, Context, DocumentFacts, GrantFacts, RequestFacts, decide,
+};
 use liasse_store::documents::DocumentRow;
 use liasse_store::grants::{self, GrantRow};
 
@@ -24,11 +26,20 @@ impl Bases {
         let today = format_date(app.clock.today());
         // Citizens act on their own documents: no other basis needs loading.
         if p.account_id == owner_id {
-            return Ok(Bases { today, grants: Vec::new(), requests: Vec::new() });
+            return Ok(Bases {
+                today,
+                grants: Vec::new(),
+                requests: Vec::new(),
+            });
         }
         let grants = grants::live_for_citizen(&app.db, &p.tenant_id, owner_id, &today).await?;
-        let requests = crate::services::requests_basis::open_for_citizen(app, &p.tenant_id, owner_id).await?;
-        Ok(Bases { today, grants, requests })
+        let requests =
+            crate::services::requests_basis::open_for_citizen(app, &p.tenant_id, owner_id).await?;
+        Ok(Bases {
+            today,
+            grants,
+            requests,
+        })
     }
 
     /// The policy's decision for one document.
@@ -58,9 +69,17 @@ impl Bases {
             .requests
             .iter()
             .filter(|(_, _, _, docs)| docs.iter().any(|d| d == &doc.id))
-            .map(|(id, domain, open, _)| RequestFacts { id, domain, open: *open })
+            .map(|(id, domain, open, _)| RequestFacts {
+                id,
+                domain,
+                open: *open,
+            })
             .collect();
-        let ctx = Context { today: &self.today, grants: &grants, requests: &requests };
+        let ctx = Context {
+            today: &self.today,
+            grants: &grants,
+            requests: &requests,
+        };
         decide(&p.facts(), action, &facts, &ctx)
     }
 }

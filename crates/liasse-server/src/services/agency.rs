@@ -20,7 +20,8 @@ use crate::services::access::Bases;
 use crate::services::auth::Principal;
 use crate::services::catalogue;
 use crate::services::documents::{
-    DepositInput, DocumentView, SealedMeta, authorize, compute_validity, display_name, inspect, open_version, view, write_version,
+    DepositInput, DocumentView, SealedMeta, authorize, compute_validity, display_name, inspect,
+    open_version, view, write_version,
 };
 use crate::services::upload::Spooled;
 
@@ -44,45 +45,67 @@ async fn citizen_account(app: &App, p: &Principal, citizen_id: &str) -> Result<A
 }
 
 /// The agent view of a citizen: only what a basis allows, each item with its basis.
-pub async fn citizen_documents(app: &App, p: &Principal, citizen_id: &str) -> Result<Vec<AgentDocumentView>> {
+pub async fn citizen_documents(
+    app: &App,
+    p: &Principal,
+    citizen_id: &str,
+) -> Result<Vec<AgentDocumentView>> {
     if !(p.role.is_staff() || p.role == Role::Service) {
         return Err(AppError::Forbidden);
     }
     let citizen = citizen_account(app, p, citizen_id).await?;
     let bases = Bases::load(app, p, &citizen.id).await?;
     let docs = documents::list_owned(&app.db, &p.tenant_id, &citizen.id).await?;
-    let visible: Vec<(DocumentRow, Basis)> =
-        docs.into_iter().filter_map(|d| bases.decide(p, Action::ReadMetadata, &d).map(|b| (d, b))).collect();
+    let visible: Vec<(DocumentRow, Basis)> = docs
+        .into_iter()
+        .filter_map(|d| bases.decide(p, Action::ReadMetadata, &d).map(|b| (d, b)))
+        .collect();
     if visible.is_empty() {
         return Ok(Vec::new());
     }
     // Seeing which documents a citizen has is an access too: the citizen reads it in their
     // journal, with the bases used.
     let mut tx = app.db.begin_write().await?;
-    let used: Vec<serde_json::Value> = visible.iter().map(|(d, b)| serde_json::json!({ "document": d.id, "basis": b.kind(), "basis_id": b.id() })).collect();
-    journal::append(&mut tx, &p.tenant_id, app.now(), &NewEntry {
-        actor: p.actor(),
-        action: "citizen.documents.list".into(),
-        object_kind: "account".into(),
-        object_id: citizen.id.clone(),
-        citizen_id: Some(citizen.id.clone()),
-        basis_kind: visible[0].1.kind().into(),
-        basis_id: visible[0].1.id().into(),
-        details: serde_json::json!({ "documents": used }),
-    })
+    let used: Vec<serde_json::Value> = visible
+        .iter()
+        .map(
+            |(d, b)| serde_json::json!({ "document": d.id, "basis": b.kind(), "basis_id": b.id() }),
+        )
+        .collect();
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        app.now(),
+        &NewEntry {
+            actor: p.actor(),
+            action: "citizen.documents.list".into(),
+            object_kind: "account".into(),
+            object_id: citizen.id.clone(),
+            citizen_id: Some(citizen.id.clone()),
+            basis_kind: visible[0].1.kind().into(),
+            basis_id: visible[0].1.id().into(),
+            details: serde_json::json!({ "documents": used }),
+        },
+    )
     .await?;
     tx.commit().await?;
     let types = crate::services::documents::doc_types(app, &p.tenant_id).await?;
-    let mut current: std::collections::HashMap<String, _> = documents::current_versions_owned(&app.db, &p.tenant_id, &citizen.id)
-        .await?
-        .into_iter()
-        .map(|v| (v.document_id.clone(), v))
-        .collect();
+    let mut current: std::collections::HashMap<String, _> =
+        documents::current_versions_owned(&app.db, &p.tenant_id, &citizen.id)
+            .await?
+            .into_iter()
+            .map(|v| (v.document_id.clone(), v))
+            .collect();
     let mut out = Vec::with_capacity(visible.len());
     for (d, basis) in visible {
-        let Some(v) = current.remove(&d.id) else { continue };
+        let Some(v) = current.remove(&d.id) else {
+            continue;
+        };
         let meta = open_version(app, &v)?.map(|(_, m)| m).unwrap_or_default();
-        out.push(AgentDocumentView { document: view(app, &d, &v, types.get(&d.type_code), meta), basis });
+        out.push(AgentDocumentView {
+            document: view(app, &d, &v, types.get(&d.type_code), meta),
+            basis,
+        });
     }
     Ok(out)
 }
@@ -99,30 +122,63 @@ pub struct ReviewInput {
 }
 
 /// An agent with modify right on a basis validates or rejects a document.
-pub async fn review(app: &App, p: &Principal, id: &str, input: ReviewInput) -> Result<DocumentView> {
+pub async fn review(
+    app: &App,
+    p: &Principal,
+    id: &str,
+    input: ReviewInput,
+) -> Result<DocumentView> {
     let (doc, basis) = authorize(app, p, id, Action::Review).await?;
     let decision = match input.decision.as_str() {
         "validated" | "rejected" => input.decision.clone(),
-        _ => return Err(AppError::invalid("invalid-decision", "la décision doit être « validated » ou « rejected »")),
+        _ => {
+            return Err(AppError::invalid(
+                "invalid-decision",
+                "la décision doit être « validated » ou « rejected »",
+            ));
+        }
     };
-    let reason = input.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(|r| r.chars().take(1000).collect::<String>());
+    let reason = input
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| r.chars().take(1000).collect::<String>());
     if decision == "rejected" && reason.is_none() {
-        return Err(AppError::invalid("reason-required", "un refus doit être motivé : le motif est montré à l'usager"));
+        return Err(AppError::invalid(
+            "reason-required",
+            "un refus doit être motivé : le motif est montré à l'usager",
+        ));
     }
-    let valid_until = match input.valid_until.as_deref().filter(|s| !s.trim().is_empty()) {
-        Some(s) => Some(format_date(parse_date(s).map_err(|m| AppError::invalid("invalid-date", m))?)),
+    let valid_until = match input
+        .valid_until
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+    {
+        Some(s) => Some(format_date(
+            parse_date(s).map_err(|m| AppError::invalid("invalid-date", m))?,
+        )),
         None => None,
     };
     let now = app.now();
     let mut tx = app.db.begin_write().await?;
-    let Some(mut fresh) = documents::get_for_update(&mut tx, &p.tenant_id, &doc.id).await?.filter(|d| d.deleted_at.is_none()) else {
+    let Some(mut fresh) = documents::get_for_update(&mut tx, &p.tenant_id, &doc.id)
+        .await?
+        .filter(|d| d.deleted_at.is_none())
+    else {
         return Err(AppError::NotFound);
     };
     if fresh.state == "certified" {
-        return Err(AppError::Conflict("un document certifié par son émetteur n'a pas à être revu".into()));
+        return Err(AppError::Conflict(
+            "un document certifié par son émetteur n'a pas à être revu".into(),
+        ));
     }
     fresh.state = decision.clone();
-    fresh.review_reason = if decision == "rejected" { reason.clone() } else { None };
+    fresh.review_reason = if decision == "rejected" {
+        reason.clone()
+    } else {
+        None
+    };
     if valid_until.is_some() {
         fresh.valid_until = valid_until.clone();
     }
@@ -152,23 +208,61 @@ pub async fn review(app: &App, p: &Principal, id: &str, input: ReviewInput) -> R
         &crate::services::documents::entry(p, "document.review", &fresh, &basis, serde_json::json!({ "decision": decision, "version": fresh.current_version, "valid_until": valid_until })),
     )
     .await?;
-    let label = catalogue::get_any(app, &p.tenant_id, &fresh.type_code).await?.map(|(t, _)| t.label).unwrap_or_else(|| fresh.type_code.clone());
+    let label = catalogue::get_any(app, &p.tenant_id, &fresh.type_code)
+        .await?
+        .map(|(t, _)| t.label)
+        .unwrap_or_else(|| fresh.type_code.clone());
     let (title, body) = if decision == "validated" {
-        (format!("Pièce validée : {label}"), format!("Votre pièce « {label} » a été validée par {}.", service_label(p)))
+        (
+            format!("Pièce validée : {label}"),
+            format!(
+                "Votre pièce « {label} » a été validée par {}.",
+                service_label(p)
+            ),
+        )
     } else {
-        (format!("Pièce refusée : {label}"), format!("Votre pièce « {label} » a été refusée. Motif : {}. Vous pouvez la remplacer.", reason.as_deref().unwrap_or_default()))
+        (
+            format!("Pièce refusée : {label}"),
+            format!(
+                "Votre pièce « {label} » a été refusée. Motif : {}. Vous pouvez la remplacer.",
+                reason.as_deref().unwrap_or_default()
+            ),
+        )
     };
-    notify(&mut tx, &fresh.tenant_id, &fresh.owner_id, &format!("document.{decision}"), &title, &body, &fresh.id, now).await?;
+    notify(
+        &mut tx,
+        &fresh.tenant_id,
+        &fresh.owner_id,
+        &format!("document.{decision}"),
+        &title,
+        &body,
+        &fresh.id,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     crate::services::documents::get(app, p, &fresh.id).await
 }
 
 fn service_label(p: &Principal) -> String {
-    if p.service.is_empty() { "la collectivité".into() } else { p.service.clone() }
+    if p.service.is_empty() {
+        "la collectivité".into()
+    } else {
+        p.service.clone()
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn notify(tx: &mut liasse_store::WriteTx, tenant_id: &str, account_id: &str, kind: &str, title: &str, body: &str, object_id: &str, now: i64) -> Result<()> {
+async fn notify(
+    tx: &mut liasse_store::WriteTx,
+    tenant_id: &str,
+    account_id: &str,
+    kind: &str,
+    title: &str,
+    body: &str,
+    object_id: &str,
+    now: i64,
+) -> Result<()> {
     notifications::insert(
         tx,
         &NotificationRow {
@@ -194,46 +288,96 @@ const CHANNELS: [&str; 5] = ["web", "counter", "post", "email", "api"];
 /// generated document, or (channel `counter` or `post`) the citizen's own document brought to
 /// the counter or sent by post. A service client with the `provider` scope pushes a certified
 /// document to a citizen who opted in.
-pub async fn deposit_for(app: &App, p: &Principal, citizen_id: &str, input: DepositInput, mut spooled: Spooled) -> Result<DocumentView> {
+pub async fn deposit_for(
+    app: &App,
+    p: &Principal,
+    citizen_id: &str,
+    input: DepositInput,
+    mut spooled: Spooled,
+) -> Result<DocumentView> {
     let provider = p.role == Role::Service && p.has_scope("provider");
     if !(p.role.is_staff() || (p.role == Role::Service && (provider || p.has_scope("deposit")))) {
         return Err(AppError::Forbidden);
     }
     let citizen = citizen_account(app, p, citizen_id).await?;
-    let code = if input.type_code.trim().is_empty() { "courrier" } else { input.type_code.trim() };
+    let code = if input.type_code.trim().is_empty() {
+        "courrier"
+    } else {
+        input.type_code.trim()
+    };
     let t = catalogue::get_active(app, &p.tenant_id, code).await?;
     let (origin, state) = if provider {
         if !t.depositors.contains(&Depositor::Provider) {
-            return Err(AppError::invalid("depositor-not-allowed", "ce type de pièce ne peut pas être transmis par un émetteur certifié"));
+            return Err(AppError::invalid(
+                "depositor-not-allowed",
+                "ce type de pièce ne peut pas être transmis par un émetteur certifié",
+            ));
         }
         if !notifications::has_optin(&app.db, &p.tenant_id, &citizen.id, &p.account_id).await? {
-            return Err(AppError::invalid("no-consent", "l'usager n'a pas accepté de recevoir les documents de cet émetteur"));
+            return Err(AppError::invalid(
+                "no-consent",
+                "l'usager n'a pas accepté de recevoir les documents de cet émetteur",
+            ));
         }
         ("provider", "certified")
     } else {
         if !t.depositors.contains(&Depositor::Agent) {
-            return Err(AppError::invalid("depositor-not-allowed", "ce type de pièce ne peut pas être déposé par la collectivité"));
+            return Err(AppError::invalid(
+                "depositor-not-allowed",
+                "ce type de pièce ne peut pas être déposé par la collectivité",
+            ));
         }
-        if p.role.is_staff() && t.domain != "courrier" && p.facts().right_on(&t.domain) < Right::Modify {
+        if p.role.is_staff()
+            && t.domain != "courrier"
+            && p.facts().right_on(&t.domain) < Right::Modify
+        {
             return Err(AppError::Forbidden);
         }
-        ("agency", if t.review_required { "submitted" } else { "validated" })
+        (
+            "agency",
+            if t.review_required {
+                "submitted"
+            } else {
+                "validated"
+            },
+        )
     };
-    let channel = input.channel.clone().unwrap_or_else(|| if p.role == Role::Service { "api".into() } else { "web".into() });
+    let channel = input.channel.clone().unwrap_or_else(|| {
+        if p.role == Role::Service {
+            "api".into()
+        } else {
+            "web".into()
+        }
+    });
     if !CHANNELS.contains(&channel.as_str()) {
-        return Err(AppError::invalid("invalid-channel", "canal inconnu : web, counter, post, email ou api"));
+        return Err(AppError::invalid(
+            "invalid-channel",
+            "canal inconnu : web, counter, post, email ou api",
+        ));
     }
-    let subject = match input.subject.as_deref().filter(|s| !s.is_empty() && *s != "self") {
+    let subject = match input
+        .subject
+        .as_deref()
+        .filter(|s| !s.is_empty() && *s != "self")
+    {
         Some(s) => {
             let theirs = members::list(&app.db, &p.tenant_id, &citizen.id).await?;
             if !theirs.iter().any(|m| m.id == s) {
-                return Err(AppError::invalid("unknown-subject", "la personne concernée ne fait pas partie du foyer de l'usager"));
+                return Err(AppError::invalid(
+                    "unknown-subject",
+                    "la personne concernée ne fait pas partie du foyer de l'usager",
+                ));
             }
             Some(s.to_string())
         }
         None => None,
     };
-    let valid_until = compute_validity(&t, date_of(app.now()), input.issued_on.as_deref(), input.valid_until.as_deref())?;
+    let valid_until = compute_validity(
+        &t,
+        date_of(app.now()),
+        input.issued_on.as_deref(),
+        input.valid_until.as_deref(),
+    )?;
     if spooled.size == 0 {
         return Err(AppError::Refused(liasse_inspect::Refusal::Empty));
     }
@@ -258,8 +402,15 @@ pub async fn deposit_for(app: &App, p: &Principal, citizen_id: &str, input: Depo
         updated_at: now,
         deleted_at: None,
     };
-    let title = input.title.map(|s| s.trim().chars().take(200).collect::<String>()).filter(|s| !s.is_empty());
-    let meta = SealedMeta { title, file_name: display_name(input.file_name.as_deref(), &t, inspection.format), metadata: input.metadata.unwrap_or_else(|| serde_json::json!({})) };
+    let title = input
+        .title
+        .map(|s| s.trim().chars().take(200).collect::<String>())
+        .filter(|s| !s.is_empty());
+    let meta = SealedMeta {
+        title,
+        file_name: display_name(input.file_name.as_deref(), &t, inspection.format),
+        metadata: input.metadata.unwrap_or_else(|| serde_json::json!({})),
+    };
     let version = write_version(app, p, &doc, 1, &spooled, inspection, &meta).await?;
     let basis = Basis::Deposit(p.service.clone());
     let mut tx = app.db.begin_write().await?;
@@ -307,7 +458,10 @@ pub struct Notifications {
 
 pub async fn notifications(app: &App, p: &Principal) -> Result<Notifications> {
     let items = notifications::for_account(&app.db, &p.tenant_id, &p.account_id).await?;
-    Ok(Notifications { unread: items.iter().filter(|n| n.read_at.is_none()).count(), items })
+    Ok(Notifications {
+        unread: items.iter().filter(|n| n.read_at.is_none()).count(),
+        items,
+    })
 }
 
 pub async fn mark_read(app: &App, p: &Principal, id: &str) -> Result<()> {
@@ -334,7 +488,11 @@ pub async fn providers(app: &App, p: &Principal) -> Result<Vec<Provider>> {
     Ok(accounts::services(&app.db, &p.tenant_id)
         .await?
         .into_iter()
-        .map(|a| Provider { id: a.id, name: a.display_name, service: a.service })
+        .map(|a| Provider {
+            id: a.id,
+            name: a.display_name,
+            service: a.service,
+        })
         .collect())
 }
 
@@ -346,7 +504,10 @@ pub async fn set_consent(app: &App, p: &Principal, provider_id: &str, on: bool) 
     if !is_valid_id(provider_id) {
         return Err(AppError::NotFound);
     }
-    accounts::by_id(&app.db, &p.tenant_id, provider_id).await?.filter(|a| a.role == "service").ok_or(AppError::NotFound)?;
+    accounts::by_id(&app.db, &p.tenant_id, provider_id)
+        .await?
+        .filter(|a| a.role == "service")
+        .ok_or(AppError::NotFound)?;
     let now = app.now();
     let mut tx = app.db.begin_write().await?;
     notifications::set_optin(&mut tx, &p.tenant_id, &p.account_id, provider_id, now, on).await?;
@@ -356,7 +517,11 @@ pub async fn set_consent(app: &App, p: &Principal, provider_id: &str, on: bool) 
         now,
         &NewEntry {
             actor: p.actor(),
-            action: if on { "provider.optin".into() } else { "provider.optout".into() },
+            action: if on {
+                "provider.optin".into()
+            } else {
+                "provider.optout".into()
+            },
             object_kind: "account".into(),
             object_id: provider_id.into(),
             citizen_id: Some(p.account_id.clone()),
@@ -382,13 +547,29 @@ pub struct ExternalUse {
 pub async fn record_use(app: &App, p: &Principal, id: &str, body: &[u8]) -> Result<()> {
     // Access first: a caller without a basis learns nothing, whatever the body.
     let (doc, basis) = authorize(app, p, id, Action::ReadMetadata).await?;
-    let u: ExternalUse = serde_json::from_slice(body).map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))?;
+    let u: ExternalUse = serde_json::from_slice(body)
+        .map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))?;
     let case = u.case.trim();
     if case.is_empty() || case.chars().count() > 200 {
-        return Err(AppError::invalid("invalid-case", "la référence du dossier est obligatoire (200 caractères au plus)"));
+        return Err(AppError::invalid(
+            "invalid-case",
+            "la référence du dossier est obligatoire (200 caractères au plus)",
+        ));
     }
     let mut tx = app.db.begin_write().await?;
-    journal::append(&mut tx, &p.tenant_id, app.now(), &crate::services::documents::entry(p, "document.use", &doc, &basis, serde_json::json!({ "case": case }))).await?;
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        app.now(),
+        &crate::services::documents::entry(
+            p,
+            "document.use",
+            &doc,
+            &basis,
+            serde_json::json!({ "case": case }),
+        ),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -16,7 +16,10 @@ const DPI: f32 = 150.0;
 /// Assembles the pages, in order, into one PDF and spools it.
 pub async fn assemble(app: &App, pages: Vec<Spooled>, limit: u64) -> Result<Spooled> {
     if pages.len() > MAX_PAGES {
-        return Err(AppError::invalid("too-many-pages", format!("{MAX_PAGES} pages au plus par document")));
+        return Err(AppError::invalid(
+            "too-many-pages",
+            format!("{MAX_PAGES} pages au plus par document"),
+        ));
     }
     let mut raw = Vec::with_capacity(pages.len());
     for mut p in pages {
@@ -25,7 +28,12 @@ pub async fn assemble(app: &App, pages: Vec<Spooled>, limit: u64) -> Result<Spoo
         let size = p.size;
         let format = tokio::task::spawn_blocking(move || {
             file.seek(SeekFrom::Start(0))?;
-            Ok::<_, std::io::Error>(liasse_inspect::inspect(&mut file, size, &allowed, &liasse_inspect::Limits::default()))
+            Ok::<_, std::io::Error>(liasse_inspect::inspect(
+                &mut file,
+                size,
+                &allowed,
+                &liasse_inspect::Limits::default(),
+            ))
         })
         .await
         .map_err(|e| AppError::Internal(e.to_string()))??
@@ -52,14 +60,18 @@ fn build(pages: Vec<(liasse_inspect::Format, Vec<u8>)>) -> Result<Vec<u8>> {
     for (format, bytes) in pages {
         match format {
             Format::Pdf => {
-                let mut other = Document::load_mem(&bytes).map_err(|_| AppError::Refused(liasse_inspect::Refusal::PdfMalformed))?;
+                let mut other = Document::load_mem(&bytes)
+                    .map_err(|_| AppError::Refused(liasse_inspect::Refusal::PdfMalformed))?;
                 other.renumber_objects_with(doc.max_id + 1);
                 doc.max_id = other.max_id;
                 let their_pages: Vec<_> = other.get_pages().into_values().collect();
                 for (id, object) in other.objects {
                     // The other document's catalogue and page tree are replaced by ours.
                     let skip = match object.as_dict() {
-                        Ok(d) => matches!(d.get(b"Type").and_then(Object::as_name), Ok(b"Catalog") | Ok(b"Pages")),
+                        Ok(d) => matches!(
+                            d.get(b"Type").and_then(Object::as_name),
+                            Ok(b"Catalog") | Ok(b"Pages")
+                        ),
                         Err(_) => false,
                     };
                     if !skip {
@@ -77,18 +89,28 @@ fn build(pages: Vec<(liasse_inspect::Format, Vec<u8>)>) -> Result<Vec<u8>> {
         }
     }
     let count = kids.len() as i64;
-    doc.objects.insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }));
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
+    );
     let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog);
     let mut out = Vec::new();
-    doc.save_to(&mut out).map_err(|e| AppError::Internal(format!("pdf assembly: {e}")))?;
+    doc.save_to(&mut out)
+        .map_err(|e| AppError::Internal(format!("pdf assembly: {e}")))?;
     Ok(out)
 }
 
 /// One page holding one image scaled to the page: JPEGs are embedded as they are (DCTDecode),
 /// other images are decoded and stored as compressed RGB.
-fn image_page(doc: &mut Document, parent: lopdf::ObjectId, format: liasse_inspect::Format, bytes: &[u8]) -> Result<lopdf::ObjectId> {
-    let img = image::load_from_memory(bytes).map_err(|_| AppError::Refused(liasse_inspect::Refusal::ImageMalformed))?;
+fn image_page(
+    doc: &mut Document,
+    parent: lopdf::ObjectId,
+    format: liasse_inspect::Format,
+    bytes: &[u8],
+) -> Result<lopdf::ObjectId> {
+    let img = image::load_from_memory(bytes)
+        .map_err(|_| AppError::Refused(liasse_inspect::Refusal::ImageMalformed))?;
     let (w, h) = (img.width(), img.height());
     let mut dict = Dictionary::new();
     dict.set("Type", "XObject");
@@ -96,8 +118,17 @@ fn image_page(doc: &mut Document, parent: lopdf::ObjectId, format: liasse_inspec
     dict.set("Width", i64::from(w));
     dict.set("Height", i64::from(h));
     dict.set("BitsPerComponent", 8);
-    let content = if format == liasse_inspect::Format::Jpeg && matches!(img.color(), image::ColorType::Rgb8 | image::ColorType::L8) {
-        dict.set("ColorSpace", if img.color() == image::ColorType::L8 { "DeviceGray" } else { "DeviceRGB" });
+    let content = if format == liasse_inspect::Format::Jpeg
+        && matches!(img.color(), image::ColorType::Rgb8 | image::ColorType::L8)
+    {
+        dict.set(
+            "ColorSpace",
+            if img.color() == image::ColorType::L8 {
+                "DeviceGray"
+            } else {
+                "DeviceRGB"
+            },
+        );
         dict.set("Filter", "DCTDecode");
         bytes.to_vec()
     } else {

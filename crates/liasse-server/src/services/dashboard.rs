@@ -37,7 +37,11 @@ pub struct Dashboard {
 }
 
 fn staff(p: &Principal) -> Result<()> {
-    if p.role.is_staff() { Ok(()) } else { Err(AppError::Forbidden) }
+    if p.role.is_staff() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
 }
 
 /// Items of the requests the agent may see, with lateness computed from each procedure's
@@ -45,20 +49,28 @@ fn staff(p: &Principal) -> Result<()> {
 async fn items(app: &App, p: &Principal) -> Result<Vec<(RequestRow, Item)>> {
     let rows = requests::list(app, p).await?;
     let procedures: BTreeMap<String, liasse_domain::procedure::Procedure> =
-        requests::list_procedures(app, p).await?.into_iter().map(|x| (x.code.clone(), x)).collect();
+        requests::list_procedures(app, p)
+            .await?
+            .into_iter()
+            .map(|x| (x.code.clone(), x))
+            .collect();
     let now = app.now();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         if !names.contains_key(&r.citizen_id) {
-            let name = accounts::by_id(&app.db, &p.tenant_id, &r.citizen_id).await?.map(|a| a.display_name).unwrap_or_default();
+            let name = accounts::by_id(&app.db, &p.tenant_id, &r.citizen_id)
+                .await?
+                .map(|a| a.display_name)
+                .unwrap_or_default();
             names.insert(r.citizen_id.clone(), name);
         }
         let proc_ = procedures.get(&r.procedure_code);
         let open = matches!(r.state.as_str(), "submitted" | "in_progress");
         let since = r.submitted_at.map(|s| now - s).unwrap_or(0);
         let late = open && proc_.is_some_and(|x| since > i64::from(x.processing_days) * DAY_MS);
-        let urgent = r.state == "submitted" && proc_.is_some_and(|x| since > i64::from(x.reminder_days) * DAY_MS);
+        let urgent = r.state == "submitted"
+            && proc_.is_some_and(|x| since > i64::from(x.reminder_days) * DAY_MS);
         let item = Item {
             id: r.id.clone(),
             number: r.number.clone(),
@@ -67,7 +79,10 @@ async fn items(app: &App, p: &Principal) -> Result<Vec<(RequestRow, Item)>> {
             citizen_name: names.get(&r.citizen_id).cloned().unwrap_or_default(),
             state: r.state.clone(),
             submitted_at: r.submitted_at.map(rfc3339),
-            lock_holder: r.lock_holder.clone().filter(|_| r.lock_until.is_some_and(|u| u > now)),
+            lock_holder: r
+                .lock_holder
+                .clone()
+                .filter(|_| r.lock_until.is_some_and(|u| u > now)),
             late,
             urgent,
         };
@@ -79,12 +94,21 @@ async fn items(app: &App, p: &Principal) -> Result<Vec<(RequestRow, Item)>> {
 pub async fn dashboard(app: &App, p: &Principal) -> Result<Dashboard> {
     staff(p)?;
     let all = items(app, p).await?;
-    let mut d = Dashboard { counts: BTreeMap::new(), new: Vec::new(), mine: Vec::new(), late: Vec::new(), urgent: Vec::new() };
+    let mut d = Dashboard {
+        counts: BTreeMap::new(),
+        new: Vec::new(),
+        mine: Vec::new(),
+        late: Vec::new(),
+        urgent: Vec::new(),
+    };
     // Late and urgent count every request, including those also listed as new or mine.
-    d.counts.insert("late", all.iter().filter(|(_, i)| i.late).count());
-    d.counts.insert("urgent", all.iter().filter(|(_, i)| i.urgent).count());
+    d.counts
+        .insert("late", all.iter().filter(|(_, i)| i.late).count());
+    d.counts
+        .insert("urgent", all.iter().filter(|(_, i)| i.urgent).count());
     for (r, item) in all {
-        let mine = r.lock_holder.as_deref() == Some(p.account_id.as_str()) && r.state == "in_progress";
+        let mine =
+            r.lock_holder.as_deref() == Some(p.account_id.as_str()) && r.state == "in_progress";
         if r.state == "submitted" {
             d.new.push(item);
         } else if mine {
@@ -113,18 +137,39 @@ pub struct Search {
 
 pub async fn search(app: &App, p: &Principal, s: &Search) -> Result<Vec<Item>> {
     staff(p)?;
-    let q = s.q.as_deref().map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
+    let q =
+        s.q.as_deref()
+            .map(|q| q.trim().to_lowercase())
+            .filter(|q| !q.is_empty());
     let mut out = Vec::new();
     for (r, item) in items(app, p).await? {
-        if s.state.as_deref().is_some_and(|x| !x.is_empty() && x != r.state) || s.procedure.as_deref().is_some_and(|x| !x.is_empty() && x != r.procedure_code) {
+        if s.state
+            .as_deref()
+            .is_some_and(|x| !x.is_empty() && x != r.state)
+            || s.procedure
+                .as_deref()
+                .is_some_and(|x| !x.is_empty() && x != r.procedure_code)
+        {
             continue;
         }
-        let day = r.submitted_at.map(|t| liasse_domain::doctype::format_date(liasse_domain::clock::date_of(t)));
-        if s.from.as_deref().is_some_and(|f| !f.is_empty() && day.as_deref().is_none_or(|d| d < f)) || s.to.as_deref().is_some_and(|t| !t.is_empty() && day.as_deref().is_none_or(|d| d > t)) {
+        let day = r
+            .submitted_at
+            .map(|t| liasse_domain::doctype::format_date(liasse_domain::clock::date_of(t)));
+        if s.from
+            .as_deref()
+            .is_some_and(|f| !f.is_empty() && day.as_deref().is_none_or(|d| d < f))
+            || s.to
+                .as_deref()
+                .is_some_and(|t| !t.is_empty() && day.as_deref().is_none_or(|d| d > t))
+        {
             continue;
         }
         if let Some(q) = &q {
-            let mut hay = format!("{} {}", item.number.to_lowercase(), item.citizen_name.to_lowercase());
+            let mut hay = format!(
+                "{} {}",
+                item.number.to_lowercase(),
+                item.citizen_name.to_lowercase()
+            );
             for m in members::list(&app.db, &p.tenant_id, &r.citizen_id).await? {
                 hay.push(' ');
                 hay.push_str(&m.name.to_lowercase());
@@ -154,7 +199,14 @@ pub async fn statistics(app: &App, p: &Principal) -> Result<Vec<StatRow>> {
     for (r, _) in items(app, p).await? {
         *counts.entry((r.procedure_code, r.state)).or_default() += 1;
     }
-    Ok(counts.into_iter().map(|((procedure, state), count)| StatRow { procedure, state, count }).collect())
+    Ok(counts
+        .into_iter()
+        .map(|((procedure, state), count)| StatRow {
+            procedure,
+            state,
+            count,
+        })
+        .collect())
 }
 
 pub fn statistics_csv(rows: &[StatRow]) -> String {

@@ -405,7 +405,12 @@ pub async fn deposit(
     let channel = match input.channel.as_deref().filter(|c| !c.is_empty()) {
         None => "web".to_string(),
         Some(c @ ("web" | "mobile")) => c.to_string(),
-        Some(_) => return Err(AppError::invalid("invalid-channel", "un dépôt par l'usager se fait par le web ou l'application mobile")),
+        Some(_) => {
+            return Err(AppError::invalid(
+                "invalid-channel",
+                "un dépôt par l'usager se fait par le web ou l'application mobile",
+            ));
+        }
     };
     let now = app.now();
     let doc = DocumentRow {

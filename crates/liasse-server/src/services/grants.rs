@@ -53,28 +53,47 @@ pub struct GrantView {
 const MAX_DAYS: i64 = 366;
 
 fn citizen(p: &Principal) -> Result<()> {
-    if p.role == Role::Citizen { Ok(()) } else { Err(AppError::Forbidden) }
+    if p.role == Role::Citizen {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
 }
 
 pub async fn create(app: &App, p: &Principal, g: NewGrant) -> Result<GrantView> {
     citizen(p)?;
-    let (grantee_kind, grantee) = match (g.domain.as_deref().map(str::trim), g.client.as_deref().map(str::trim)) {
+    let (grantee_kind, grantee) = match (
+        g.domain.as_deref().map(str::trim),
+        g.client.as_deref().map(str::trim),
+    ) {
         (Some(d), None) if !d.is_empty() && d.len() <= 64 => ("domain", d.to_string()),
         (None, Some(c)) if is_valid_id(c) => {
             let client = accounts::by_id(&app.db, &p.tenant_id, c).await?;
             if client.is_none_or(|a| a.role != "service") {
-                return Err(AppError::invalid("unknown-client", "ce service partenaire n'existe pas"));
+                return Err(AppError::invalid(
+                    "unknown-client",
+                    "ce service partenaire n'existe pas",
+                ));
             }
             ("client", c.to_string())
         }
-        _ => return Err(AppError::invalid("invalid-grantee", "indiquez soit un domaine (domain), soit un service partenaire (client)")),
+        _ => {
+            return Err(AppError::invalid(
+                "invalid-grantee",
+                "indiquez soit un domaine (domain), soit un service partenaire (client)",
+            ));
+        }
     };
     let (scope_kind, scope) = match (g.documents.is_empty(), g.types.is_empty()) {
         (false, true) => {
-            let mine = liasse_store::documents::list_owned(&app.db, &p.tenant_id, &p.account_id).await?;
+            let mine =
+                liasse_store::documents::list_owned(&app.db, &p.tenant_id, &p.account_id).await?;
             for id in &g.documents {
                 if !mine.iter().any(|d| &d.id == id) {
-                    return Err(AppError::invalid("unknown-document", "une des pièces choisies n'est pas dans votre porte-documents"));
+                    return Err(AppError::invalid(
+                        "unknown-document",
+                        "une des pièces choisies n'est pas dans votre porte-documents",
+                    ));
                 }
             }
             ("documents", g.documents)
@@ -85,16 +104,27 @@ pub async fn create(app: &App, p: &Principal, g: NewGrant) -> Result<GrantView> 
             }
             ("types", g.types)
         }
-        _ => return Err(AppError::invalid("invalid-scope", "choisissez soit des pièces (documents), soit des types de pièces (types)")),
+        _ => {
+            return Err(AppError::invalid(
+                "invalid-scope",
+                "choisissez soit des pièces (documents), soit des types de pièces (types)",
+            ));
+        }
     };
     let purpose = g.purpose.trim();
     if purpose.is_empty() || purpose.chars().count() > 500 {
-        return Err(AppError::invalid("invalid-purpose", "indiquez l'objet du partage (500 caractères au plus)"));
+        return Err(AppError::invalid(
+            "invalid-purpose",
+            "indiquez l'objet du partage (500 caractères au plus)",
+        ));
     }
     let today = app.clock.today();
     let until = parse_date(&g.until).map_err(|m| AppError::invalid("invalid-date", m))?;
     if until < today || (until - today).whole_days() > MAX_DAYS {
-        return Err(AppError::invalid("invalid-date", "la date de fin doit être comprise entre aujourd'hui et un an"));
+        return Err(AppError::invalid(
+            "invalid-date",
+            "la date de fin doit être comprise entre aujourd'hui et un an",
+        ));
     }
     let row = GrantRow {
         id: new_id(),
@@ -116,7 +146,11 @@ pub async fn create(app: &App, p: &Principal, g: NewGrant) -> Result<GrantView> 
     })))
     .await?;
     tx.commit().await?;
-    Ok(GrantView { status: "active".into(), grant: row, uses: Vec::new() })
+    Ok(GrantView {
+        status: "active".into(),
+        grant: row,
+        uses: Vec::new(),
+    })
 }
 
 fn entry(p: &Principal, action: &str, id: &str, details: serde_json::Value) -> NewEntry {
@@ -151,9 +185,17 @@ pub async fn list(app: &App, p: &Principal) -> Result<Vec<GrantView>> {
             let used = uses
                 .iter()
                 .filter(|(id, ..)| id == &g.id)
-                .map(|(_, action, by, at)| GrantUse { action: action.clone(), by: by.clone(), at: rfc3339(*at) })
+                .map(|(_, action, by, at)| GrantUse {
+                    action: action.clone(),
+                    by: by.clone(),
+                    at: rfc3339(*at),
+                })
                 .collect();
-            GrantView { status: status.into(), grant: g, uses: used }
+            GrantView {
+                status: status.into(),
+                grant: g,
+                uses: used,
+            }
         })
         .collect())
 }
@@ -169,7 +211,13 @@ pub async fn revoke(app: &App, p: &Principal, id: &str) -> Result<()> {
     if !grants::revoke(&mut tx, &p.tenant_id, &p.account_id, id, now).await? {
         return Err(AppError::NotFound);
     }
-    journal::append(&mut tx, &p.tenant_id, now, &entry(p, "grant.revoke", id, serde_json::json!({}))).await?;
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        now,
+        &entry(p, "grant.revoke", id, serde_json::json!({})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

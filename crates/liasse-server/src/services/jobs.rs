@@ -248,10 +248,8 @@ pub fn spawn(app: &App) -> Option<tokio::task::JoinHandle<()>> {
             return None;
         }
     };
-    if let Some(s) = &runner.senders {
-        if !s.has_email() {
-            tracing::warn!("no smtp_url: e-mail notices stay pending in the outbox");
-        }
+    if runner.senders.as_ref().is_some_and(|s| !s.has_email()) {
+        tracing::warn!("no smtp_url: e-mail notices stay pending in the outbox");
     }
     Some(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(secs));

@@ -30,7 +30,11 @@ pub const TEMPLATES: &[(&str, &str, &str)] = &[
         "Votre demande {{numero}}",
         "Madame, Monsieur {{nom}},\n\nNous avons examiné votre demande « {{demarche}} » (numéro {{numero}}). Nous ne pouvons pas y donner une suite favorable pour la raison suivante :\n\n{{texte}}\n\nVous pouvez contester cette décision dans un délai de deux mois.\n\n{{service}}\n{{collectivite}}",
     ),
-    ("libre", "{{texte_objet}}", "Madame, Monsieur {{nom}},\n\n{{texte}}\n\n{{service}}\n{{collectivite}}"),
+    (
+        "libre",
+        "{{texte_objet}}",
+        "Madame, Monsieur {{nom}},\n\n{{texte}}\n\n{{service}}\n{{collectivite}}",
+    ),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -54,7 +58,12 @@ fn fill(template: &str, vars: &[(&str, String)]) -> String {
 }
 
 /// Writes a letter for a request and deposits it into the citizen's vault.
-pub async fn write(app: &App, p: &Principal, request_id: &str, l: NewLetter) -> Result<DocumentView> {
+pub async fn write(
+    app: &App,
+    p: &Principal,
+    request_id: &str,
+    l: NewLetter,
+) -> Result<DocumentView> {
     let r = requests::get(app, p, request_id).await?;
     if !(p.role.is_staff() && p.facts().right_on(&r.domain) >= Right::Modify) {
         return Err(AppError::Forbidden);
@@ -64,10 +73,17 @@ pub async fn write(app: &App, p: &Principal, request_id: &str, l: NewLetter) -> 
         .find(|(id, ..)| *id == l.template)
         .ok_or_else(|| AppError::invalid("unknown-template", "modèle de courrier inconnu : accuse-reception, demande-acceptee, demande-refusee ou libre"))?;
     if l.text.chars().count() > 10_000 || l.subject.chars().count() > 200 {
-        return Err(AppError::invalid("letter-too-long", "le texte du courrier est trop long"));
+        return Err(AppError::invalid(
+            "letter-too-long",
+            "le texte du courrier est trop long",
+        ));
     }
-    let citizen = liasse_store::accounts::by_id(&app.db, &p.tenant_id, &r.citizen_id).await?.ok_or(AppError::NotFound)?;
-    let tenant = liasse_store::tenants::by_id(&app.db, &p.tenant_id).await?.ok_or(AppError::NotFound)?;
+    let citizen = liasse_store::accounts::by_id(&app.db, &p.tenant_id, &r.citizen_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let tenant = liasse_store::tenants::by_id(&app.db, &p.tenant_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let today = date_of(app.now());
     let fr_date = |d: time::Date| format!("{:02}/{:02}/{}", d.day(), d.month() as u8, d.year());
     let vars = [
@@ -75,9 +91,23 @@ pub async fn write(app: &App, p: &Principal, request_id: &str, l: NewLetter) -> 
         ("demarche", r.procedure_title.clone()),
         ("nom", citizen.display_name.clone()),
         ("date", fr_date(today)),
-        ("date_depot", r.submitted_at.as_deref().and_then(|s| s.get(..10)).map(|s| s.split('-').rev().collect::<Vec<_>>().join("/")).unwrap_or_default()),
+        (
+            "date_depot",
+            r.submitted_at
+                .as_deref()
+                .and_then(|s| s.get(..10))
+                .map(|s| s.split('-').rev().collect::<Vec<_>>().join("/"))
+                .unwrap_or_default(),
+        ),
         ("etat", r.state.clone()),
-        ("service", if p.service.is_empty() { p.display_name.clone() } else { p.service.clone() }),
+        (
+            "service",
+            if p.service.is_empty() {
+                p.display_name.clone()
+            } else {
+                p.service.clone()
+            },
+        ),
         ("texte", l.text.clone()),
         ("texte_objet", l.subject.clone()),
         ("collectivite", tenant.name.clone()),
@@ -92,7 +122,9 @@ pub async fn write(app: &App, p: &Principal, request_id: &str, l: NewLetter) -> 
         type_code: "courrier".into(),
         title: Some(subject),
         file_name: Some(format!("courrier-{}.pdf", r.number)),
-        metadata: Some(serde_json::json!({ "request": r.id, "request_number": r.number, "template": l.template })),
+        metadata: Some(
+            serde_json::json!({ "request": r.id, "request_number": r.number, "template": l.template }),
+        ),
         ..DepositInput::default()
     };
     agency::deposit_for(app, p, &r.citizen_id, input, spooled).await
@@ -101,7 +133,14 @@ pub async fn write(app: &App, p: &Principal, request_id: &str, l: NewLetter) -> 
 /// A one-column A4 letter in Helvetica. Hand-written PDF: small, deterministic, and accepted
 /// by our own upload inspection.
 pub fn render_pdf(sender: &str, date: &str, subject: &str, body: &str) -> Vec<u8> {
-    let mut lines: Vec<(u8, String)> = vec![(12, sender.to_string()), (10, String::new()), (10, format!("Le {date}")), (10, String::new()), (12, format!("Objet : {subject}")), (10, String::new())];
+    let mut lines: Vec<(u8, String)> = vec![
+        (12, sender.to_string()),
+        (10, String::new()),
+        (10, format!("Le {date}")),
+        (10, String::new()),
+        (12, format!("Objet : {subject}")),
+        (10, String::new()),
+    ];
     for para in body.split('\n') {
         if para.trim().is_empty() {
             lines.push((10, String::new()));
@@ -119,7 +158,10 @@ pub fn render_pdf(sender: &str, date: &str, subject: &str, body: &str) -> Vec<u8
     objects.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
     let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
     objects.push(format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")).into_bytes());
-    objects.push(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec());
+    objects.push(
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+            .to_vec(),
+    );
     for (i, page) in pages.iter().enumerate() {
         let mut content = b"BT 56 780 Td 15 TL\n".to_vec();
         for (size, text) in page.iter() {
@@ -143,11 +185,19 @@ pub fn render_pdf(sender: &str, date: &str, subject: &str, body: &str) -> Vec<u8
         out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for o in offsets {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }
-    out.extend_from_slice(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
     out
 }
 
@@ -206,7 +256,12 @@ mod tests {
     fn letters_pass_our_own_inspection() {
         let body = "Madame, Monsieur Camille Martin,\n\nVotre demande « Inscription scolaire » (numéro 2026-000001) est acceptée. L'élève est attendu(e) le 1er septembre à l'école Jean-Jaurès — n'oubliez pas le carnet de santé.\n".repeat(20);
         let pdf = render_pdf("Ville de Démo", "15/01/2026", "Objet (test)", &body);
-        let got = liasse_inspect::inspect_bytes(&pdf, &[liasse_inspect::Format::Pdf], &liasse_inspect::Limits::default()).unwrap();
+        let got = liasse_inspect::inspect_bytes(
+            &pdf,
+            &[liasse_inspect::Format::Pdf],
+            &liasse_inspect::Limits::default(),
+        )
+        .unwrap();
         assert_eq!(got.format, liasse_inspect::Format::Pdf);
         assert!(got.pages.unwrap() >= 2);
     }

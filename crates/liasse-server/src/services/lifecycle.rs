@@ -80,7 +80,9 @@ fn expiry_event(valid_until: Date, today: Date, offsets_ascending: &[u32]) -> Op
 }
 
 /// The day a document is destroyed at the end of its type's retention (which counts from the
-/// end of validity), or `None` when its type keeps documents.
+/// end of validity), or `None` when its type keeps documents. Documents without an end of
+/// validity (birth certificates, vaccination records) are never destroyed by the runner: the
+/// end of their use is not known.
 fn disposal_day(valid_until: Date, t: &DocumentType) -> Option<Date> {
     (t.disposal == Disposal::Delete).then(|| add_days(t.retention.add_to(valid_until), 1))
 }

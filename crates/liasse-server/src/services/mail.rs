@@ -224,7 +224,7 @@ const DIGEST_HOUR_MS: i64 = 6 * 3_600_000;
 
 /// Midnight UTC of a day, in milliseconds.
 pub fn day_start(day: time::Date) -> i64 {
-    (day.midnight().assume_utc().unix_timestamp()) * 1000
+    day.midnight().assume_utc().unix_timestamp() * 1000
 }
 
 /// The e-mail template: greeting, text, link, the tenant's signature.

@@ -24,29 +24,50 @@ use crate::services::catalogue;
 const DEFAULT_LOCK_MINUTES: i64 = 30;
 
 async fn lock_ms(app: &App, tenant_id: &str) -> Result<i64> {
-    let tenant = liasse_store::tenants::by_id(&app.db, tenant_id).await?.ok_or(AppError::NotFound)?;
-    let minutes = tenant.settings.get("lock_minutes").and_then(|v| v.as_i64()).filter(|m| (1..=24 * 60).contains(m)).unwrap_or(DEFAULT_LOCK_MINUTES);
+    let tenant = liasse_store::tenants::by_id(&app.db, tenant_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let minutes = tenant
+        .settings
+        .get("lock_minutes")
+        .and_then(|v| v.as_i64())
+        .filter(|m| (1..=24 * 60).contains(m))
+        .unwrap_or(DEFAULT_LOCK_MINUTES);
     Ok(minutes * 60 * 1000)
 }
 
 fn parse_procedure(definition: &str) -> Result<Procedure> {
-    serde_json::from_str(definition).map_err(|e| AppError::Internal(format!("stored procedure: {e}")))
+    serde_json::from_str(definition)
+        .map_err(|e| AppError::Internal(format!("stored procedure: {e}")))
 }
 
 pub async fn list_procedures(app: &App, p: &Principal) -> Result<Vec<Procedure>> {
-    store::procedures(&app.db, &p.tenant_id).await?.iter().map(|d| parse_procedure(d)).collect()
+    store::procedures(&app.db, &p.tenant_id)
+        .await?
+        .iter()
+        .map(|d| parse_procedure(d))
+        .collect()
 }
 
 pub async fn get_procedure(app: &App, tenant_id: &str, code: &str) -> Result<Procedure> {
-    let def = store::procedure(&app.db, tenant_id, code).await?.ok_or_else(|| {
-        AppError::invalid("unknown-procedure", format!("la démarche « {} » n'existe pas", code.chars().take(64).collect::<String>()))
-    })?;
+    let def = store::procedure(&app.db, tenant_id, code)
+        .await?
+        .ok_or_else(|| {
+            AppError::invalid(
+                "unknown-procedure",
+                format!(
+                    "la démarche « {} » n'existe pas",
+                    code.chars().take(64).collect::<String>()
+                ),
+            )
+        })?;
     parse_procedure(&def)
 }
 
 /// Creates or replaces a procedure: tenant admins, or managers with the manage right on its domain.
 pub async fn put_procedure(app: &App, p: &Principal, proc_: Procedure) -> Result<bool> {
-    let allowed = p.role == Role::Admin || (p.role == Role::Manager && p.facts().right_on(&proc_.domain) >= Right::Manage);
+    let allowed = p.role == Role::Admin
+        || (p.role == Role::Manager && p.facts().right_on(&proc_.domain) >= Right::Manage);
     if !allowed {
         return Err(AppError::Forbidden);
     }
@@ -54,8 +75,15 @@ pub async fn put_procedure(app: &App, p: &Principal, proc_: Procedure) -> Result
 }
 
 /// Validates and stores a procedure (admins, managers, and the demo loader).
-pub async fn save_procedure(app: &App, tenant_id: &str, actor: liasse_domain::journal::Actor, proc_: Procedure) -> Result<bool> {
-    proc_.validate().map_err(|m| AppError::invalid("invalid-procedure", m))?;
+pub async fn save_procedure(
+    app: &App,
+    tenant_id: &str,
+    actor: liasse_domain::journal::Actor,
+    proc_: Procedure,
+) -> Result<bool> {
+    proc_
+        .validate()
+        .map_err(|m| AppError::invalid("invalid-procedure", m))?;
     for r in &proc_.requirements {
         catalogue::get_active(app, tenant_id, &r.type_code).await?;
     }
@@ -63,16 +91,25 @@ pub async fn save_procedure(app: &App, tenant_id: &str, actor: liasse_domain::jo
     let now = app.now();
     let mut tx = app.db.begin_write().await?;
     let existed = store::upsert_procedure(&mut tx, tenant_id, &proc_.code, &def, now).await?;
-    journal::append(&mut tx, tenant_id, now, &NewEntry {
-        actor,
-        action: if existed { "procedure.update".into() } else { "procedure.create".into() },
-        object_kind: "procedure".into(),
-        object_id: proc_.code.clone(),
-        citizen_id: None,
-        basis_kind: "admin".into(),
-        basis_id: String::new(),
-        details: serde_json::json!({ "domain": proc_.domain }),
-    })
+    journal::append(
+        &mut tx,
+        tenant_id,
+        now,
+        &NewEntry {
+            actor,
+            action: if existed {
+                "procedure.update".into()
+            } else {
+                "procedure.create".into()
+            },
+            object_kind: "procedure".into(),
+            object_id: proc_.code.clone(),
+            citizen_id: None,
+            basis_kind: "admin".into(),
+            basis_id: String::new(),
+            details: serde_json::json!({ "domain": proc_.domain }),
+        },
+    )
     .await?;
     tx.commit().await?;
     Ok(existed)
@@ -145,7 +182,12 @@ pub struct RequestView {
 }
 
 fn household_of(members: &[liasse_store::members::MemberRow]) -> serde_json::Value {
-    let children = members.iter().filter(|m| ["enfant", "child", "fils", "fille"].contains(&m.relation.to_lowercase().as_str())).count();
+    let children = members
+        .iter()
+        .filter(|m| {
+            ["enfant", "child", "fils", "fille"].contains(&m.relation.to_lowercase().as_str())
+        })
+        .count();
     serde_json::json!({ "members": members.len(), "children": children, "adults": members.len() - children + 1 })
 }
 
@@ -153,7 +195,9 @@ fn household_of(members: &[liasse_store::members::MemberRow]) -> serde_json::Val
 fn can_see(p: &Principal, r: &RequestRow) -> bool {
     match p.role {
         Role::Citizen => p.account_id == r.citizen_id,
-        Role::Agent | Role::Manager => r.state != "draft" && p.facts().right_on(&r.domain) >= Right::Consult,
+        Role::Agent | Role::Manager => {
+            r.state != "draft" && p.facts().right_on(&r.domain) >= Right::Consult
+        }
         _ => false,
     }
 }
@@ -162,8 +206,14 @@ async fn load(app: &App, p: &Principal, id: &str) -> Result<RequestRow> {
     if !is_valid_id(id) {
         return Err(AppError::NotFound);
     }
-    let r = store::get(&app.db, &p.tenant_id, id).await?.ok_or(AppError::NotFound)?;
-    if can_see(p, &r) { Ok(r) } else { Err(AppError::NotFound) }
+    let r = store::get(&app.db, &p.tenant_id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if can_see(p, &r) {
+        Ok(r)
+    } else {
+        Err(AppError::NotFound)
+    }
 }
 
 pub async fn create(app: &App, p: &Principal, n: NewRequest) -> Result<RequestView> {
@@ -172,13 +222,21 @@ pub async fn create(app: &App, p: &Principal, n: NewRequest) -> Result<RequestVi
     }
     let proc_ = get_procedure(app, &p.tenant_id, n.procedure.trim()).await?;
     if !proc_.open {
-        return Err(AppError::invalid("procedure-closed", "cette démarche n'est pas ouverte en ce moment"));
+        return Err(AppError::invalid(
+            "procedure-closed",
+            "cette démarche n'est pas ouverte en ce moment",
+        ));
     }
-    proc_.check_answers(&n.answers).map_err(|m| AppError::invalid("invalid-answers", m))?;
+    proc_
+        .check_answers(&n.answers)
+        .map_err(|m| AppError::invalid("invalid-answers", m))?;
     let mine = members::list(&app.db, &p.tenant_id, &p.account_id).await?;
     for m in &n.members {
         if !mine.iter().any(|x| &x.id == m) {
-            return Err(AppError::invalid("unknown-subject", "une personne choisie ne fait pas partie de votre foyer"));
+            return Err(AppError::invalid(
+                "unknown-subject",
+                "une personne choisie ne fait pas partie de votre foyer",
+            ));
         }
     }
     let now = app.now();
@@ -205,7 +263,18 @@ pub async fn create(app: &App, p: &Principal, n: NewRequest) -> Result<RequestVi
     };
     store::insert(&mut tx, &row).await?;
     history(&mut tx, p, &row, "created", serde_json::json!({})).await?;
-    journal::append(&mut tx, &p.tenant_id, now, &entry(p, "request.create", &row, serde_json::json!({ "procedure": row.procedure_code }))).await?;
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        now,
+        &entry(
+            p,
+            "request.create",
+            &row,
+            serde_json::json!({ "procedure": row.procedure_code }),
+        ),
+    )
+    .await?;
     tx.commit().await?;
     view(app, p, &row, None).await
 }
@@ -217,14 +286,39 @@ fn entry(p: &Principal, action: &str, r: &RequestRow, details: serde_json::Value
         object_kind: "request".into(),
         object_id: r.id.clone(),
         citizen_id: Some(r.citizen_id.clone()),
-        basis_kind: if p.account_id == r.citizen_id { "owner".into() } else { "domain".into() },
-        basis_id: if p.account_id == r.citizen_id { String::new() } else { r.domain.clone() },
+        basis_kind: if p.account_id == r.citizen_id {
+            "owner".into()
+        } else {
+            "domain".into()
+        },
+        basis_id: if p.account_id == r.citizen_id {
+            String::new()
+        } else {
+            r.domain.clone()
+        },
         details,
     }
 }
 
-async fn history(tx: &mut liasse_store::WriteTx, p: &Principal, r: &RequestRow, event: &str, details: serde_json::Value) -> Result<()> {
-    store::add_history(tx, &new_id(), &r.tenant_id, &r.id, r.updated_at, &p.account_id, &p.display_name, event, &details).await?;
+async fn history(
+    tx: &mut liasse_store::WriteTx,
+    p: &Principal,
+    r: &RequestRow,
+    event: &str,
+    details: serde_json::Value,
+) -> Result<()> {
+    store::add_history(
+        tx,
+        &new_id(),
+        &r.tenant_id,
+        &r.id,
+        r.updated_at,
+        &p.account_id,
+        &p.display_name,
+        event,
+        &details,
+    )
+    .await?;
     Ok(())
 }
 
@@ -264,21 +358,32 @@ fn rank(d: &DocumentRow) -> (u8, String, i64) {
     (trust, until, d.created_at)
 }
 
-async fn view(app: &App, p: &Principal, r: &RequestRow, tracking_code: Option<String>) -> Result<RequestView> {
+async fn view(
+    app: &App,
+    p: &Principal,
+    r: &RequestRow,
+    tracking_code: Option<String>,
+) -> Result<RequestView> {
     let (proc_, expanded) = requirements(app, r).await?;
     let attachments = store::attachments(&app.db, &r.tenant_id, &r.id).await?;
     let docs = documents::list_owned(&app.db, &r.tenant_id, &r.citizen_id).await?;
     let by_id: HashMap<&str, &DocumentRow> = docs.iter().map(|d| (d.id.as_str(), d)).collect();
-    let used_elsewhere = store::documents_attached_elsewhere(&app.db, &r.tenant_id, &r.citizen_id, &r.id).await?;
+    let used_elsewhere =
+        store::documents_attached_elsewhere(&app.db, &r.tenant_id, &r.citizen_id, &r.id).await?;
     let types = crate::services::documents::doc_types(app, &r.tenant_id).await?;
     let member_rows = members::list(&app.db, &r.tenant_id, &r.citizen_id).await?;
-    let reference_day = format_date(liasse_domain::clock::date_of(r.submitted_at.unwrap_or(app.now())));
+    let reference_day = format_date(liasse_domain::clock::date_of(
+        r.submitted_at.unwrap_or(app.now()),
+    ));
     let is_owner = p.account_id == r.citizen_id;
     let mut reqs = Vec::new();
     let mut missing = Vec::new();
     for e in &expanded {
         let attached = attachments.iter().find(|a| a.requirement == e.id).cloned();
-        let status = match attached.as_ref().and_then(|a| by_id.get(a.document_id.as_str())) {
+        let status = match attached
+            .as_ref()
+            .and_then(|a| by_id.get(a.document_id.as_str()))
+        {
             Some(d) if fits(d, e, &reference_day) => "attached",
             Some(_) => "expired",
             None => "missing",
@@ -286,14 +391,18 @@ async fn view(app: &App, p: &Principal, r: &RequestRow, tracking_code: Option<St
         if e.mandatory && status != "attached" {
             missing.push(e.id.clone());
         }
-        let mut candidates: Vec<&DocumentRow> = if is_owner && !matches!(r.state.as_str(), "closed" | "completed" | "rejected") {
-            docs.iter()
-                .filter(|d| fits(d, e, &reference_day))
-                .filter(|d| types.get(&d.type_code).is_none_or(|t| t.reusable) || !used_elsewhere.contains(&d.id))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let mut candidates: Vec<&DocumentRow> =
+            if is_owner && !matches!(r.state.as_str(), "closed" | "completed" | "rejected") {
+                docs.iter()
+                    .filter(|d| fits(d, e, &reference_day))
+                    .filter(|d| {
+                        types.get(&d.type_code).is_none_or(|t| t.reusable)
+                            || !used_elsewhere.contains(&d.id)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
         candidates.sort_by(|a, b| {
             let (ta, ua, ca) = rank(a);
             let (tb, ub, cb) = rank(b);
@@ -301,28 +410,54 @@ async fn view(app: &App, p: &Principal, r: &RequestRow, tracking_code: Option<St
         });
         let mut cands = Vec::new();
         for d in candidates {
-            let current = documents::version(&app.db, &d.tenant_id, &d.id, d.current_version).await?;
+            let current =
+                documents::version(&app.db, &d.tenant_id, &d.id, d.current_version).await?;
             let meta = match &current {
-                Some(v) => crate::services::documents::open_version(app, v)?.map(|(_, m)| m).unwrap_or_default(),
+                Some(v) => crate::services::documents::open_version(app, v)?
+                    .map(|(_, m)| m)
+                    .unwrap_or_default(),
                 None => Default::default(),
             };
-            cands.push(Candidate { id: d.id.clone(), state: d.state.clone(), valid_until: d.valid_until.clone(), title: meta.title, file_name: meta.file_name });
+            cands.push(Candidate {
+                id: d.id.clone(),
+                state: d.state.clone(),
+                valid_until: d.valid_until.clone(),
+                title: meta.title,
+                file_name: meta.file_name,
+            });
         }
         reqs.push(RequirementView {
             id: e.id.clone(),
             key: e.key.clone(),
             type_code: e.type_code.clone(),
-            label: e.label.clone().unwrap_or_else(|| types.get(&e.type_code).map(|t| t.label.clone()).unwrap_or_else(|| e.type_code.clone())),
+            label: e.label.clone().unwrap_or_else(|| {
+                types
+                    .get(&e.type_code)
+                    .map(|t| t.label.clone())
+                    .unwrap_or_else(|| e.type_code.clone())
+            }),
             mandatory: e.mandatory,
             subject: e.subject.clone(),
-            subject_name: e.subject.as_ref().and_then(|s| member_rows.iter().find(|m| &m.id == s).map(|m| m.name.clone())),
+            subject_name: e.subject.as_ref().and_then(|s| {
+                member_rows
+                    .iter()
+                    .find(|m| &m.id == s)
+                    .map(|m| m.name.clone())
+            }),
             status: status.into(),
             attached,
             candidates: cands,
         });
     }
-    let notes = store::notes(&app.db, &r.tenant_id, &r.id).await?.into_iter().filter(|n| !is_owner || n.visible).collect();
-    let late = r.submitted_at.is_some_and(|s| !matches!(r.state.as_str(), "completed" | "rejected" | "closed") && app.now() > s + i64::from(proc_.processing_days) * DAY_MS);
+    let notes = store::notes(&app.db, &r.tenant_id, &r.id)
+        .await?
+        .into_iter()
+        .filter(|n| !is_owner || n.visible)
+        .collect();
+    let late = r.submitted_at.is_some_and(|s| {
+        !matches!(r.state.as_str(), "completed" | "rejected" | "closed")
+            && app.now() > s + i64::from(proc_.processing_days) * DAY_MS
+    });
     Ok(RequestView {
         id: r.id.clone(),
         number: r.number.clone(),
@@ -337,7 +472,10 @@ async fn view(app: &App, p: &Principal, r: &RequestRow, tracking_code: Option<St
         missing,
         notes,
         history: store::history(&app.db, &r.tenant_id, &r.id).await?,
-        lock_holder: r.lock_holder.clone().filter(|_| r.lock_until.is_some_and(|u| u > app.now())),
+        lock_holder: r
+            .lock_holder
+            .clone()
+            .filter(|_| r.lock_until.is_some_and(|u| u > app.now())),
         created_at: rfc3339(r.created_at),
         submitted_at: r.submitted_at.map(rfc3339),
         late,
@@ -354,7 +492,12 @@ pub async fn list(app: &App, p: &Principal) -> Result<Vec<RequestRow>> {
     match p.role {
         Role::Citizen => Ok(store::for_citizen(&app.db, &p.tenant_id, &p.account_id).await?),
         Role::Agent | Role::Manager => {
-            let domains: Vec<String> = p.rights.iter().filter(|(_, r)| *r >= Right::Consult).map(|(d, _)| d.clone()).collect();
+            let domains: Vec<String> = p
+                .rights
+                .iter()
+                .filter(|(_, r)| *r >= Right::Consult)
+                .map(|(d, _)| d.clone())
+                .collect();
             Ok(store::for_domains(&app.db, &p.tenant_id, &domains).await?)
         }
         _ => Err(AppError::Forbidden),
@@ -369,7 +512,12 @@ pub struct DraftUpdate {
 }
 
 /// Saves a draft's answers (the page saves as the citizen types).
-pub async fn update_draft(app: &App, p: &Principal, id: &str, u: DraftUpdate) -> Result<RequestView> {
+pub async fn update_draft(
+    app: &App,
+    p: &Principal,
+    id: &str,
+    u: DraftUpdate,
+) -> Result<RequestView> {
     let r = load(app, p, id).await?;
     if p.account_id != r.citizen_id {
         return Err(AppError::NotFound);
@@ -380,13 +528,18 @@ pub async fn update_draft(app: &App, p: &Principal, id: &str, u: DraftUpdate) ->
     let proc_ = get_procedure(app, &p.tenant_id, &r.procedure_code).await?;
     let mut r = r;
     if let Some(a) = u.answers {
-        proc_.check_answers(&a).map_err(|m| AppError::invalid("invalid-answers", m))?;
+        proc_
+            .check_answers(&a)
+            .map_err(|m| AppError::invalid("invalid-answers", m))?;
         r.answers = a.to_string();
     }
     if let Some(m) = u.members {
         let mine = members::list(&app.db, &p.tenant_id, &p.account_id).await?;
         if m.iter().any(|id| !mine.iter().any(|x| &x.id == id)) {
-            return Err(AppError::invalid("unknown-subject", "une personne choisie ne fait pas partie de votre foyer"));
+            return Err(AppError::invalid(
+                "unknown-subject",
+                "une personne choisie ne fait pas partie de votre foyer",
+            ));
         }
         r.members = serde_json::to_string(&m).unwrap_or_else(|_| "[]".into());
     }
@@ -400,7 +553,13 @@ pub async fn update_draft(app: &App, p: &Principal, id: &str, u: DraftUpdate) ->
 
 /// Attaches one of the citizen's documents to a requirement (attaching is consent for the
 /// request's domain while the request is open).
-pub async fn attach(app: &App, p: &Principal, id: &str, requirement: &str, document_id: &str) -> Result<RequestView> {
+pub async fn attach(
+    app: &App,
+    p: &Principal,
+    id: &str,
+    requirement: &str,
+    document_id: &str,
+) -> Result<RequestView> {
     let r = load(app, p, id).await?;
     if p.account_id != r.citizen_id {
         return Err(AppError::NotFound);
@@ -409,38 +568,87 @@ pub async fn attach(app: &App, p: &Principal, id: &str, requirement: &str, docum
         return Err(AppError::Conflict("la demande est terminée".into()));
     }
     let (_, expanded) = requirements(app, &r).await?;
-    let req = expanded.iter().find(|e| e.id == requirement).ok_or(AppError::NotFound)?;
+    let req = expanded
+        .iter()
+        .find(|e| e.id == requirement)
+        .ok_or(AppError::NotFound)?;
     if !is_valid_id(document_id) {
-        return Err(AppError::invalid("unknown-document", "cette pièce n'est pas dans votre porte-documents"));
+        return Err(AppError::invalid(
+            "unknown-document",
+            "cette pièce n'est pas dans votre porte-documents",
+        ));
     }
     let doc = documents::get(&app.db, &p.tenant_id, document_id)
         .await?
         .filter(|d| d.owner_id == p.account_id && d.deleted_at.is_none())
-        .ok_or_else(|| AppError::invalid("unknown-document", "cette pièce n'est pas dans votre porte-documents"))?;
+        .ok_or_else(|| {
+            AppError::invalid(
+                "unknown-document",
+                "cette pièce n'est pas dans votre porte-documents",
+            )
+        })?;
     let day = format_date(app.clock.today());
     if !fits(&doc, req, &day) {
-        return Err(AppError::invalid("document-does-not-fit", "cette pièce ne correspond pas au justificatif attendu (type, personne concernée ou validité)"));
+        return Err(AppError::invalid(
+            "document-does-not-fit",
+            "cette pièce ne correspond pas au justificatif attendu (type, personne concernée ou validité)",
+        ));
     }
     let now = app.now();
     let mut r = r;
     r.updated_at = now;
     let mut tx = app.db.begin_write().await?;
-    store::attach(&mut tx, &p.tenant_id, &r.id, requirement, &doc.id, doc.current_version, now).await?;
+    store::attach(
+        &mut tx,
+        &p.tenant_id,
+        &r.id,
+        requirement,
+        &doc.id,
+        doc.current_version,
+        now,
+    )
+    .await?;
     store::update(&mut tx, &r).await?;
-    history(&mut tx, p, &r, "attached", serde_json::json!({ "requirement": requirement, "document": doc.id })).await?;
-    journal::append(&mut tx, &p.tenant_id, now, &entry(p, "request.attach", &r, serde_json::json!({ "requirement": requirement, "document": doc.id }))).await?;
+    history(
+        &mut tx,
+        p,
+        &r,
+        "attached",
+        serde_json::json!({ "requirement": requirement, "document": doc.id }),
+    )
+    .await?;
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        now,
+        &entry(
+            p,
+            "request.attach",
+            &r,
+            serde_json::json!({ "requirement": requirement, "document": doc.id }),
+        ),
+    )
+    .await?;
     tx.commit().await?;
     view(app, p, &r, None).await
 }
 
 /// The requirement's type and subject, for an upload that fills it.
-pub async fn requirement_of(app: &App, p: &Principal, id: &str, requirement: &str) -> Result<(String, Option<String>)> {
+pub async fn requirement_of(
+    app: &App,
+    p: &Principal,
+    id: &str,
+    requirement: &str,
+) -> Result<(String, Option<String>)> {
     let r = load(app, p, id).await?;
     if p.account_id != r.citizen_id {
         return Err(AppError::NotFound);
     }
     let (_, expanded) = requirements(app, &r).await?;
-    let req = expanded.into_iter().find(|e| e.id == requirement).ok_or(AppError::NotFound)?;
+    let req = expanded
+        .into_iter()
+        .find(|e| e.id == requirement)
+        .ok_or(AppError::NotFound)?;
     Ok((req.type_code, req.subject))
 }
 
@@ -460,8 +668,26 @@ pub async fn detach(app: &App, p: &Principal, id: &str, requirement: &str) -> Re
         return Err(AppError::NotFound);
     }
     store::update(&mut tx, &r).await?;
-    history(&mut tx, p, &r, "detached", serde_json::json!({ "requirement": requirement })).await?;
-    journal::append(&mut tx, &p.tenant_id, now, &entry(p, "request.detach", &r, serde_json::json!({ "requirement": requirement }))).await?;
+    history(
+        &mut tx,
+        p,
+        &r,
+        "detached",
+        serde_json::json!({ "requirement": requirement }),
+    )
+    .await?;
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        now,
+        &entry(
+            p,
+            "request.detach",
+            &r,
+            serde_json::json!({ "requirement": requirement }),
+        ),
+    )
+    .await?;
     tx.commit().await?;
     view(app, p, &r, None).await
 }
@@ -475,7 +701,8 @@ pub struct Transition {
 }
 
 fn lock_held_by_other(r: &RequestRow, p: &Principal, now: i64) -> bool {
-    r.lock_holder.as_deref().is_some_and(|h| h != p.account_id) && r.lock_until.is_some_and(|u| u > now)
+    r.lock_holder.as_deref().is_some_and(|h| h != p.account_id)
+        && r.lock_until.is_some_and(|u| u > now)
 }
 
 pub async fn transition(app: &App, p: &Principal, id: &str, t: Transition) -> Result<RequestView> {
@@ -485,31 +712,50 @@ pub async fn transition(app: &App, p: &Principal, id: &str, t: Transition) -> Re
     let staff_modify = p.role.is_staff() && p.facts().right_on(&r.domain) >= Right::Modify;
     let allowed = match (r.state.as_str(), t.to.as_str()) {
         ("draft", "submitted") => is_owner,
-        ("submitted", "in_progress") | ("submitted", "rejected") | ("in_progress", "completed") | ("in_progress", "rejected") => staff_modify,
+        ("submitted", "in_progress")
+        | ("submitted", "rejected")
+        | ("in_progress", "completed")
+        | ("in_progress", "rejected") => staff_modify,
         ("completed", "closed") | ("rejected", "closed") => staff_modify,
         _ => false,
     };
     if !allowed {
         return Err(if is_owner || staff_modify {
-            AppError::Conflict(format!("passage de « {} » à « {} » impossible", r.state, t.to.chars().take(20).collect::<String>()))
+            AppError::Conflict(format!(
+                "passage de « {} » à « {} » impossible",
+                r.state,
+                t.to.chars().take(20).collect::<String>()
+            ))
         } else {
             AppError::Forbidden
         });
     }
     let mut tracking_code = None;
     let mut tx = app.db.begin_write().await?;
-    let mut r = store::get_in(&mut tx, &p.tenant_id, &r.id).await?.filter(|x| x.state == r.state).ok_or_else(|| AppError::Conflict("la demande a changé entre-temps".into()))?;
+    let mut r = store::get_in(&mut tx, &p.tenant_id, &r.id)
+        .await?
+        .filter(|x| x.state == r.state)
+        .ok_or_else(|| AppError::Conflict("la demande a changé entre-temps".into()))?;
     if staff_modify && lock_held_by_other(&r, p, now) {
-        return Err(AppError::Conflict("la demande est verrouillée par un autre agent".into()));
+        return Err(AppError::Conflict(
+            "la demande est verrouillée par un autre agent".into(),
+        ));
     }
     if t.to == "submitted" {
         let mut probe = r.clone();
         probe.submitted_at = Some(now);
         let v = view(app, p, &probe, None).await?;
         if !v.missing.is_empty() {
-            return Err(AppError::invalid("missing-requirements", format!("justificatifs manquants : {}", v.missing.join(", "))));
+            return Err(AppError::invalid(
+                "missing-requirements",
+                format!("justificatifs manquants : {}", v.missing.join(", ")),
+            ));
         }
-        let code = new_secret("suivi").chars().skip(6).take(12).collect::<String>();
+        let code = new_secret("suivi")
+            .chars()
+            .skip(6)
+            .take(12)
+            .collect::<String>();
         r.tracking_hash = Some(secret_hash(&code));
         tracking_code = Some(code);
         r.submitted_at = Some(now);
@@ -526,9 +772,30 @@ pub async fn transition(app: &App, p: &Principal, id: &str, t: Transition) -> Re
     r.state = t.to.clone();
     r.updated_at = now;
     store::update(&mut tx, &r).await?;
-    let reason = t.reason.as_deref().map(|s| s.chars().take(1000).collect::<String>());
-    history(&mut tx, p, &r, &format!("state.{}", r.state), serde_json::json!({ "reason": reason })).await?;
-    journal::append(&mut tx, &p.tenant_id, now, &entry(p, "request.transition", &r, serde_json::json!({ "to": r.state }))).await?;
+    let reason = t
+        .reason
+        .as_deref()
+        .map(|s| s.chars().take(1000).collect::<String>());
+    history(
+        &mut tx,
+        p,
+        &r,
+        &format!("state.{}", r.state),
+        serde_json::json!({ "reason": reason }),
+    )
+    .await?;
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        now,
+        &entry(
+            p,
+            "request.transition",
+            &r,
+            serde_json::json!({ "to": r.state }),
+        ),
+    )
+    .await?;
     tx.commit().await?;
     view(app, p, &r, tracking_code).await
 }
@@ -545,7 +812,9 @@ pub async fn lock(app: &App, p: &Principal, id: &str, force: bool) -> Result<Req
     if lock_held_by_other(&r, p, now) {
         let may_break = force && p.role == Role::Manager && right >= Right::Manage;
         if !may_break {
-            return Err(AppError::Conflict("la demande est verrouillée par un autre agent".into()));
+            return Err(AppError::Conflict(
+                "la demande est verrouillée par un autre agent".into(),
+            ));
         }
     }
     r.lock_holder = Some(p.account_id.clone());
@@ -553,7 +822,14 @@ pub async fn lock(app: &App, p: &Principal, id: &str, force: bool) -> Result<Req
     r.updated_at = now;
     let mut tx = app.db.begin_write().await?;
     store::update(&mut tx, &r).await?;
-    history(&mut tx, p, &r, if force { "lock.broken" } else { "lock.taken" }, serde_json::json!({})).await?;
+    history(
+        &mut tx,
+        p,
+        &r,
+        if force { "lock.broken" } else { "lock.taken" },
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     view(app, p, &r, None).await
 }
@@ -589,15 +865,40 @@ pub async fn add_note(app: &App, p: &Principal, id: &str, n: NewNote) -> Result<
         return Err(AppError::Forbidden);
     }
     if lock_held_by_other(&r, p, now) {
-        return Err(AppError::Conflict("la demande est verrouillée par un autre agent".into()));
+        return Err(AppError::Conflict(
+            "la demande est verrouillée par un autre agent".into(),
+        ));
     }
     let body = n.body.trim();
     if body.is_empty() || body.chars().count() > 5000 {
-        return Err(AppError::invalid("invalid-note", "la note est vide ou trop longue"));
+        return Err(AppError::invalid(
+            "invalid-note",
+            "la note est vide ou trop longue",
+        ));
     }
     let mut tx = app.db.begin_write().await?;
-    store::add_note(&mut tx, &p.tenant_id, &r.id, &p.account_id, &p.display_name, n.visible, body, now, &new_id()).await?;
-    history(&mut tx, p, &r, "note", serde_json::json!({ "visible": n.visible })).await?;
+    store::add_note(
+        &mut tx,
+        &store::NewNoteRow {
+            id: &new_id(),
+            tenant_id: &p.tenant_id,
+            request_id: &r.id,
+            author_id: &p.account_id,
+            author_label: &p.display_name,
+            visible: n.visible,
+            body,
+            at: now,
+        },
+    )
+    .await?;
+    history(
+        &mut tx,
+        p,
+        &r,
+        "note",
+        serde_json::json!({ "visible": n.visible }),
+    )
+    .await?;
     tx.commit().await?;
     view(app, p, &r, None).await
 }
@@ -616,17 +917,43 @@ pub async fn track(app: &App, code: &str) -> Result<Tracking> {
     if code.len() > 64 {
         return Err(AppError::NotFound);
     }
-    let r = store::by_tracking(&app.db, &secret_hash(code.trim())).await?.ok_or(AppError::NotFound)?;
-    let title = get_procedure(app, &r.tenant_id, &r.procedure_code).await.map(|p| p.title).unwrap_or_default();
-    Ok(Tracking { number: r.number, procedure_title: title, state: r.state, submitted_at: r.submitted_at.map(rfc3339), updated_at: rfc3339(r.updated_at) })
+    let r = store::by_tracking(&app.db, &secret_hash(code.trim()))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let title = get_procedure(app, &r.tenant_id, &r.procedure_code)
+        .await
+        .map(|p| p.title)
+        .unwrap_or_default();
+    Ok(Tracking {
+        number: r.number,
+        procedure_title: title,
+        state: r.state,
+        submitted_at: r.submitted_at.map(rfc3339),
+        updated_at: rfc3339(r.updated_at),
+    })
 }
 
 /// How long a closed request keeps its content before anonymisation (tenant setting
 /// `request_retention`, default three months).
-pub(crate) async fn retention(app: &App, tenant_id: &str) -> Result<liasse_domain::doctype::IsoDuration> {
-    let tenant = liasse_store::tenants::by_id(&app.db, tenant_id).await?.ok_or(AppError::NotFound)?;
-    let text = tenant.settings.get("request_retention").and_then(|v| v.as_str()).unwrap_or("P3M").to_string();
-    Ok(liasse_domain::doctype::IsoDuration::parse(&text).unwrap_or(liasse_domain::doctype::IsoDuration { months: 3, ..Default::default() }))
+pub(crate) async fn retention(
+    app: &App,
+    tenant_id: &str,
+) -> Result<liasse_domain::doctype::IsoDuration> {
+    let tenant = liasse_store::tenants::by_id(&app.db, tenant_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let text = tenant
+        .settings
+        .get("request_retention")
+        .and_then(|v| v.as_str())
+        .unwrap_or("P3M")
+        .to_string();
+    Ok(liasse_domain::doctype::IsoDuration::parse(&text).unwrap_or(
+        liasse_domain::doctype::IsoDuration {
+            months: 3,
+            ..Default::default()
+        },
+    ))
 }
 
 /// Anonymises every closed request whose retention has passed; returns how many. The work
@@ -637,18 +964,27 @@ pub async fn anonymise_due(app: &App) -> Result<usize> {
 
 /// Anonymises one closed request inside the caller's transaction, with its journal entry
 /// (the `anonymise` job).
-pub(crate) async fn anonymise_in(tx: &mut liasse_store::WriteTx, r: &RequestRow, now: i64) -> Result<()> {
+pub(crate) async fn anonymise_in(
+    tx: &mut liasse_store::WriteTx,
+    r: &RequestRow,
+    now: i64,
+) -> Result<()> {
     store::anonymise(tx, &r.tenant_id, &r.id, now).await?;
-    journal::append(tx, &r.tenant_id, now, &NewEntry {
-        actor: liasse_domain::journal::Actor::system(),
-        action: "request.anonymise".into(),
-        object_kind: "request".into(),
-        object_id: r.id.clone(),
-        citizen_id: Some(r.citizen_id.clone()),
-        basis_kind: "retention".into(),
-        basis_id: String::new(),
-        details: serde_json::json!({ "number": r.number }),
-    })
+    journal::append(
+        tx,
+        &r.tenant_id,
+        now,
+        &NewEntry {
+            actor: liasse_domain::journal::Actor::system(),
+            action: "request.anonymise".into(),
+            object_kind: "request".into(),
+            object_id: r.id.clone(),
+            citizen_id: Some(r.citizen_id.clone()),
+            basis_kind: "retention".into(),
+            basis_id: String::new(),
+            details: serde_json::json!({ "number": r.number }),
+        },
+    )
     .await?;
     Ok(())
 }

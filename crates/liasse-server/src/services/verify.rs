@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use liasse_domain::journal::ChainChecker;
+use liasse_store::documents::VersionRow;
 use liasse_store::{documents, journal, tenants};
 use serde::Serialize;
 
@@ -39,6 +40,35 @@ impl Report {
 }
 
 const PAGE: i64 = 1000;
+const CONCURRENT_CHECKS: usize = 8;
+
+enum Checked {
+    Intact,
+    Missing,
+    Corrupt(String),
+    /// Deleted while we read (its blob removed with its key): not a fault.
+    Deleted,
+}
+
+/// Decrypts one live version and compares its fingerprint. `listed`: the blob was in the
+/// listing taken at the start; if not, it may have been written since, by an upload that
+/// committed meanwhile, so its absence is checked directly.
+async fn check_version(app: &App, v: &VersionRow, listed: bool) -> Result<Checked> {
+    let present = listed || app.blobs.exists(&v.blob_key).await?;
+    let fault = if !present {
+        Checked::Missing
+    } else {
+        match fingerprint(app, v).await {
+            Ok(sum) if sum == v.sha256 => return Ok(Checked::Intact),
+            Ok(_) => Checked::Corrupt("fingerprint differs".into()),
+            Err(e) => Checked::Corrupt(e.to_string()),
+        }
+    };
+    if !documents::blob_referenced(&app.db, &v.blob_key).await? {
+        return Ok(Checked::Deleted);
+    }
+    Ok(fault)
+}
 
 /// What `liasse verify` may do.
 #[derive(Clone, Copy, Debug)]
@@ -124,42 +154,44 @@ pub async fn run_with(app: &App, options: Options) -> Result<Report> {
         let page = documents::all_versions_page(&app.db, &after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.id.clone();
-        for v in &page {
+        let mut todo = Vec::with_capacity(page.len());
+        let mut done = false;
+        for v in page {
             if &v.id > upto {
-                break 'versions;
+                done = true;
+                break;
             }
             progress.inc(1);
             if v.destroyed_at.is_some() {
                 continue;
             }
-            // Not listed: maybe written after the listing, by an upload that committed since.
-            let present = stored.remove(&v.blob_key).is_some()
-                || app.blobs.exists(&v.blob_key).await?;
+            let listed = stored.remove(&v.blob_key).is_some();
+            todo.push((v, listed));
+        }
+        // Blobs are fetched and decrypted a few at a time: on S3 each one is a round trip.
+        let mut checks = futures::stream::iter(todo)
+            .map(|(v, listed)| async move {
+                let outcome = check_version(app, &v, listed).await;
+                (v, outcome)
+            })
+            .buffered(CONCURRENT_CHECKS);
+        while let Some((v, outcome)) = checks.next().await {
             let label = format!(
                 "{} (document {} version {})",
                 v.blob_key, v.document_id, v.version
             );
-            let fault = if !present {
-                Some(None)
-            } else {
-                match fingerprint(app, v).await {
-                    Ok(sum) if sum == v.sha256 => None,
-                    Ok(_) => Some(Some(format!("{label}: fingerprint differs"))),
-                    Err(e) => Some(Some(format!("{label}: {e}"))),
+            match outcome? {
+                Checked::Deleted => {}
+                Checked::Intact => report.versions_checked += 1,
+                Checked::Missing => report.missing_blobs.push(label),
+                Checked::Corrupt(why) => {
+                    report.versions_checked += 1;
+                    report.corrupt_blobs.push(format!("{label}: {why}"));
                 }
-            };
-            // A document deleted while we read has its blob removed: not a fault.
-            if fault.is_some() && !documents::blob_referenced(&app.db, &v.blob_key).await? {
-                continue;
             }
-            if present {
-                report.versions_checked += 1;
-            }
-            match fault {
-                None => {}
-                Some(None) => report.missing_blobs.push(label),
-                Some(Some(corrupt)) => report.corrupt_blobs.push(corrupt),
-            }
+        }
+        if done {
+            break 'versions;
         }
     }
     progress.finish();

@@ -638,7 +638,7 @@ fn questions_text(p: &Procedure) -> String {
         .join("\n")
 }
 
-fn evaluate(p: &Procedure, q: &PreviewQuery) -> Preview {
+fn evaluate(p: &Procedure, q: &PreviewQuery, labels: &BTreeMap<String, String>) -> Preview {
     let answers_text = q.reponses.clone().unwrap_or_else(|| "{}".into());
     let children = q.enfants.clone().unwrap_or_else(|| "0".into());
     let members = q.membres.clone().unwrap_or_else(|| "0".into());
@@ -666,7 +666,12 @@ fn evaluate(p: &Procedure, q: &PreviewQuery) -> Preview {
         .requirements
         .iter()
         .map(|r| PreviewLine {
-            label: r.label.clone().unwrap_or_else(|| r.type_code.clone()),
+            label: r.label.clone().unwrap_or_else(|| {
+                labels
+                    .get(&r.type_code)
+                    .cloned()
+                    .unwrap_or_else(|| r.type_code.clone())
+            }),
             condition: r
                 .condition
                 .as_ref()
@@ -772,6 +777,11 @@ async fn edit_procedure(
     let p = requests::get_procedure(&app, &s.p.tenant_id, &code)
         .await
         .map_err(|_| AppError::NotFound)?;
+    let labels: BTreeMap<String, String> = catalogue::list(&app, &s.p.tenant_id)
+        .await?
+        .into_iter()
+        .map(|t| (t.code, t.label))
+        .collect();
     let page = ProcedurePage {
         editing: true,
         code: p.code.clone(),
@@ -783,7 +793,7 @@ async fn edit_procedure(
         reminder_days: p.reminder_days.to_string(),
         open: p.open,
         rows: rows_of(&p),
-        preview: Some(evaluate(&p, &q)),
+        preview: Some(evaluate(&p, &q, &labels)),
         ..blank_page()
     };
     procedure_page(&app, &s, page, StatusCode::OK).await

@@ -42,6 +42,8 @@ pub fn routes() -> Router<App> {
         .route("/agent/demandes/{id}/etat", post(transition))
         .route("/agent/documents/{id}/examen", post(review))
         .route("/agent/guichet", get(counter))
+        .route("/agent/statistiques", get(statistics))
+        .route("/agent/statistiques.csv", get(statistics_csv))
         .route("/agent/usagers/{id}", get(citizen_page))
         .route("/agent/usagers/{id}/depot", post(deposit_for))
 }
@@ -843,4 +845,62 @@ async fn deposit_for(
             render_status(status, &page)
         }
     }
+}
+
+pub struct StatLine {
+    pub procedure: String,
+    pub state: &'static str,
+    pub count: usize,
+}
+
+#[derive(Template)]
+#[template(path = "agent/statistics.html")]
+struct StatisticsPage {
+    chrome: Chrome,
+    lines: Vec<StatLine>,
+    total: usize,
+}
+
+/// Managers: requests per procedure and state in their domains (`services::dashboard`).
+async fn statistics(State(app): State<App>, s: Session) -> Result<Response, WebError> {
+    s.require(&[liasse_domain::policy::Role::Manager])?;
+    let rows = dashboard::statistics(&app, &s.p).await?;
+    let titles: HashMap<String, String> = requests::list_procedures(&app, &s.p)
+        .await?
+        .into_iter()
+        .map(|p| (p.code, p.title))
+        .collect();
+    let lines: Vec<StatLine> = rows
+        .iter()
+        .map(|r| StatLine {
+            procedure: titles
+                .get(&r.procedure)
+                .cloned()
+                .unwrap_or_else(|| r.procedure.clone()),
+            state: fmt::request_state(&r.state),
+            count: r.count,
+        })
+        .collect();
+    let total = lines.iter().map(|l| l.count).sum();
+    render(&StatisticsPage {
+        chrome: s.chrome(&app, "Statistiques").await,
+        lines,
+        total,
+    })
+}
+
+async fn statistics_csv(State(app): State<App>, s: Session) -> Result<Response, WebError> {
+    s.require(&[liasse_domain::policy::Role::Manager])?;
+    let rows = dashboard::statistics(&app, &s.p).await?;
+    let mut resp = axum::response::IntoResponse::into_response(dashboard::statistics_csv(&rows));
+    let h = resp.headers_mut();
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(
+        axum::http::header::CONTENT_DISPOSITION,
+        axum::http::HeaderValue::from_static("attachment; filename=\"statistiques.csv\""),
+    );
+    Ok(resp)
 }

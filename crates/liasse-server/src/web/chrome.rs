@@ -99,9 +99,14 @@ pub fn nav_for(role: Role, path: &str, unread: usize) -> Vec<NavItem> {
             ),
             ("/preferences", "Préférences".into()),
         ],
-        Role::Agent | Role::Manager => vec![
+        Role::Agent => vec![
             ("/agent", "Tableau de bord".into()),
             ("/agent/guichet", "Accueil au guichet".into()),
+        ],
+        Role::Manager => vec![
+            ("/agent", "Tableau de bord".into()),
+            ("/agent/guichet", "Accueil au guichet".into()),
+            ("/agent/statistiques", "Statistiques".into()),
         ],
         Role::Admin => vec![
             ("/admin", "Administration".into()),

@@ -70,10 +70,8 @@ fn kind_of(path: &str) -> Option<Kind> {
         "/tracking/{code}" => Kind::Tracking,
         "/documents" | "/documents/count" | "/journal" | "/export" | "/household-members"
         | "/document-types" | "/grants" | "/notifications" | "/providers" | "/procedures"
-        | "/requests" | "/session" | "/dashboard" | "/search/requests" | "/statistics" | "/deliveries"
-        | "/preferences" => {
-            Kind::Collection
-        }
+        | "/requests" | "/session" | "/dashboard" | "/search/requests" | "/statistics"
+        | "/deliveries" | "/preferences" => Kind::Collection,
         "/document-types/{code}" => Kind::Catalogue,
         "/procedures/{code}" => Kind::Procedure,
         _ => return None,

@@ -91,13 +91,24 @@ pub(crate) fn output_text(o: &Output) -> String {
 /// citizen's bearer token.
 pub(crate) fn citizen_token(env: &[(String, String)], cwd: &Path, tenant: &str) -> String {
     for args in [
-        vec!["tenant", "create", tenant, "--name", "Ville témoin", "--with-catalogue"],
+        vec![
+            "tenant",
+            "create",
+            tenant,
+            "--name",
+            "Ville témoin",
+            "--with-catalogue",
+        ],
         vec![
             "user", "create", "--tenant", tenant, "--login", "camille", "--role", "citizen",
         ],
     ] {
         let out = liasse_env(env, cwd, &args);
-        assert!(out.status.success(), "liasse {args:?}: {}", output_text(&out));
+        assert!(
+            out.status.success(),
+            "liasse {args:?}: {}",
+            output_text(&out)
+        );
     }
     let out = liasse_env(
         env,
@@ -182,7 +193,11 @@ impl Server {
             {
                 return;
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 panic!("liasse serve exited ({status}):\n{}", self.log_tail());
             }
             assert!(
@@ -243,13 +258,15 @@ async fn client(
     task: usize,
     stop: Arc<AtomicBool>,
     log: Arc<Mutex<HashMap<String, Attempt>>>,
+    seed: u64,
 ) {
+    let mut pace = StdRng::seed_from_u64(seed);
     let mut n = 0usize;
     while !stop.load(Ordering::Relaxed) {
         n += 1;
         let title = format!("crash-{task}-{n}");
         // Mostly PDFs carrying the title, some PNGs of distinct sizes.
-        let (bytes, name, mime) = if n % 4 == 0 {
+        let (bytes, name, mime) = if n.is_multiple_of(4) {
             let w = 8 + u32::try_from((task * 131 + n) % 97).unwrap_or(0);
             (samples::small_png(w, 9), "scan.png", "image/png")
         } else {
@@ -296,10 +313,10 @@ async fn client(
         log.lock()
             .expect("log")
             .insert(title, Attempt { bytes, outcome });
-        if lost {
-            // The server is down or restarting.
-            tokio::time::sleep(Duration::from_millis(15)).await;
-        }
+        // Paced, so that the volume stays about the same whatever the backend's speed; and
+        // the server is down or restarting after a lost answer.
+        let pause = if lost { 15 } else { pace.gen_range(0..40) };
+        tokio::time::sleep(Duration::from_millis(pause)).await;
     }
 }
 
@@ -378,6 +395,7 @@ async fn crash_cycles(t: &TestApp, seed: u64, cycles: usize) {
                 task,
                 stop.clone(),
                 attempts.clone(),
+                seed ^ (task as u64 + 1),
             ))
         })
         .collect();
@@ -387,13 +405,13 @@ async fn crash_cycles(t: &TestApp, seed: u64, cycles: usize) {
         if cycle > 0 {
             server.start(&http).await;
         }
-        // Now and then, `liasse verify` runs beside the server while the uploads go on: it
+        // Twice, `liasse verify` runs beside the server while the uploads go on: it
         // must find nothing wrong (uploads in progress are not faults), and with --repair
         // (default minimum orphan age) it must not remove anything an upload is about to
         // commit.
-        if cycle % 8 == 3 || cycle % 8 == 6 {
+        if cycle == 1 || cycle == 2 {
             tokio::time::sleep(Duration::from_millis(rng.gen_range(50..300))).await;
-            let args: &[&str] = if cycle % 8 == 3 {
+            let args: &[&str] = if cycle == 1 {
                 &["verify"]
             } else {
                 &["verify", "--repair"]
@@ -429,6 +447,7 @@ async fn crash_cycles(t: &TestApp, seed: u64, cycles: usize) {
         c.await.expect("client task");
     }
 
+    let killed_in = started.elapsed();
     // Back up, once more, for the checks.
     server.start(&http).await;
     let attempts = std::mem::take(&mut *attempts.lock().expect("attempts"));
@@ -483,7 +502,11 @@ async fn crash_cycles(t: &TestApp, seed: u64, cycles: usize) {
                 None => missing.push(format!("{title} ({id})")),
                 Some(d) => {
                     assert_eq!(d["title"], title.as_str(), "{backend}: {id}");
-                    assert_eq!(d["sha256"], sha256_hex(&a.bytes).as_str(), "{backend}: {id}");
+                    assert_eq!(
+                        d["sha256"],
+                        sha256_hex(&a.bytes).as_str(),
+                        "{backend}: {id}"
+                    );
                     assert_eq!(d["size"], a.bytes.len(), "{backend}: {id}");
                 }
             }
@@ -538,10 +561,8 @@ async fn crash_cycles(t: &TestApp, seed: u64, cycles: usize) {
             (title, status, r.bytes().await.expect("content"))
         }
     }));
-    let downloaded: Vec<_> = futures::StreamExt::collect(futures::StreamExt::buffer_unordered(
-        contents, CLIENTS,
-    ))
-    .await;
+    let downloaded: Vec<_> =
+        futures::StreamExt::collect(futures::StreamExt::buffer_unordered(contents, CLIENTS)).await;
     for (title, status, body) in downloaded {
         assert_eq!(status, 200, "{backend}: download {title}");
         assert!(
@@ -575,20 +596,41 @@ async fn crash_cycles(t: &TestApp, seed: u64, cycles: usize) {
             "{backend}: deposits of {id}"
         );
     }
-    assert_eq!(deposits.len(), by_id.len(), "{backend}: deposits without a document");
+    assert_eq!(
+        deposits.len(),
+        by_id.len(),
+        "{backend}: deposits without a document"
+    );
     server.kill();
+    let checked_in = started.elapsed();
 
     // `verify` is clean, orphans from the kills are only "recent" (an upload in progress looks
     // the same); once the server is stopped, --repair --min-age 0 removes them, and then
     // there is nothing left to report.
     let out = liasse_env(&env, &cwd, &["verify"]);
-    assert!(out.status.success(), "{backend}: verify: {}", output_text(&out));
-    let out = liasse_env(&env, &cwd, &["verify", "--repair", "--min-age", "0", "--json"]);
-    assert!(out.status.success(), "{backend}: verify --repair: {}", output_text(&out));
+    assert!(
+        out.status.success(),
+        "{backend}: verify: {}",
+        output_text(&out)
+    );
+    let out = liasse_env(
+        &env,
+        &cwd,
+        &["verify", "--repair", "--min-age", "0", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{backend}: verify --repair: {}",
+        output_text(&out)
+    );
     let report: Value = serde_json::from_slice(&out.stdout).expect("verify --json");
     let removed = report["removed_orphans"].as_array().map_or(0, Vec::len);
     let out = liasse_env(&env, &cwd, &["verify", "--min-age", "0", "--json"]);
-    assert!(out.status.success(), "{backend}: verify after repair: {}", output_text(&out));
+    assert!(
+        out.status.success(),
+        "{backend}: verify after repair: {}",
+        output_text(&out)
+    );
     let after: Value = serde_json::from_slice(&out.stdout).expect("verify --json");
     for field in [
         "journal_faults",
@@ -611,18 +653,28 @@ async fn crash_cycles(t: &TestApp, seed: u64, cycles: usize) {
     );
     // One blob per version, nothing else; no partial object on the local directory.
     let (documents, versions, blobs) = t.storage_counts().await;
-    assert_eq!((documents, versions, blobs), (by_id.len() as i64, by_id.len() as i64, by_id.len()));
+    assert_eq!(
+        (documents, versions, blobs),
+        (by_id.len() as i64, by_id.len() as i64, by_id.len())
+    );
     if t.backend == liasse_testkit::Backend::Embedded {
         let partial: Vec<_> = files_under(&cwd.join("blobs"))
             .into_iter()
             .filter(|p| p.to_string_lossy().contains('#'))
             .collect();
-        assert!(partial.is_empty(), "{backend}: partial blobs left: {partial:?}");
+        assert!(
+            partial.is_empty(),
+            "{backend}: partial blobs left: {partial:?}"
+        );
     }
     eprintln!(
-        "crash test ({backend}): {cycles} kills in {:.1} s, {} uploads tried, {acked} acknowledged, \
-         {unacknowledged} committed without their answer, {removed} orphans removed by --repair",
-        started.elapsed().as_secs_f64(),
+        "crash test ({backend}): {cycles} kills, {} uploads tried, {acked} acknowledged, \
+         {unacknowledged} committed without their answer, {removed} orphans removed by --repair; \
+         {:.1} s (kills {:.1} s, checks {:.1} s, verify {:.1} s)",
         attempts.len(),
+        started.elapsed().as_secs_f64(),
+        killed_in.as_secs_f64(),
+        (checked_in - killed_in).as_secs_f64(),
+        (started.elapsed() - checked_in).as_secs_f64(),
     );
 }

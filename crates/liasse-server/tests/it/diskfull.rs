@@ -167,7 +167,10 @@ async fn get_json(http: &reqwest::Client, server: &Server, token: &str, path: &s
 fn assert_storage_full(what: &str, (status, ct, body): &(u16, String, Value), log: &str) {
     assert_eq!(*status, 507, "{what}: {body}\n{log}");
     assert_eq!(ct, "application/problem+json", "{what}");
-    assert_eq!(body["type"], "https://liasse.fr/problems/storage-full", "{what}: {body}");
+    assert_eq!(
+        body["type"], "https://liasse.fr/problems/storage-full",
+        "{what}: {body}"
+    );
     assert_eq!(body["status"], 507, "{what}: {body}");
     let detail = body["detail"].as_str().unwrap_or_default();
     assert!(
@@ -186,9 +189,9 @@ async fn snapshot(
     let docs = get_json(http, server, token, "/api/v1/documents").await;
     let journal = get_json(http, server, token, "/api/v1/journal").await;
     // Reads are journalled: count only what changes storage.
-    let writes = journal
-        .as_array()
-        .map_or(0, |j| j.iter().filter(|e| e["action"] != "document.read").count());
+    let writes = journal.as_array().map_or(0, |j| {
+        j.iter().filter(|e| e["action"] != "document.read").count()
+    });
     let files = dirs.iter().flat_map(|d| files_under(d)).collect();
     (docs, writes, files)
 }
@@ -218,7 +221,10 @@ async fn full_disk_gets_507_and_leaves_nothing_behind() {
         let data = tempfile::tempdir().expect("data dir");
         let blobs = tmpfs.path().join("blobs");
         let env = vec![
-            ("LIASSE_DATA_DIR".to_string(), data.path().display().to_string()),
+            (
+                "LIASSE_DATA_DIR".to_string(),
+                data.path().display().to_string(),
+            ),
             ("LIASSE_BLOB_URL".to_string(), blobs.display().to_string()),
         ];
         let token = citizen_token(&env, data.path(), "plein");
@@ -235,7 +241,11 @@ async fn full_disk_gets_507_and_leaves_nothing_behind() {
         let full = upload(&http, &server, &token, "pendant", &pdf("pendant")).await;
         assert_storage_full("upload, blob directory full", &full, &server.log_tail());
         let full = replace(&http, &server, &token, &first_id, &pdf("nouvelle version")).await;
-        assert_storage_full("new version, blob directory full", &full, &server.log_tail());
+        assert_storage_full(
+            "new version, blob directory full",
+            &full,
+            &server.log_tail(),
+        );
         // A dropped staging file is removed by a blocking task: give it a moment.
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         let after = snapshot(&http, &server, &token, &[&blobs, &spool]).await;
@@ -260,7 +270,11 @@ async fn full_disk_gets_507_and_leaves_nothing_behind() {
         server.kill();
         let out = liasse_env(&env, data.path(), &["verify", "--min-age", "0"]);
         assert!(out.status.success(), "verify: {}", output_text(&out));
-        assert!(!output_text(&out).contains("orphan"), "{}", output_text(&out));
+        assert!(
+            !output_text(&out).contains("orphan"),
+            "{}",
+            output_text(&out)
+        );
     }
 
     // 2. The data directory, hence the spool where uploads arrive, on the small filesystem;
@@ -284,7 +298,11 @@ async fn full_disk_gets_507_and_leaves_nothing_behind() {
             ),
         ];
         let token = citizen_token(&env, outside.path(), "spool");
-        let mut server = Server::new(env.clone(), outside.path(), outside.path().join("serve.log"));
+        let mut server = Server::new(
+            env.clone(),
+            outside.path(),
+            outside.path().join("serve.log"),
+        );
         server.start(&http).await;
         let blobs = outside.path().join("blobs");
         let spool = data.join("tmp");

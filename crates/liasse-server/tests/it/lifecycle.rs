@@ -797,3 +797,150 @@ async fn the_sweep_command_runs_due_jobs_and_prints_counts() {
         assert!(text.contains(line), "{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn agents_of_open_requests_are_told_and_may_take_a_daily_digest() {
+    let smtp = smtp_dir();
+    for t in TestApp::all().await {
+        let b = t.backend;
+        t.tenant("instruction").await;
+        let admin = t.account("instruction", "admin", "admin", &[]).await;
+        let (s, v) = t
+            .send(
+                Method::PUT,
+                &admin,
+                "/api/v1/procedures/aide-sociale",
+                Some(json!({
+                    "title": "Aide sociale", "domain": "social",
+                    "requirements": [{ "key": "domicile", "type": "justificatif-domicile", "mandatory": true }],
+                })),
+            )
+            .await;
+        assert!(s == 200 || s == 201, "{v}");
+        let c = citizen(&t, "instruction", "maxime", json!({})).await;
+        let digest_agent = t
+            .account(
+                "instruction",
+                "agent-digest",
+                "agent",
+                &[("social", "modify")],
+            )
+            .await;
+        let each_agent = t
+            .account(
+                "instruction",
+                "agent-direct",
+                "agent",
+                &[("social", "manage")],
+            )
+            .await;
+        t.account(
+            "instruction",
+            "agent-ailleurs",
+            "agent",
+            &[("urbanisme", "manage")],
+        )
+        .await;
+        let (digest_address, each_address) = (unique_address("digest"), unique_address("direct"));
+        let (s, v) = t
+            .send(
+                Method::PUT,
+                &digest_agent,
+                "/api/v1/preferences",
+                Some(json!({ "digest": true, "email": digest_address })),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        let (s, v) = t
+            .send(
+                Method::PUT,
+                &each_agent,
+                "/api/v1/preferences",
+                Some(json!({ "email": each_address })),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+
+        let doc = proof_of_address(&t, &c.token, "2025-11-13").await;
+        let (s, req) = t
+            .send(
+                Method::POST,
+                &c.token,
+                "/api/v1/requests",
+                Some(json!({ "procedure": "aide-sociale" })),
+            )
+            .await;
+        assert_eq!(s, 201, "{req}");
+        let id = req["id"].as_str().unwrap();
+        let number = req["number"].as_str().unwrap().to_string();
+        let (s, v) = t
+            .send(
+                Method::PUT,
+                &c.token,
+                &format!("/api/v1/requests/{id}/attachments/domicile"),
+                Some(json!({ "document": doc["id"] })),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        let (s, v) = t
+            .send(
+                Method::POST,
+                &c.token,
+                &format!("/api/v1/requests/{id}/transitions"),
+                Some(json!({ "to": "submitted" })),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+
+        // J-30 today: the citizen and both agents of the domain are told, in the application.
+        let runner = node(&t, |_| {}).await;
+        jobs::sweep(&runner).await.unwrap();
+        let expected = format!("Demande {number} : une pièce expire dans 30 jours");
+        for agent in [&digest_agent, &each_agent] {
+            let items = notifications(&t, agent).await;
+            assert_eq!(
+                titles(&items, "request.document_expiring"),
+                vec![expected.clone()],
+                "{b:?}"
+            );
+            assert_eq!(items.last().unwrap()["object_id"], id);
+        }
+        // One agent gets the e-mail now; the other's waits for tomorrow's digest.
+        if let Some(dir) = &smtp {
+            assert_eq!(
+                subjects(&mails_to(dir, &each_address)),
+                vec![expected.clone()],
+                "{b:?}"
+            );
+            assert!(mails_to(dir, &digest_address).is_empty(), "{b:?}");
+        }
+        let (_, mine) = t.get_json(&digest_agent, "/api/v1/deliveries").await;
+        assert_eq!(mine[0]["state"], "held", "{b:?} {mine}");
+        // The next morning, one message gathers the day's notices.
+        t.clock.advance(DAY_MS + 6 * 3_600_000);
+        let r = jobs::sweep(&runner).await.unwrap();
+        assert_eq!(r.done.get("digest"), Some(&1), "{b:?} {r:?}");
+        let (_, mine) = t.get_json(&digest_agent, "/api/v1/deliveries").await;
+        let states: Vec<&str> = mine
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["state"].as_str().unwrap())
+            .collect();
+        let expect_digest = if smtp.is_some() { "sent" } else { "pending" };
+        assert_eq!(states, vec![expect_digest, "digested"], "{b:?} {mine}");
+        if let Some(dir) = &smtp {
+            let got = mails_to(dir, &digest_address);
+            assert_eq!(
+                subjects(&got),
+                vec!["Récapitulatif du porte-documents : 1 avis".to_string()],
+                "{b:?}"
+            );
+            assert!(
+                got[0]["body"].as_str().unwrap().contains(&expected),
+                "{}",
+                got[0]["body"]
+            );
+        }
+    }
+}

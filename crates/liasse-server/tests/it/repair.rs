@@ -68,7 +68,12 @@ async fn verify_repair_removes_orphans_and_nothing_else() {
         for name in ["kept", "corrupt", "missing", "deleted"] {
             let pdf = samples::pdf_with_text(name);
             let (status, body) = t
-                .upload(&token, &[("type", "rib"), ("title", name)], "rib.pdf", pdf.clone())
+                .upload(
+                    &token,
+                    &[("type", "rib"), ("title", name)],
+                    "rib.pdf",
+                    pdf.clone(),
+                )
                 .await;
             assert_eq!(status, 201, "{body}");
             ids.push(body["id"].as_str().unwrap().to_string());
@@ -87,17 +92,30 @@ async fn verify_repair_removes_orphans_and_nothing_else() {
             (keys[0].clone(), keys[1].clone(), keys[2].clone());
         // A deleted document whose blob removal failed: its key is destroyed, the blob is noise.
         let deleted_blob = t.app.blobs.get_all(&deleted_key).await.unwrap();
-        assert_eq!(t.delete(&token, &format!("/api/v1/documents/{}", ids[3])).await.status(), 204);
+        assert_eq!(
+            t.delete(&token, &format!("/api/v1/documents/{}", ids[3]))
+                .await
+                .status(),
+            204
+        );
         t.app.blobs.put(&deleted_key, deleted_blob).await.unwrap();
         // A flipped byte, a lost blob, and a stray object nothing refers to.
         let good = t.app.blobs.get_all(&corrupt_key).await.unwrap();
         let mut bad = good.to_vec();
         bad[40] ^= 0x20;
-        t.app.blobs.put(&corrupt_key, bad.clone().into()).await.unwrap();
+        t.app
+            .blobs
+            .put(&corrupt_key, bad.clone().into())
+            .await
+            .unwrap();
         let lost = t.app.blobs.get_all(&missing_key).await.unwrap();
         t.app.blobs.delete(&missing_key).await.unwrap();
         let stray = BlobStore::key(&tenant, "stray-object");
-        t.app.blobs.put(&stray, bytes::Bytes::from_static(b"orphan")).await.unwrap();
+        t.app
+            .blobs
+            .put(&stray, bytes::Bytes::from_static(b"orphan"))
+            .await
+            .unwrap();
         // On a local directory: a partial write left by a crash, and one in progress.
         let blob_dir = t.data_dir().join("blobs");
         let (old_partial, new_partial) = (
@@ -116,12 +134,19 @@ async fn verify_repair_removes_orphans_and_nothing_else() {
         // Default minimum age: only what is older than an hour goes (local directory, where
         // the test can age files); young orphans are listed apart and stay.
         let (code, report) = verify_json(&t, &["--repair"]);
-        assert_eq!(code, 2, "{backend:?}: corrupt and missing blobs are faults: {report}");
+        assert_eq!(
+            code, 2,
+            "{backend:?}: corrupt and missing blobs are faults: {report}"
+        );
         let recent = json_list(&report, "recent_unreferenced");
         let removed = json_list(&report, "removed_orphans");
         assert!(recent.contains(&deleted_key), "{backend:?}: {report}");
         if backend == Backend::Embedded {
-            assert_eq!(removed, BTreeSet::from([stray.clone(), old_partial.clone()]), "{report}");
+            assert_eq!(
+                removed,
+                BTreeSet::from([stray.clone(), old_partial.clone()]),
+                "{report}"
+            );
             assert!(recent.contains(&new_partial), "{report}");
             assert!(!blob_dir.join(&old_partial).exists());
             assert!(blob_dir.join(&new_partial).exists());
@@ -140,7 +165,11 @@ async fn verify_repair_removes_orphans_and_nothing_else() {
         } else {
             expected.insert(stray.clone());
         }
-        assert_eq!(json_list(&report, "removed_orphans"), expected, "{backend:?}");
+        assert_eq!(
+            json_list(&report, "removed_orphans"),
+            expected,
+            "{backend:?}"
+        );
         assert_eq!(json_list(&report, "orphan_blobs"), BTreeSet::new());
         assert_eq!(json_list(&report, "recent_unreferenced"), BTreeSet::new());
         assert_eq!(
@@ -154,7 +183,10 @@ async fn verify_repair_removes_orphans_and_nothing_else() {
             "{backend:?}: {report}"
         );
         // The corrupt blob is still there, untouched; so is every row and journal entry.
-        assert_eq!(&t.app.blobs.get_all(&corrupt_key).await.unwrap()[..], &bad[..]);
+        assert_eq!(
+            &t.app.blobs.get_all(&corrupt_key).await.unwrap()[..],
+            &bad[..]
+        );
         assert_eq!(rows(&t, &tenant, &ids).await, before_rows, "{backend:?}");
         let names = blob_names(&t).await;
         assert!(!names.contains(&stray) && !names.contains(&deleted_key));
@@ -184,6 +216,9 @@ async fn verify_repair_removes_orphans_and_nothing_else() {
                 .unwrap();
             assert_eq!(&got[..], &pdf[..], "{backend:?}");
         }
-        assert_eq!(rows(&t, &tenant, &ids).await.lines().count(), before_rows.lines().count());
+        assert_eq!(
+            rows(&t, &tenant, &ids).await.lines().count(),
+            before_rows.lines().count()
+        );
     }
 }

@@ -208,6 +208,8 @@ async fn setup(t: &TestApp) {
     t.account("web", "dominique", "agent", &[("scolaire", "modify")])
         .await;
     t.account("web", "alix", "admin", &[]).await;
+    t.account("web", "sacha", "manager", &[("scolaire", "manage")])
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -278,6 +280,19 @@ async fn every_page_answers_with_its_security_headers() {
         assert_eq!(p.status, 200, "{path}: {}", p.body);
         assert_secure(&p, path);
     }
+    // Statistics are for managers.
+    assert_eq!(agent.get("/agent/statistiques").await.status, 403);
+    let mut manager = Browser::new(&t);
+    manager.login("web", "sacha", "sacha-password").await;
+    let p = manager.get("/agent/statistiques").await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert_secure(&p, "/agent/statistiques");
+    let csv = manager.get("/agent/statistiques.csv").await;
+    assert!(
+        csv.header("content-type").starts_with("text/csv")
+            && csv.body.starts_with("procedure,state,count")
+    );
+
     let mut admin = Browser::new(&t);
     admin.login("web", "alix", "alix-password").await;
     for path in [
