@@ -21,6 +21,9 @@
 #   LIASSE_SKIP_CLIPPY=1     skip cargo clippy
 #   LIASSE_SKIP_TESTS=1      skip the tests (and the servers)
 #   LIASSE_SKIP_E2E=1        skip the browser tests of the web pages (e2e/)
+#   LIASSE_SKIP_FUZZ=1       skip the short fuzz run (scripts/fuzz.sh, 30 s per target;
+#                            also skipped when test-runner arguments are given)
+#   LIASSE_FUZZ_SECONDS=N    seconds per fuzz target (default 30)
 #   LIASSE_SKIP_SERVICES=1   run the tests without starting servers (tests that
 #                            need one then skip: LIASSE_TEST_REQUIRE_SERVERS unset)
 #   LIASSE_TEST_RUNNER=nextest|cargo-test   force the test runner
@@ -164,6 +167,19 @@ esac
 step "${test_cmd[*]} ${runner_args[*]}"
 "${test_cmd[@]}" "${runner_args[@]}"
 step_done "Tests"
+
+# ------------------------------------------------------------------ fuzzing
+# A short run of every cargo-fuzz target (fuzz/, nightly, AddressSanitizer): a crash fails
+# the run and is kept in fuzz/regressions/. The long runs are in fuzz/README.md.
+if is_set LIASSE_SKIP_FUZZ; then
+    say "Skipping the fuzz run (LIASSE_SKIP_FUZZ=1)"
+elif [ "${#runner_args[@]}" -gt 0 ]; then
+    say "Skipping the fuzz run (test-runner arguments given)"
+else
+    step "Fuzzing, ${LIASSE_FUZZ_SECONDS:-30}s per target (scripts/fuzz.sh)"
+    "$REPO/scripts/fuzz.sh" "${LIASSE_FUZZ_SECONDS:-30}"
+    step_done "Fuzzing"
+fi
 
 # ------------------------------------------------------------ web pages (e2e)
 # The citizen, agent and admin stories in headless Chromium (Debian's package:

@@ -5,8 +5,8 @@
 
 use std::sync::OnceLock;
 
-use libfuzzer_sys::fuzz_target;
 use liasse_domain::condition::{Condition, MAX_LENGTH};
+use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
 
 fn answers() -> &'static (Value, Value, Value) {
@@ -43,6 +43,10 @@ fuzz_target!(|src: &str| {
     }
     let again = Condition::parse(&shown)
         .unwrap_or_else(|e| panic!("canonical form {shown:?} of {src:?} does not re-parse: {e}"));
-    assert_eq!(again.eval(a, h), value, "{src:?} and its canonical form {shown:?} differ");
+    assert_eq!(
+        again.eval(a, h),
+        value,
+        "{src:?} and its canonical form {shown:?} differ"
+    );
     assert_eq!(again.eval(weird, weird), cond.eval(weird, weird));
 });

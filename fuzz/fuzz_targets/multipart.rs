@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(req) = Request::builder()
         .method("POST")
         .uri("/api/v1/documents")
-        .header("content-type", "multipart/form-data; boundary=LiasseFuzzBoundary")
+        .header(
+            "content-type",
+            "multipart/form-data; boundary=LiasseFuzzBoundary",
+        )
         .body(Body::from(data.to_vec()))
     else {
         return;
@@ -33,7 +36,11 @@ fuzz_target!(|data: &[u8]| {
             let name = field.name().unwrap_or_default().to_string();
             let _ = field.file_name().map(str::to_string);
             let _ = field.content_type().map(str::to_string);
-            let limit = if name == "file" { FILE_LIMIT } else { MAX_TEXT_FIELD };
+            let limit = if name == "file" {
+                FILE_LIMIT
+            } else {
+                MAX_TEXT_FIELD
+            };
             let mut len = 0usize;
             let mut text = Vec::new();
             loop {

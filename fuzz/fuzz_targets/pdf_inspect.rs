@@ -3,8 +3,8 @@
 //! before the PDF path. It must never panic, overflow the stack or exceed its memory limit.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use liasse_inspect::Limits;
+use libfuzzer_sys::fuzz_target;
 
 const HEADER: &[u8] = b"%PDF-1.7\n";
 
@@ -18,6 +18,10 @@ fuzz_target!(|data: &[u8]| {
     // more, never accept what the inspector refused.
     let public = liasse_inspect::inspect_bytes(&buf, &[liasse_inspect::Format::Pdf], &limits);
     if let Ok(found) = public {
-        assert_eq!(direct.ok(), found.pages, "inspect_bytes accepted what inspect_pdf refused");
+        assert_eq!(
+            direct.ok(),
+            found.pages,
+            "inspect_bytes accepted what inspect_pdf refused"
+        );
     }
 });

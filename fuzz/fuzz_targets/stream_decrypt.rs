@@ -11,8 +11,8 @@
 use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
-use libfuzzer_sys::fuzz_target;
 use liasse_crypto::{Binding, DataKey, Decryptor, Encryptor, KeyRing, SEGMENT_SIZE, WrappedKey};
+use libfuzzer_sys::fuzz_target;
 
 /// A fixed master key and a data key wrapped under it once (`fuzz-only-key-never-for-real-use`):
 /// unwrapping gives the same data key in every run.
@@ -33,7 +33,8 @@ fn key() -> &'static DataKey {
             .map(|i| u8::from_str_radix(&WRAPPED[i..i + 2], 16).expect("hex"))
             .collect::<Vec<u8>>();
         let wrapped = WrappedKey::from_bytes(&bytes).expect("fixed wrapped key");
-        ring.unwrap(&wrapped, &BINDING).expect("unwrap the fixed key")
+        ring.unwrap(&wrapped, &BINDING)
+            .expect("unwrap the fixed key")
     })
 }
 
@@ -50,8 +51,16 @@ enum Tamper {
 
 #[derive(Arbitrary, Debug)]
 enum Input {
-    Raw { chunks: Vec<u16>, bytes: Vec<u8> },
-    Genuine { seed: Vec<u8>, len: u32, chunks: Vec<u32>, tamper: Vec<Tamper> },
+    Raw {
+        chunks: Vec<u16>,
+        bytes: Vec<u8>,
+    },
+    Genuine {
+        seed: Vec<u8>,
+        len: u32,
+        chunks: Vec<u32>,
+        tamper: Vec<Tamper>,
+    },
 }
 
 /// Decrypts `blob` in chunks of the given sizes (cycled); returns the plaintext released
@@ -62,7 +71,10 @@ fn decrypt(blob: &[u8], chunks: &[usize], binding: &Binding<'_>) -> (Vec<u8>, bo
     let mut rest = blob;
     let mut i = 0;
     while !rest.is_empty() {
-        let size = chunks.get(i % chunks.len().max(1)).copied().unwrap_or(rest.len());
+        let size = chunks
+            .get(i % chunks.len().max(1))
+            .copied()
+            .unwrap_or(rest.len());
         let size = size.clamp(1, rest.len());
         let (chunk, tail) = rest.split_at(size);
         rest = tail;
@@ -159,7 +171,10 @@ fuzz_target!(|input: Input| {
                     }
                 }
             }
-            let chunks: Vec<usize> = chunks.into_iter().map(|c| c as usize % (3 * SEALED)).collect();
+            let chunks: Vec<usize> = chunks
+                .into_iter()
+                .map(|c| c as usize % (3 * SEALED))
+                .collect();
             let (released, ok) = decrypt(&blob, &chunks, &binding);
             assert!(
                 plaintext.starts_with(&released),

@@ -4,15 +4,19 @@
 //! consistent with its sniffed format.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use liasse_inspect::{Format, Limits, inspect_bytes, sniff};
+use libfuzzer_sys::fuzz_target;
 
 const ALL: [Format; 4] = [Format::Pdf, Format::Jpeg, Format::Png, Format::Webp];
 
 fuzz_target!(|data: &[u8]| {
     let limits = Limits::default();
     if let Ok(found) = inspect_bytes(data, &ALL, &limits) {
-        assert_eq!(Some(found.format), sniff(data), "accepted as another format than sniffed");
+        assert_eq!(
+            Some(found.format),
+            sniff(data),
+            "accepted as another format than sniffed"
+        );
         assert_eq!(found.media_type, found.format.media_type());
         match found.format {
             Format::Pdf => assert!(found.pages.is_some() && found.width.is_none()),

