@@ -2,7 +2,7 @@
 //! in chunks of arbitrary sizes. Two kinds of input:
 //!
 //! - raw bytes: never a panic, never plaintext (nobody can forge a segment's tag);
-//! - a genuine blob of an arbitrary plaintext (up to several segments), then tampered with
+//! - a genuine blob of an arbitrary plaintext (up to three segments), then tampered with
 //!   (bit flips, truncation, extension, segments swapped or dropped): the untouched blob
 //!   decrypts to its plaintext, any change is refused, and whatever was released before the
 //!   refusal is a prefix of the true plaintext (only authenticated segments are released).
@@ -113,8 +113,15 @@ fuzz_target!(|input: Input| {
             chunks,
             tamper,
         } => {
-            // Up to a little more than four segments, so that boundaries are crossed.
-            let len = (len as usize) % (4 * SEGMENT_SIZE + 300);
+            // Mostly small, often right around one or two segment boundaries (where a blob
+            // truncated at a boundary must still be refused), sometimes up to three segments.
+            let x = (len >> 2) as usize;
+            let len = match len % 4 {
+                0 => x % 300,
+                1 => (SEGMENT_SIZE - 16) + x % 32,
+                2 => (2 * SEGMENT_SIZE - 16) + x % 32,
+                _ => x % (3 * SEGMENT_SIZE + 300),
+            };
             let plaintext: Vec<u8> = if seed.is_empty() {
                 vec![0; len]
             } else {
