@@ -337,15 +337,20 @@ fi
 stop_server
 
 if selected sweep; then
-    # The expiry sweep benchmark belongs to the life-cycle work (bench/sweep.sh, which runs
-    # `cargo bench -p liasse-server --bench sweep` and writes bench/out/sweep.md).
-    if [ -x "$BENCH/sweep.sh" ]; then
-        stage "Expiry sweep (bench/sweep.sh)"
+    # The expiry sweep benchmark belongs to the life-cycle work: bench/sweep.sh runs
+    # `cargo bench -p liasse-server --bench sweep` and writes bench/out/sweep.md. The same
+    # command runs here with the output in this run's results, so that a sweep run by hand at
+    # the same time cannot mix its report with this one.
+    if [ -x "$BENCH/sweep.sh" ] && [ -f "$REPO/crates/liasse-server/benches/sweep.rs" ]; then
+        stage "Expiry sweep (cargo bench -p liasse-server --bench sweep, as bench/sweep.sh)"
         sweep_args=()
-        if [ "$QUICK" -eq 1 ]; then sweep_args=(--sizes 10000,100000); REDUCTIONS+=("sweep vault sizes 10000,100000 (target 100000,1000000)"); fi
-        rm -f "$BENCH/out/sweep.md"
-        if "$BENCH/sweep.sh" "${sweep_args[@]}" >"$RESULTS/sweep.log" 2>&1 && [ -f "$BENCH/out/sweep.md" ]; then
-            cp "$BENCH/out/sweep.md" "$RESULTS/sweep.md"
+        if [ "$QUICK" -eq 1 ]; then
+            sweep_args=(--sizes 10000,100000)
+            REDUCTIONS+=("sweep vault sizes 10000,100000 (target 100000,1000000)")
+        fi
+        if (cd "$REPO" && cargo bench --locked -p liasse-server --bench sweep -- \
+            --out "$RESULTS/sweep.md" "${sweep_args[@]}") >"$RESULTS/sweep.log" 2>&1; then
+            :
         else
             warn "the sweep benchmark failed (see $RESULTS/sweep.log)"
             tail -n 20 "$RESULTS/sweep.log" >&2 || true

@@ -231,9 +231,9 @@ fn markdown(r: &Value, sweep_md: Option<&str>) -> String {
             } else {
                 let _ = writeln!(
                     s,
-                    "| {label} | **refused** after {} s: {} | {dd} | n/a |",
+                    "| {label} | **refused** after {} s ({}) | {dd} | n/a |",
                     fmt(num(a, "secs"), ""),
-                    text(a, "refusal")
+                    short_refusal(&text(a, "refusal"))
                 );
             }
         }
@@ -605,6 +605,20 @@ fn markdown(r: &Value, sweep_md: Option<&str>) -> String {
         text(run, "stages")
     );
     s
+}
+
+/// `HTTP 422 https://…/problems/pdf-malformed Le fichier…` → `HTTP 422 pdf-malformed`.
+fn short_refusal(refusal: &str) -> String {
+    let mut words = refusal.split_whitespace();
+    let status = [words.next(), words.next()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    match words.next() {
+        Some(t) if t.contains('/') => format!("{status} {}", t.rsplit('/').next().unwrap_or(t)),
+        _ => status,
+    }
 }
 
 fn errors_block(s: &mut String, b: &Value, path: &str) {
