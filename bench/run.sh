@@ -131,6 +131,18 @@ STAGES=()
 stage_start=0
 stage() { say "$*"; stage_start=$SECONDS; }
 stage_done() { STAGES+=("$1 $((SECONDS - stage_start))s"); say "$1 done in $((SECONDS - stage_start))s"; }
+# bench_step NAME COMMAND...: a failing benchmark is reported as failed; the others still run.
+FAILED=()
+bench_step() {
+    local name="$1"
+    shift
+    if ! "$@" 2> >(tee "$RESULTS/$name.log" >&2); then
+        warn "$name failed (see $RESULTS/$name.log)"
+        sleep 0.2
+        tail -n 5 "$RESULTS/$name.log" >"$RESULTS/$name.failed" || true
+        FAILED+=("$name")
+    fi
+}
 
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
@@ -275,7 +287,7 @@ start_server
 if selected large-upload; then
     stage "Large upload (${LARGE_MIB} MiB)"
     restart_server
-    "$LB" large-upload --server "$SERVER" --token-file "$TOKENS/large" --dir "$WORK" \
+    bench_step large-upload "$LB" large-upload --server "$SERVER" --token-file "$TOKENS/large" --dir "$WORK" \
         --size $((LARGE_MIB << 20)) --fallback-size $((FALLBACK_MIB << 20)) --pid "$SERVER_PID" \
         --out "$RESULTS/large-upload.json"
     stage_done large-upload
@@ -283,7 +295,7 @@ fi
 
 if selected download; then
     stage "Download"
-    "$LB" download --server "$SERVER" --token-file "$TOKENS/large" \
+    bench_step download "$LB" download --server "$SERVER" --token-file "$TOKENS/large" \
         --from "$RESULTS/large-upload.json" --out "$RESULTS/download.json"
     stage_done download
 fi
@@ -296,7 +308,7 @@ if selected small-uploads; then
         start_s3
     fi
     head -n "$SMALL_CLIENTS" "$TOKENS/citizens" >"$TOKENS/small"
-    "$LB" small-uploads --server "$SERVER" --tokens-file "$TOKENS/small" --dir "$WORK" \
+    bench_step small-uploads "$LB" small-uploads --server "$SERVER" --tokens-file "$TOKENS/small" --dir "$WORK" \
         --clients "$SMALL_CLIENTS" --secs "$SMALL_SECS" --fsync-secs "$FSYNC_SECS" \
         --out "$RESULTS/small-uploads.json"
     if [ "$USE_S3" -eq 1 ]; then
@@ -311,7 +323,7 @@ if selected list-match; then
     restart_server
     db_citizens="$(sql "SELECT count(*) FROM accounts WHERE role = 'citizen'")"
     db_documents="$(sql "SELECT count(*) FROM documents")"
-    "$LB" list-match --server "$SERVER" --token-file "$TOKENS/measured" --docs "$LM_DOCS" \
+    bench_step list-match "$LB" list-match --server "$SERVER" --token-file "$TOKENS/measured" --docs "$LM_DOCS" \
         --iterations "$LM_ITER" --db-citizens "$db_citizens" --db-documents "$db_documents" \
         --seed-secs "$SEED_SECS" --out "$RESULTS/list-match.json"
     stage_done list-match
@@ -320,7 +332,7 @@ fi
 if selected memory; then
     stage "Memory ($MEM_CLIENTS × ${MEM_MB} MB)"
     restart_server
-    "$LB" memory --server "$SERVER" --tokens-file "$TOKENS/citizens" --pid "$SERVER_PID" \
+    bench_step memory "$LB" memory --server "$SERVER" --tokens-file "$TOKENS/citizens" --pid "$SERVER_PID" \
         --clients "$MEM_CLIENTS" --size $((MEM_MB * 1000000)) --out "$RESULTS/memory.json"
     stage_done memory
 fi
@@ -329,7 +341,7 @@ if selected load; then
     stage "Load ($LOAD_CLIENTS clients, ${LOAD_SECS}s)"
     restart_server
     head -n "$LOAD_CLIENTS" "$TOKENS/citizens" >"$TOKENS/load"
-    "$LB" load --server "$SERVER" --tokens-file "$TOKENS/load" --agent-token-file "$TOKENS/agent" \
+    bench_step load "$LB" load --server "$SERVER" --tokens-file "$TOKENS/load" --agent-token-file "$TOKENS/agent" \
         --clients "$LOAD_CLIENTS" --secs "$LOAD_SECS" --grant-until "$(date -d '+30 days' +%F)" \
         --out "$RESULTS/load.json"
     stage_done load
@@ -391,6 +403,10 @@ if [ "${#REDUCTIONS[@]}" -gt 0 ]; then reductions="$(IFS=';'; echo "${REDUCTIONS
     echo "load_secs=$LOAD_SECS"
 } >"$RESULTS/run.txt"
 "$LB" report --results "$RESULTS" --out "$OUT"
+if [ "${#FAILED[@]}" -gt 0 ]; then
+    warn "failed: ${FAILED[*]} (the report says so); not copying the report to bench/"
+    COPY=0
+fi
 if [ "$COPY" -eq 1 ]; then
     cp "$OUT/REPORT.md" "$BENCH/REPORT.md"
     cp "$OUT/report.json" "$BENCH/report.json"
@@ -399,3 +415,4 @@ else
     say "Report: $OUT/REPORT.md and $OUT/report.json (not copied to bench/: partial run or --no-copy)"
 fi
 say "Total time: $((SECONDS - RUN_START))s"
+[ "${#FAILED[@]}" -eq 0 ]

@@ -94,9 +94,12 @@ pub fn write(results: &Path, out: &Path) -> Result<()> {
     let machine = read_json(&results.join("machine.json")).unwrap_or(Value::Null);
     let run = read_run(&results.join("run.txt"));
     let mut benches = BTreeMap::new();
+    let mut failed = BTreeMap::new();
     for name in BENCHMARKS {
         if let Some(v) = read_json(&results.join(format!("{name}.json"))) {
             benches.insert(name.to_string(), v);
+        } else if let Ok(why) = std::fs::read_to_string(results.join(format!("{name}.failed"))) {
+            failed.insert(name.to_string(), why.trim().to_string());
         }
     }
     let report = json!({
@@ -104,6 +107,7 @@ pub fn write(results: &Path, out: &Path) -> Result<()> {
         "machine": machine,
         "run": run,
         "results": benches,
+        "failed": failed,
     });
     std::fs::create_dir_all(out)?;
     std::fs::write(
@@ -208,6 +212,14 @@ fn markdown(r: &Value, sweep_md: Option<&str>) -> String {
         s,
         "| benchmark | Liasse | machine limit, same run | ratio |\n|---|---|---|---|"
     );
+    for (name, why) in r["failed"].as_object().into_iter().flatten() {
+        let why = why
+            .as_str()
+            .unwrap_or_default()
+            .replace('\n', " ")
+            .replace('|', "/");
+        let _ = writeln!(s, "| {name} | **FAILED**: {why} | — | — |");
+    }
     if let Some(b) = res.get("large-upload") {
         let dd = format!(
             "{} (`dd … conv=fdatasync`, {})",
