@@ -185,7 +185,7 @@ fi
 BIN_DIR="${BIN_DIR:-$REPO/target/release}"
 LIASSE="$BIN_DIR/liasse"
 LB="$BIN_DIR/liasse-bench"
-[ -x "$LIASSE" ] && [ -x "$LB" ] || { fail "no liasse or liasse-bench in $BIN_DIR"; exit 1; }
+if [ ! -x "$LIASSE" ] || [ ! -x "$LB" ]; then fail "no liasse or liasse-bench in $BIN_DIR" || exit 1; fi
 if selected sweep && [ -x "$BENCH/sweep.sh" ] && [ "$BUILD" -eq 1 ]; then
     (cd "$REPO" && cargo bench --locked --no-run -p liasse-server --bench sweep)
 fi
@@ -357,7 +357,7 @@ if selected sweep; then
         stage "Expiry sweep (cargo bench -p liasse-server --bench sweep, as bench/sweep.sh)"
         sweep_args=()
         if [ "$QUICK" -eq 1 ]; then
-            sweep_args=(--sizes 10000,100000)
+            sweep_args=(--sizes "10000,100000")
             REDUCTIONS+=("sweep vault sizes 10000,100000 (target 100000,1000000)")
         fi
         if (cd "$REPO" && cargo bench --locked -p liasse-server --bench sweep -- \
