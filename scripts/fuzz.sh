@@ -16,6 +16,8 @@
 #   LIASSE_FUZZ_RSS_MB=N     memory limit per process before an input counts as a crash
 #                            (default 4096; the inspector's own budget is 512 MiB)
 #   LIASSE_FUZZ_TIMEOUT=S    seconds one input may take before it counts as a crash (default 30)
+#   LIASSE_FUZZ_RECORD=FILE  also write the results table to FILE (Markdown), with the date,
+#                            the commit and the machine: how bench/FUZZ.md is made
 #
 # Corpora grow in fuzz/corpus/TARGET (not committed); fuzz/seeds/TARGET holds the committed
 # starting inputs. Logs and artifacts go to fuzz/artifacts/. At the end the script prints a
@@ -114,13 +116,29 @@ for t in "${targets[@]}"; do
     say "$t: $runs runs, corpus $corpus, $status"
 done
 
+table() {
+    echo "Fuzzing on $(date -u +%Y-%m-%dT%H:%MZ) at commit \`$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)\`$(git -C "$REPO" diff --quiet HEAD -- crates fuzz 2>/dev/null || echo ' (with uncommitted changes)'), $(nproc) CPU(s) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), ${jobs} process(es) per target, build ${build_secs}s:"
+    echo
+    echo "| target | seconds | runs | corpus | result |"
+    echo "| --- | --- | --- | --- | --- |"
+    printf '%s\n' "${rows[@]}"
+}
 echo
-echo "Fuzzing on $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPU(s), ${jobs} process(es) per target, build ${build_secs}s:"
+table
 echo
-echo "| target | seconds | runs | corpus | result |"
-echo "| --- | --- | --- | --- | --- |"
-printf '%s\n' "${rows[@]}"
-echo
+if [ -n "${LIASSE_FUZZ_RECORD:-}" ]; then
+    {
+        echo "# Fuzzing: last long run"
+        echo
+        echo "Written by \`LIASSE_FUZZ_RECORD=$(basename "$LIASSE_FUZZ_RECORD") scripts/fuzz.sh $seconds\`; every figure comes from that run."
+        echo "Each target is a cargo-fuzz (libFuzzer) target built with AddressSanitizer and debug"
+        echo "assertions; \"clean\" means no crash, timeout (${timeout_s} s per input), out-of-memory (${rss_mb} MB)"
+        echo "or leak. How to run them: [reliability.md](reliability.md#fuzzing)."
+        echo
+        table
+    } >"$LIASSE_FUZZ_RECORD"
+    say "Results written to $LIASSE_FUZZ_RECORD"
+fi
 
 if [ "${#failed[@]}" -gt 0 ]; then
     for f in "${failed[@]}"; do fail "fuzz target $f" || true; done

@@ -1,6 +1,7 @@
 //! The PDF inspector (structure checks, then lopdf, then the active-content scan) on
 //! arbitrary bytes behind a PDF header, called directly so that nothing refuses the input
-//! before the PDF path. It must never panic, overflow the stack or exceed its memory limit.
+//! before the PDF path, and the one-pass inspector of large PDFs on the same bytes. Neither may
+//! panic, overflow the stack or exceed its memory limit.
 #![no_main]
 
 use liasse_inspect::Limits;
@@ -17,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
     // The public entry point runs the same inspector behind its own checks: it may refuse
     // more, never accept what the inspector refused.
     let public = liasse_inspect::inspect_bytes(&buf, &[liasse_inspect::Format::Pdf], &limits);
+    let _ = liasse_inspect::fuzzing::inspect_pdf_streaming(&buf, &limits);
     if let Ok(found) = public {
         assert_eq!(
             direct.ok(),

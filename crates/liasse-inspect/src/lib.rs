@@ -44,6 +44,10 @@ pub struct Limits {
     pub max_alloc: u64,
     /// Most indirect objects a PDF may contain.
     pub max_pdf_objects: usize,
+    /// Largest file inspected in memory. Larger PDFs are checked in one streaming pass whose
+    /// memory does not depend on the file's size; larger images are still decoded in memory,
+    /// up to `max_alloc`.
+    pub max_in_memory: u64,
 }
 
 impl Default for Limits {
@@ -54,6 +58,7 @@ impl Default for Limits {
             max_pixels: 100_000_000,
             max_alloc: 512 * 1024 * 1024,
             max_pdf_objects: 200_000,
+            max_in_memory: 32 * 1024 * 1024,
         }
     }
 }
@@ -74,8 +79,9 @@ pub struct Inspection {
 /// Inspect a complete file. `allowed` is the document type's allowlist.
 ///
 /// The file is read from its start (whatever the current position) up to `len` bytes, which
-/// must be the file's length: bytes past `len` are not inspected. The whole file is held in
-/// memory, so the server must enforce its upload size limit first.
+/// must be the file's length: bytes past `len` are not inspected. Files up to
+/// `limits.max_in_memory` are held in memory and fully parsed; larger PDFs are checked in one
+/// streaming pass with bounded memory; images are refused above `limits.max_alloc`.
 pub fn inspect<R: Read + Seek>(
     file: &mut R,
     len: u64,
@@ -85,11 +91,58 @@ pub fn inspect<R: Read + Seek>(
     if len == 0 {
         return Err(Refusal::Empty);
     }
-    if len > limits.max_alloc {
-        return Err(refuse_oversized(file, len, allowed));
+    if len > limits.max_in_memory {
+        return inspect_large(file, len, allowed, limits);
     }
     let buf = read_file(file, len)?;
     inspect_bytes(&buf, allowed, limits)
+}
+
+/// A file above the in-memory size: its head and tail decide what it is, then PDFs are read
+/// through once; images are decoded in memory while they fit the decoder's budget.
+fn inspect_large<R: Read + Seek>(
+    file: &mut R,
+    len: u64,
+    allowed: &[Format],
+    limits: &Limits,
+) -> Result<Inspection, Refusal> {
+    let Some(head) = read_head(file) else {
+        return Err(Refusal::UnknownFormat);
+    };
+    let Some(format) = sniff(&head) else {
+        // As for small files, a PDF behind other data is a polyglot; looked for in the first
+        // MiB only, the file being refused either way.
+        let start = read_range(file, 0, 1 << 20).unwrap_or_default();
+        if polyglot::find(&start, b"%PDF-").is_some() {
+            return Err(Refusal::Polyglot);
+        }
+        return Err(Refusal::UnknownFormat);
+    };
+    if !allowed.contains(&format) {
+        return Err(Refusal::FormatNotAllowed {
+            found: format,
+            allowed: allowed.to_vec(),
+        });
+    }
+    if format != Format::Pdf {
+        if len > limits.max_alloc {
+            return Err(refuse_oversized(file, len, allowed));
+        }
+        let buf = read_file(file, len)?;
+        return inspect_bytes(&buf, allowed, limits);
+    }
+    let tail_len = polyglot::ZIP_EOCD_WINDOW as u64;
+    let tail =
+        read_range(file, len.saturating_sub(tail_len), tail_len).ok_or(Refusal::PdfMalformed)?;
+    polyglot::check_head_and_tail(&head, &tail)?;
+    let pages = pdf::inspect_pdf_file(file, len, limits)?;
+    Ok(Inspection {
+        format,
+        media_type: format.media_type(),
+        width: None,
+        height: None,
+        pages: Some(pages),
+    })
 }
 
 /// Same as [`inspect`] for a file already in memory.
@@ -151,6 +204,12 @@ pub mod fuzzing {
     pub fn inspect_pdf(buf: &[u8], limits: &Limits) -> Result<u32, Refusal> {
         crate::pdf::inspect_pdf(buf, limits)
     }
+
+    /// The one-pass inspector of large PDFs, on a file in memory.
+    pub fn inspect_pdf_streaming(buf: &[u8], limits: &Limits) -> Result<u32, Refusal> {
+        let len = u64::try_from(buf.len()).unwrap_or(u64::MAX);
+        crate::pdf::inspect_pdf_file(&mut std::io::Cursor::new(buf), len, limits)
+    }
 }
 
 fn read_file<R: Read + Seek>(file: &mut R, len: u64) -> Result<Vec<u8>, Refusal> {
@@ -187,13 +246,14 @@ fn refuse_unreadable<R: Read + Seek>(file: &mut R) -> Refusal {
 }
 
 fn read_head<R: Read + Seek>(file: &mut R) -> Option<Vec<u8>> {
-    file.seek(SeekFrom::Start(0)).ok()?;
-    let mut head = Vec::new();
-    file.by_ref()
-        .take(format::SNIFF_LEN as u64)
-        .read_to_end(&mut head)
-        .ok()?;
-    Some(head)
+    read_range(file, 0, format::SNIFF_LEN as u64)
+}
+
+fn read_range<R: Read + Seek>(file: &mut R, at: u64, len: u64) -> Option<Vec<u8>> {
+    file.seek(SeekFrom::Start(at)).ok()?;
+    let mut buf = Vec::new();
+    file.by_ref().take(len).read_to_end(&mut buf).ok()?;
+    Some(buf)
 }
 
 /// A file larger than the memory budget is never loaded; the refusal still says what it is.

@@ -22,26 +22,33 @@ const MARKUP_WINDOW: usize = 1024;
 /// End-of-central-directory record of a ZIP archive. Archive tools look for it from the end
 /// of the file (it may be followed by a comment of up to 65 535 bytes), whatever comes first.
 const ZIP_EOCD: &[u8] = b"PK\x05\x06";
-const ZIP_EOCD_WINDOW: usize = 22 + 65_535;
+pub(crate) const ZIP_EOCD_WINDOW: usize = 22 + 65_535;
 
 /// Bytes tolerated after the end of an image or PDF: some writers add a few.
 pub(crate) const SMALL_TAIL: usize = 16;
 
 /// Checks shared by every format, done before any parsing.
 pub(crate) fn check_common(buf: &[u8], format: Format) -> Result<(), Refusal> {
-    let head = buf.get(..MARKUP_WINDOW).unwrap_or(buf);
+    let tail_start = buf.len().saturating_sub(ZIP_EOCD_WINDOW);
+    check_head_and_tail(buf, buf.get(tail_start..).unwrap_or_default())?;
+    // PDF readers find a header anywhere in the first KiB and some anywhere at all.
+    if format != Format::Pdf && find(buf, crate::format::PDF_MAGIC).is_some() {
+        return Err(Refusal::Polyglot);
+    }
+    Ok(())
+}
+
+/// The checks that only need the start of a file (at least [`MARKUP_WINDOW`] bytes, or all of
+/// it) and its last [`ZIP_EOCD_WINDOW`] bytes.
+pub(crate) fn check_head_and_tail(head: &[u8], tail: &[u8]) -> Result<(), Refusal> {
+    let head = head.get(..MARKUP_WINDOW).unwrap_or(head);
     if MARKUP_MARKERS
         .iter()
         .any(|marker| find_ignore_ascii_case(head, marker).is_some())
     {
         return Err(Refusal::Polyglot);
     }
-    let tail_start = buf.len().saturating_sub(ZIP_EOCD_WINDOW);
-    if find(buf.get(tail_start..).unwrap_or_default(), ZIP_EOCD).is_some() {
-        return Err(Refusal::Polyglot);
-    }
-    // PDF readers find a header anywhere in the first KiB and some anywhere at all.
-    if format != Format::Pdf && find(buf, crate::format::PDF_MAGIC).is_some() {
+    if find(tail, ZIP_EOCD).is_some() {
         return Err(Refusal::Polyglot);
     }
     Ok(())

@@ -144,6 +144,61 @@ pub fn pdf_with_text(marker: &str) -> Vec<u8> {
     })
 }
 
+/// What fills the large sample PDFs' extra stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filler {
+    /// Page-description text, uncompressed: scanned as PDF syntax.
+    Text,
+    /// The same text, Flate-compressed: inflated and scanned.
+    CompressedText,
+    /// Pseudo-random bytes declared as an image: not scanned.
+    Binary,
+}
+
+/// A valid one-page PDF with, besides the page, a stream of about `len` bytes made of
+/// `filler`, and `catalog` added to the catalog (empty for a harmless file). Accepted when
+/// `catalog` is empty.
+pub fn pdf_with_large_stream(len: usize, filler: Filler, catalog: &str) -> Vec<u8> {
+    const LINE: &[u8] = b"0 0 m 100 100 l S 1 0 0 1 2 3 cm q Q\n";
+    let data = match filler {
+        Filler::Text | Filler::CompressedText => {
+            let mut text = Vec::with_capacity(len + LINE.len());
+            while text.len() < len {
+                text.extend_from_slice(LINE);
+            }
+            if filler == Filler::Text {
+                text
+            } else {
+                zlib(&text)
+            }
+        }
+        Filler::Binary => {
+            let mut state = 0x2545_F491_4F6C_DD1Du64;
+            (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state >> 32) as u8
+                })
+                .collect()
+        }
+    };
+    let dict = match filler {
+        Filler::Text => "",
+        Filler::CompressedText => " /Filter /FlateDecode",
+        Filler::Binary => {
+            " /Type /XObject /Subtype /Image /Width 1 /Height 1 /BitsPerComponent 8 /ColorSpace /DeviceGray /Filter /DCTDecode"
+        }
+    };
+    one_page(OnePage {
+        text: "Liasse",
+        catalog,
+        extra: vec![(6, stream_body(dict, &data))],
+        ..OnePage::default()
+    })
+}
+
 /// Runs JavaScript when opened. Refused: `PdfJavascript`.
 pub fn pdf_with_javascript() -> Vec<u8> {
     one_page(OnePage {

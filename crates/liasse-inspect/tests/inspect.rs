@@ -1,6 +1,7 @@
 use std::io::{Cursor, Seek, SeekFrom};
 use std::time::{Duration, Instant};
 
+use liasse_inspect::samples::Filler;
 use liasse_inspect::{
     Format, Inspection, Limits, Refusal, inspect, inspect_bytes, samples, sanitize_filename, sniff,
 };
@@ -353,6 +354,7 @@ fn files_larger_than_the_memory_budget_are_not_loaded() {
     let png = samples::small_png(64, 64);
     let limits = Limits {
         max_alloc: 100,
+        max_in_memory: 100,
         ..Limits::default()
     };
     assert_eq!(
@@ -362,10 +364,147 @@ fn files_larger_than_the_memory_budget_are_not_loaded() {
             height: 64
         })
     );
+    // A PDF is read through instead, whatever its size.
     assert_eq!(
-        check_with(&samples::minimal_pdf(), ALL, &limits),
-        Err(Refusal::PdfMalformed)
+        check_with(&samples::minimal_pdf(), ALL, &limits).map(|i| i.pages),
+        Ok(Some(1))
     );
+}
+
+// --- PDF too large for memory: one streaming pass ------------------------------------------
+
+/// Limits that send every file above 1 MiB to the streaming pass.
+fn streaming_limits() -> Limits {
+    Limits {
+        max_in_memory: 1 << 20,
+        ..Limits::default()
+    }
+}
+
+#[test]
+fn large_pdfs_are_accepted_whatever_their_streams_hold() {
+    for filler in [Filler::Text, Filler::CompressedText, Filler::Binary] {
+        let pdf = samples::pdf_with_large_stream(3 << 20, filler, "");
+        assert!(pdf.len() > 1 << 20 || filler == Filler::CompressedText);
+        let got = check_with(&pdf, ALL, &streaming_limits());
+        assert_eq!(got.map(|i| i.pages), Ok(Some(1)), "{filler:?}");
+        // The same file through the in-memory path, for comparison.
+        assert_eq!(check(&pdf).map(|i| i.pages), Ok(Some(1)), "{filler:?}");
+    }
+}
+
+#[test]
+fn the_default_limits_stream_files_over_32_mib() {
+    let pdf = samples::pdf_with_large_stream(40 << 20, Filler::Binary, "");
+    assert_eq!(check(&pdf).map(|i| i.pages), Ok(Some(1)));
+    let pdf = samples::pdf_with_large_stream(
+        40 << 20,
+        Filler::Binary,
+        "/OpenAction << /S /JavaScript /JS (app.alert\\(1\\)) >>",
+    );
+    assert_eq!(check(&pdf), Err(Refusal::PdfJavascript));
+}
+
+#[test]
+fn large_pdfs_with_active_content_are_refused() {
+    for filler in [Filler::Text, Filler::CompressedText, Filler::Binary] {
+        for (catalog, refusal) in [
+            (
+                "/OpenAction << /S /J#61vaScript /JS (x) >>",
+                Refusal::PdfJavascript,
+            ),
+            (
+                "/OpenAction << /S /Launch /F (calc.exe) >>",
+                Refusal::PdfLaunchAction,
+            ),
+            (
+                "/Names << /EmbeddedFiles 9 0 R >>",
+                Refusal::PdfEmbeddedFile,
+            ),
+        ] {
+            let pdf = samples::pdf_with_large_stream(2 << 20, filler, catalog);
+            let limits = Limits {
+                max_in_memory: 1024,
+                ..Limits::default()
+            };
+            assert_eq!(
+                check_with(&pdf, ALL, &limits),
+                Err(refusal),
+                "{filler:?} {catalog}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_streaming_pass_refuses_what_the_full_parse_refuses() {
+    let all_at_once = Limits {
+        max_in_memory: 0,
+        ..Limits::default()
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("minimal", samples::minimal_pdf()),
+        ("text", samples::pdf_with_text("Attestation d'hébergement")),
+        ("object streams", samples::pdf_with_object_streams()),
+        ("prefix", samples::pdf_with_prefix(100)),
+        ("javascript", samples::pdf_with_javascript()),
+        (
+            "hex-escaped javascript",
+            samples::pdf_with_hex_escaped_javascript(),
+        ),
+        (
+            "javascript names tree",
+            samples::pdf_with_javascript_names_tree(),
+        ),
+        (
+            "javascript in object stream",
+            samples::pdf_with_javascript_in_object_stream(),
+        ),
+        (
+            "javascript in disguised object stream",
+            samples::pdf_with_javascript_in_disguised_object_stream(),
+        ),
+        ("launch", samples::pdf_with_launch()),
+        ("embedded file", samples::pdf_with_embedded_file()),
+        (
+            "file attachment",
+            samples::pdf_with_file_attachment_annotation(),
+        ),
+        ("encrypted", samples::encrypted_pdf()),
+        ("truncated", samples::truncated_pdf()),
+        ("long prefix", samples::pdf_with_prefix(2048)),
+        ("trailing zip", samples::pdf_with_trailing_zip()),
+        ("trailing data", samples::pdf_with_trailing_data(4096)),
+    ];
+    for (name, pdf) in cases {
+        let streamed = check_with(&pdf, ALL, &all_at_once).map(|i| i.pages);
+        let parsed = check(&pdf).map(|i| i.pages);
+        assert_eq!(streamed, parsed, "{name}");
+    }
+    // What only a full parse refuses (nesting that would exhaust lopdf's stack, inflation
+    // bombs within the streaming budget) is harmless to a pass that neither recurses nor
+    // keeps what it inflates: accepted or refused, never a crash.
+    for pdf in [
+        samples::deeply_nested_pdf(100_000),
+        samples::pdf_with_object_stream_bomb(16 << 20),
+        samples::pdf_with_huge_xref_stream(),
+        samples::pdf_with_length_chain(20_000),
+        samples::pdf_with_repeated_offsets(50_000, 1 << 10),
+    ] {
+        let _ = check_with(&pdf, ALL, &all_at_once);
+    }
+}
+
+#[test]
+fn inflating_in_the_streaming_pass_is_bounded() {
+    let limits = Limits {
+        max_in_memory: 0,
+        max_alloc: 1 << 20,
+        ..Limits::default()
+    };
+    // 64 MiB of zeros compress to about 64 KiB: more than 8 × the file + max_alloc.
+    let bomb = samples::pdf_with_object_stream_bomb(64 << 20);
+    assert_eq!(check_with(&bomb, ALL, &limits), Err(Refusal::PdfMalformed));
 }
 
 #[test]

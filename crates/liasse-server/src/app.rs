@@ -23,6 +23,9 @@ pub struct Inner {
     /// Where uploads are spooled (as unnamed temporary files) while they are inspected.
     pub spool_dir: PathBuf,
     pub login_limiter: crate::services::auth::LoginLimiter,
+    /// Inspections running at once. They are CPU-bound, and a small file is held in memory
+    /// while it is inspected: more at once than there are cores only costs memory.
+    pub inspections: tokio::sync::Semaphore,
 }
 
 impl std::ops::Deref for App {
@@ -72,6 +75,9 @@ impl App {
             clock,
             spool_dir,
             login_limiter: Default::default(),
+            inspections: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
         })))
     }
 

@@ -12,11 +12,16 @@
 //! 4. lopdf loads the file, with object streams set aside so it does not inflate them;
 //! 5. object streams are inflated here with a cap, checked, and their objects added;
 //! 6. every object is walked for active content, and pages are counted.
+//!
+//! Files too large to hold in memory are checked in one pass instead ([`streaming`]).
 
 mod lexer;
 mod scan;
+mod streaming;
 mod streams;
 mod xref;
+
+pub(crate) use streaming::inspect_pdf_file;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 

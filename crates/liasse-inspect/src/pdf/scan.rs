@@ -11,19 +11,29 @@ use crate::Refusal;
 use crate::polyglot::find_from;
 
 /// How much of a stream is looked at to decide whether it holds PDF syntax.
-const SAMPLE: usize = 4096;
+pub(crate) const SAMPLE: usize = 4096;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Findings {
+    encrypted: bool,
     javascript: bool,
     launch: bool,
     embedded_file: bool,
+    /// `/Type /Page` pairs seen: the page count when the file is too large for lopdf.
+    pages: u32,
+    after_type_key: bool,
 }
 
 impl Findings {
     /// Names are compared after `#xx` escapes are decoded, so `/J#61vaScript` counts.
     pub(crate) fn note_name(&mut self, name: &[u8]) {
+        if self.after_type_key && name == b"Page" {
+            self.pages = self.pages.saturating_add(1);
+        }
+        self.after_type_key = name == b"Type";
         match name {
+            // Only a trailer (or a cross-reference stream, which is one) has this key.
+            b"Encrypt" => self.encrypted = true,
             b"JS" | b"JavaScript" => self.javascript = true,
             b"Launch" => self.launch = true,
             b"EmbeddedFile" | b"EmbeddedFiles" | b"FileAttachment" | b"EF" => {
@@ -33,8 +43,14 @@ impl Findings {
         }
     }
 
+    pub(crate) fn pages(&self) -> u32 {
+        self.pages
+    }
+
     pub(crate) fn verdict(self) -> Result<(), Refusal> {
-        if self.javascript {
+        if self.encrypted {
+            Err(Refusal::PdfEncrypted)
+        } else if self.javascript {
             Err(Refusal::PdfJavascript)
         } else if self.launch {
             Err(Refusal::PdfLaunchAction)
@@ -95,7 +111,8 @@ fn scan_tokens(
         match token {
             Token::Name(name) => {
                 match name.as_slice() {
-                    b"ObjStm" => object_stream = true,
+                    // An object stream needs `/First`, whatever type it claims.
+                    b"ObjStm" | b"First" => object_stream = true,
                     b"Metadata" | b"XML" => metadata = true,
                     _ => {}
                 }
@@ -151,7 +168,7 @@ fn scan_stream(
 }
 
 /// Mostly printable ASCII and not XML: page content, or objects. Images and fonts are binary.
-fn holds_pdf_syntax(sample: &[u8]) -> bool {
+pub(crate) fn holds_pdf_syntax(sample: &[u8]) -> bool {
     if sample.is_empty() {
         return false;
     }

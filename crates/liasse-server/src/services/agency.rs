@@ -381,7 +381,7 @@ pub async fn deposit_for(
     if spooled.size == 0 {
         return Err(AppError::Refused(liasse_inspect::Refusal::Empty));
     }
-    let inspection = inspect(&mut spooled, &t).await?;
+    let inspection = inspect(app, &mut spooled, &t).await?;
     crate::services::scan::scan(app, &spooled).await?;
     let now = app.now();
     let doc = DocumentRow {

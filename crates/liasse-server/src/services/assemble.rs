@@ -26,6 +26,11 @@ pub async fn assemble(app: &App, pages: Vec<Spooled>, limit: u64) -> Result<Spoo
         let allowed = liasse_inspect::Format::DEFAULT_ALLOWED;
         let mut file = p.file.try_clone()?;
         let size = p.size;
+        let _turn = app
+            .inspections
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
         let format = tokio::task::spawn_blocking(move || {
             file.seek(SeekFrom::Start(0))?;
             Ok::<_, std::io::Error>(liasse_inspect::inspect(

@@ -160,14 +160,23 @@ fn formats_of(t: &DocumentType) -> Vec<Format> {
         .collect()
 }
 
-/// Inspects the spooled file against the type's rules, off the async threads.
-pub(crate) async fn inspect(spooled: &mut Spooled, t: &DocumentType) -> Result<Inspection> {
+/// Inspects the spooled file against the type's rules, off the async threads, a few at a time.
+pub(crate) async fn inspect(
+    app: &App,
+    spooled: &mut Spooled,
+    t: &DocumentType,
+) -> Result<Inspection> {
     if spooled.size > t.max_size {
         return Err(AppError::TooLarge { limit: t.max_size });
     }
     let allowed = formats_of(t);
     let mut file = spooled.file.try_clone()?;
     let size = spooled.size;
+    let _turn = app
+        .inspections
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     let result = tokio::task::spawn_blocking(move || {
         file.seek(SeekFrom::Start(0))?;
         Ok::<_, std::io::Error>(liasse_inspect::inspect(
@@ -396,7 +405,7 @@ pub async fn deposit(
     if spooled.size == 0 {
         return Err(AppError::Refused(liasse_inspect::Refusal::Empty));
     }
-    let inspection = inspect(&mut spooled, &t).await?;
+    let inspection = inspect(app, &mut spooled, &t).await?;
     let file_name = display_name(input.file_name.as_deref(), &t, inspection.format);
     crate::services::scan::scan(app, &spooled).await?;
 
@@ -685,7 +694,7 @@ pub async fn replace(
     if spooled.size == 0 {
         return Err(AppError::Refused(liasse_inspect::Refusal::Empty));
     }
-    let inspection = inspect(&mut spooled, &t).await?;
+    let inspection = inspect(app, &mut spooled, &t).await?;
     crate::services::scan::scan(app, &spooled).await?;
     let current = documents::version(&app.db, &p.tenant_id, &doc.id, doc.current_version)
         .await?
