@@ -175,21 +175,89 @@ impl Scanner {
     pub(crate) fn feed<S: Sink>(&mut self, input: &[u8], sink: &mut S) -> Result<(), Refusal> {
         let mut at = 0;
         while let Some(&b) = input.get(at) {
-            if self.state == (State::StreamData { matched: 0 }) {
-                // Stream data is most of a large file: hand it over in runs.
-                let rest = input.get(at..).unwrap_or_default();
-                let run = rest.iter().position(|&c| c == b'e').unwrap_or(rest.len());
-                if run > 0 {
-                    sink.stream_data(rest.get(..run).unwrap_or_default())?;
-                    at += run;
-                    continue;
+            // Runs of bytes that cannot change the state are passed over in tight loops: page
+            // content is mostly numbers, operators and spaces.
+            let rest = input.get(at..).unwrap_or_default();
+            let run = match self.state {
+                State::StreamData { matched: 0 } => {
+                    let run = run_of(rest, |c| c != b'e');
+                    if run > 0 {
+                        sink.stream_data(rest.get(..run).unwrap_or_default())?;
+                    }
+                    run
                 }
+                State::Space | State::Number => self.space_run(rest, sink),
+                State::Comment => run_of(rest, |c| c != b'\r' && c != b'\n'),
+                State::Hex => run_of(rest, |c| c != b'>'),
+                State::Literal { escaped: false, .. } => {
+                    run_of(rest, |c| !matches!(c, b'\\' | b'(' | b')'))
+                }
+                State::Word => {
+                    let run = run_of(rest, |c| matches!(class(c), REGULAR | NUMERIC));
+                    self.push_all(rest.get(..run).unwrap_or_default());
+                    run
+                }
+                State::Name => {
+                    let run = run_of(rest, |c| c != b'#' && matches!(class(c), REGULAR | NUMERIC));
+                    self.push_all(rest.get(..run).unwrap_or_default());
+                    run
+                }
+                _ => 0,
+            };
+            if run > 0 {
+                at += run;
+                continue;
             }
             if self.step(b, sink)? {
                 at += 1;
             }
         }
         Ok(())
+    }
+
+    /// Between tokens: passes over spaces, numbers (which end where the next token starts,
+    /// as spaces do), and the words and plain names that end inside `rest`, reporting them.
+    /// Returns how far it got; what it leaves (a token cut by the end of `rest`, a string, a
+    /// comment…) is for [`Self::step`].
+    fn space_run<S: Sink>(&mut self, rest: &[u8], sink: &mut S) -> usize {
+        let mut i = 0;
+        loop {
+            i += run_of(rest.get(i..).unwrap_or_default(), |c| {
+                matches!(class(c), SPACE | NUMERIC)
+            });
+            let (word, skip) = match rest.get(i) {
+                Some(&c) if class(c) == REGULAR => (true, 0),
+                Some(b'/') => (false, 1),
+                _ => return i,
+            };
+            let from = i + skip;
+            let len = run_of(rest.get(from..).unwrap_or_default(), |c| {
+                c != b'#' && matches!(class(c), REGULAR | NUMERIC)
+            });
+            let end = from + len;
+            // Cut by the end of the input, or a name with an escape: the slow path.
+            let Some(&after) = rest.get(end) else {
+                return i;
+            };
+            if after == b'#' {
+                return i;
+            }
+            let token = rest.get(from..end).unwrap_or_default();
+            self.state = State::Space;
+            i = end;
+            if len > MAX_TOKEN {
+                continue;
+            }
+            if !word {
+                sink.name(token);
+            } else {
+                sink.keyword(token);
+                if token == b"stream" {
+                    self.state = State::StreamKeyword;
+                    return i;
+                }
+            }
+        }
     }
 
     /// The end of the input: what is pending is reported as if followed by a space.
@@ -215,6 +283,15 @@ impl Scanner {
             }
         }
         Ok(())
+    }
+
+    fn push_all(&mut self, bytes: &[u8]) {
+        let room = MAX_TOKEN.saturating_sub(self.token.len());
+        if bytes.len() > room {
+            self.long = true;
+        }
+        self.token
+            .extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or_default());
     }
 
     fn push(&mut self, b: u8) {
@@ -391,6 +468,39 @@ impl Scanner {
         }
         Ok(true)
     }
+}
+
+/// What a byte is to the tokenizer, looked up in a table: the inner loops run on every byte.
+const SPACE: u8 = 0;
+const NUMERIC: u8 = 1;
+const REGULAR: u8 = 2;
+/// `%`, `/`, `(`, `<`: delimiters that start something.
+const OPENER: u8 = 3;
+
+const CLASSES: [u8; 256] = {
+    let mut table = [REGULAR; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b' ' | b'\t' | b'\n' | b'\r' | b'\0' | 0x0C => SPACE,
+            // One-byte tokens: nothing to remember after them, like spaces.
+            b'[' | b']' | b'{' | b'}' | b')' | b'>' => SPACE,
+            b'%' | b'/' | b'(' | b'<' => OPENER,
+            b'0'..=b'9' | b'+' | b'-' | b'.' => NUMERIC,
+            _ => REGULAR,
+        };
+        b += 1;
+    }
+    table
+};
+
+fn class(b: u8) -> u8 {
+    CLASSES[usize::from(b)]
+}
+
+/// Length of the run at the start of `bytes` whose bytes satisfy `keep`.
+fn run_of(bytes: &[u8], keep: impl Fn(u8) -> bool) -> usize {
+    bytes.iter().position(|&c| !keep(c)).unwrap_or(bytes.len())
 }
 
 fn hex(b: u8) -> Option<u8> {
