@@ -115,11 +115,52 @@ pub fn write(results: &Path, out: &Path) -> Result<()> {
         serde_json::to_string_pretty(&report)? + "\n",
     )?;
     let sweep_md = std::fs::read_to_string(results.join("sweep.md")).ok();
-    std::fs::write(
-        out.join("REPORT.md"),
-        markdown(&report, sweep_md.as_deref()),
-    )?;
+    let mut md = markdown(&report, sweep_md.as_deref());
+    recorded_elsewhere(&mut md, results);
+    std::fs::write(out.join("REPORT.md"), md)?;
     Ok(())
+}
+
+/// The long fuzz runs and the API fuzzing take longer than a benchmark run; their last
+/// results, recorded by their own runs (bench/FUZZ.md, bench/api-fuzz.md, copied into the
+/// results by run.sh), are appended under a heading that says so.
+fn recorded_elsewhere(s: &mut String, results: &Path) {
+    let parts: Vec<(&str, String)> = [
+        ("Long fuzz runs", "fuzz.md"),
+        ("API fuzzing against the OpenAPI document", "api-fuzz.md"),
+    ]
+    .into_iter()
+    .filter_map(|(title, file)| {
+        let text = std::fs::read_to_string(results.join(file)).ok()?;
+        Some((title, text))
+    })
+    .collect();
+    if parts.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\n## Reliability runs (recorded by their own runs, not by this one)\n\n\
+         These are the last results of `scripts/fuzz.sh 600` and `scripts/api-fuzz.sh`, copied \
+         from `bench/FUZZ.md` and `bench/api-fuzz.md` when this report was written; each says \
+         when, at which commit and on which machine it ran. The crash and full-disk tests run \
+         in `scripts/test.sh` ([reliability.md](reliability.md)).\n"
+    );
+    for (title, text) in parts {
+        let _ = writeln!(s, "### {title}\n");
+        for line in text.trim().lines() {
+            // Their own top heading is replaced by the one above; others go one level down.
+            if line.starts_with("# ") {
+                continue;
+            }
+            if line.starts_with('#') {
+                let _ = writeln!(s, "##{line}");
+            } else {
+                let _ = writeln!(s, "{line}");
+            }
+        }
+        let _ = writeln!(s);
+    }
 }
 
 fn markdown(r: &Value, sweep_md: Option<&str>) -> String {

@@ -76,6 +76,18 @@ pub struct Inspection {
     pub pages: Option<u32>,
 }
 
+impl Inspection {
+    fn pdf(pages: u32) -> Self {
+        Inspection {
+            format: Format::Pdf,
+            media_type: Format::Pdf.media_type(),
+            width: None,
+            height: None,
+            pages: Some(pages),
+        }
+    }
+}
+
 /// Inspect a complete file. `allowed` is the document type's allowlist.
 ///
 /// The file is read from its start (whatever the current position) up to `len` bytes, which
@@ -109,21 +121,13 @@ fn inspect_large<R: Read + Seek>(
     let Some(head) = read_head(file) else {
         return Err(Refusal::UnknownFormat);
     };
-    let Some(format) = sniff(&head) else {
-        // As for small files, a PDF behind other data is a polyglot; looked for in the first
-        // MiB only, the file being refused either way.
-        let start = read_range(file, 0, 1 << 20).unwrap_or_default();
-        if polyglot::find(&start, b"%PDF-").is_some() {
-            return Err(Refusal::Polyglot);
-        }
-        return Err(Refusal::UnknownFormat);
-    };
-    if !allowed.contains(&format) {
-        return Err(Refusal::FormatNotAllowed {
-            found: format,
-            allowed: allowed.to_vec(),
-        });
-    }
+    // A PDF hidden behind other data is looked for in the first MiB only: the file is refused
+    // either way, only the reason differs.
+    let format = allowed_format(
+        &head,
+        || read_range(file, 0, 1 << 20).unwrap_or_default().into(),
+        allowed,
+    )?;
     if format != Format::Pdf {
         if len > limits.max_alloc {
             return Err(refuse_oversized(file, len, allowed));
@@ -135,14 +139,30 @@ fn inspect_large<R: Read + Seek>(
     let tail =
         read_range(file, len.saturating_sub(tail_len), tail_len).ok_or(Refusal::PdfMalformed)?;
     polyglot::check_head_and_tail(&head, &tail)?;
-    let pages = pdf::inspect_pdf_file(file, len, limits)?;
-    Ok(Inspection {
-        format,
-        media_type: format.media_type(),
-        width: None,
-        height: None,
-        pages: Some(pages),
-    })
+    pdf::inspect_pdf_file(file, len, limits).map(Inspection::pdf)
+}
+
+/// The format the content says, if `allowed` holds it. `hidden_pdf_window` gives the bytes
+/// to search for a PDF header when the head says nothing: some PDF readers search further
+/// than the first KiB, which makes such a file a PDF hidden behind other data.
+fn allowed_format<'a>(
+    head: &[u8],
+    hidden_pdf_window: impl FnOnce() -> std::borrow::Cow<'a, [u8]>,
+    allowed: &[Format],
+) -> Result<Format, Refusal> {
+    let Some(format) = sniff(head) else {
+        if polyglot::find(&hidden_pdf_window(), format::PDF_MAGIC).is_some() {
+            return Err(Refusal::Polyglot);
+        }
+        return Err(Refusal::UnknownFormat);
+    };
+    if !allowed.contains(&format) {
+        return Err(Refusal::FormatNotAllowed {
+            found: format,
+            allowed: allowed.to_vec(),
+        });
+    }
+    Ok(format)
 }
 
 /// Same as [`inspect`] for a file already in memory.
@@ -154,32 +174,10 @@ pub fn inspect_bytes(
     if buf.is_empty() {
         return Err(Refusal::Empty);
     }
-    let Some(format) = sniff(buf) else {
-        // Some PDF readers search further than the first KiB: this is a PDF hidden behind
-        // other data, not merely an unknown file.
-        if polyglot::find(buf, b"%PDF-").is_some() {
-            return Err(Refusal::Polyglot);
-        }
-        return Err(Refusal::UnknownFormat);
-    };
-    if !allowed.contains(&format) {
-        return Err(Refusal::FormatNotAllowed {
-            found: format,
-            allowed: allowed.to_vec(),
-        });
-    }
+    let format = allowed_format(buf, || buf.into(), allowed)?;
     polyglot::check_common(buf, format)?;
     match format {
-        Format::Pdf => {
-            let pages = pdf::inspect_pdf(buf, limits)?;
-            Ok(Inspection {
-                format,
-                media_type: format.media_type(),
-                width: None,
-                height: None,
-                pages: Some(pages),
-            })
-        }
+        Format::Pdf => pdf::inspect_pdf(buf, limits).map(Inspection::pdf),
         Format::Jpeg | Format::Png | Format::Webp => {
             let (width, height) = image_check::inspect_image(buf, format, limits)?;
             Ok(Inspection {
