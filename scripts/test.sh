@@ -71,9 +71,17 @@ step_done() { say "$1 done in $((SECONDS - step_start))s"; }
 
 sleep_pid=""
 e2e_pid=""
+s3s_build_pid=""
+stop_s3s_build() {
+    if [ -n "$s3s_build_pid" ]; then
+        pkill -P "$s3s_build_pid" 2>/dev/null || true
+        kill "$s3s_build_pid" 2>/dev/null || true
+    fi
+}
 on_exit() {
     local rc=$?
     trap - EXIT INT TERM
+    stop_s3s_build
     if [ -n "$sleep_pid" ]; then kill "$sleep_pid" 2>/dev/null || true; fi
     if [ -n "$e2e_pid" ]; then kill "$e2e_pid" 2>/dev/null || true; fi
     if [ "$services_only" -eq 1 ] && { [ "$rc" -eq 130 ] || [ "$rc" -eq 143 ]; }; then
@@ -98,6 +106,16 @@ total_start=$SECONDS
 
 if [ "$services_only" -eq 0 ]; then
     [ -f Cargo.lock ] || { fail "Cargo.lock is missing: the build uses --locked; run 'cargo generate-lockfile' and commit it"; exit 1; }
+
+    # On a fresh clone the S3 server of the tests is built from source: start that build now,
+    # beside fmt and clippy, whose single-threaded phases leave a core idle. start_s3 below
+    # waits for it (ensure_s3s_fs finds the binary once it is there).
+    if ! is_set LIASSE_SKIP_SERVICES && ! is_set LIASSE_SKIP_TESTS; then
+        mkdir -p "$ARTIFACTS"
+        ensure_s3s_fs >"$ARTIFACTS/s3s-fs-build.log" 2>&1 &
+        s3s_build_pid=$!
+        trap stop_s3s_build EXIT
+    fi
 
     if ! is_set LIASSE_SKIP_LINT && ! is_set LIASSE_SKIP_FMT; then
         step "cargo fmt --all -- --check"
@@ -126,6 +144,14 @@ else
     trap on_exit EXIT
     step "Starting servers in $RUN_DIR"
     start_postgres
+    if [ -n "$s3s_build_pid" ]; then
+        if ! wait "$s3s_build_pid"; then
+            tail -n 30 "$ARTIFACTS/s3s-fs-build.log" >&2
+            fail "building s3s-fs failed: see $ARTIFACTS/s3s-fs-build.log"
+            exit 1
+        fi
+        s3s_build_pid=""
+    fi
     start_s3
     start_smtp
     export LIASSE_TEST_REQUIRE_SERVERS=1

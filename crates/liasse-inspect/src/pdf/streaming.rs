@@ -90,7 +90,8 @@ pub(crate) fn inspect_pdf_file<R: Read + Seek>(
     let mut scanner = Scanner::default();
     file.seek(SeekFrom::Start(start)).map_err(|_| MALFORMED)?;
     let mut reader = file.take(end - start);
-    let mut chunk = vec![0u8; CHUNK];
+    let chunk_len = usize::try_from(end - start).map_or(CHUNK, |n| n.clamp(1, CHUNK));
+    let mut chunk = vec![0u8; chunk_len];
     loop {
         let n = match reader.read(&mut chunk) {
             Ok(0) => break,
