@@ -67,3 +67,19 @@ impl AppError {
 }
 
 pub type Result<T> = std::result::Result<T, AppError>;
+
+/// A JSON body that must be an object (serde would also read a struct from an array, so that
+/// `[null, null]` would pass for `{}`).
+pub fn json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+    let invalid = |e: serde_json::Error| {
+        AppError::invalid("invalid-json", format!("le corps JSON est invalide : {e}"))
+    };
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
+    if !value.is_object() {
+        return Err(AppError::invalid(
+            "invalid-json",
+            "le corps JSON est invalide : un objet { ... } est attendu",
+        ));
+    }
+    serde_json::from_value(value).map_err(invalid)
+}

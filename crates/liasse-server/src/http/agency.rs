@@ -1,7 +1,7 @@
 //! Agents' and service clients' routes: a citizen's documents as a basis allows, reviews,
 //! deposits into a citizen's vault; grants, notifications and provider consent for citizens.
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use crate::app::App;
 use crate::error::AppError;
 use crate::http::documents::read_form_pages;
+use crate::http::extract::{Multipart, Path, Query, json_object};
 use crate::services::agency::{self, AgentDocumentView, Notifications, Provider, ReviewInput};
 use crate::services::auth::Principal;
 use crate::services::documents::DocumentView;
@@ -34,8 +35,7 @@ pub fn routes() -> Router<App> {
 }
 
 fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    serde_json::from_slice(body)
-        .map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))
+    json_object(body)
 }
 
 #[derive(serde::Deserialize)]
@@ -48,7 +48,7 @@ async fn citizen_documents(
     State(app): State<App>,
     p: Principal,
     Path(id): Path<String>,
-    axum::extract::Query(f): axum::extract::Query<TypeFilter>,
+    Query(f): Query<TypeFilter>,
 ) -> Result<Json<Vec<AgentDocumentView>>, AppError> {
     let mut docs = agency::citizen_documents(&app, &p, &id).await?;
     if let Some(t) = f.type_code.filter(|t| !t.is_empty()) {

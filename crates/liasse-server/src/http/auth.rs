@@ -115,8 +115,16 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 async fn login(
     State(app): State<App>,
     ClientIp(client): ClientIp,
-    Json(body): Json<LoginBody>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
+    // JSON only: a cross-site form cannot send it without a CORS preflight (login CSRF).
+    if !crate::http::extract::has_content_type(&headers, "application/json") {
+        return Ok(crate::http::extract::unsupported_media_type(
+            "application/json",
+        ));
+    }
+    let body: LoginBody = crate::error::json_object(&body)?;
     let (session, csrf, principal) =
         auth::login(&app, &body.tenant, &body.login, &body.password, &client).await?;
     let cookie = format!(

@@ -1,6 +1,6 @@
 //! The document-type catalogue over HTTP: everyone of the tenant reads it, admins change it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -8,6 +8,7 @@ use liasse_domain::doctype::DocumentType;
 
 use crate::app::App;
 use crate::error::AppError;
+use crate::http::extract::{Path, json_object};
 use crate::services::auth::Principal;
 use crate::services::catalogue;
 
@@ -40,8 +41,7 @@ async fn put(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<DocumentType>), AppError> {
     catalogue::require_admin(&p)?;
-    let mut value: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))?;
+    let mut value: serde_json::Value = json_object(&body)?;
     if let Some(obj) = value.as_object_mut() {
         match obj.get("code") {
             Some(c) if c.as_str() != Some(code.as_str()) => {

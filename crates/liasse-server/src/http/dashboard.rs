@@ -1,6 +1,6 @@
 //! Agents' dashboard, search and managers' statistics.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::error::AppError;
+use crate::http::extract::Query;
 use crate::services::auth::Principal;
 use crate::services::dashboard::{self, Dashboard, Item, Search};
 
@@ -41,8 +42,18 @@ async fn statistics(
     p: Principal,
     Query(f): Query<Format>,
 ) -> Result<Response, AppError> {
+    let csv = match f.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => {
+            return Err(AppError::invalid(
+                "invalid-format",
+                "le format demandé doit être json ou csv",
+            ));
+        }
+    };
     let rows = dashboard::statistics(&app, &p).await?;
-    if f.format.as_deref() == Some("csv") {
+    if csv {
         return Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -1,8 +1,8 @@
 //! The citizen's documents over HTTP.
 
 use axum::body::Body;
+use axum::extract::State;
 use axum::extract::multipart::Field;
-use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::error::AppError;
+use crate::http::extract::{Multipart, Path, Query};
 use crate::services::auth::Principal;
 use crate::services::catalogue;
 use crate::services::documents::{self, CheckReport, DepositInput, DocumentView, ListFilter};

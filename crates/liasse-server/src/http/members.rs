@@ -1,6 +1,6 @@
 //! Household members over HTTP.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -8,6 +8,7 @@ use liasse_store::members::MemberRow;
 
 use crate::app::App;
 use crate::error::AppError;
+use crate::http::extract::{Path, json_object};
 use crate::services::auth::Principal;
 use crate::services::members::{self, NewMember};
 
@@ -26,8 +27,7 @@ async fn add(
     p: Principal,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<MemberRow>), AppError> {
-    let m: NewMember = serde_json::from_slice(&body)
-        .map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))?;
+    let m: NewMember = json_object(&body)?;
     Ok((StatusCode::CREATED, Json(members::add(&app, &p, m).await?)))
 }
 

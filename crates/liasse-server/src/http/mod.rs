@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod dashboard;
 pub mod documents;
 pub mod export;
+pub mod extract;
 pub mod health;
 pub mod journal;
 pub mod members;
@@ -40,7 +41,10 @@ pub fn router(app: App) -> Router {
         .merge(members::routes())
         .merge(notify::routes())
         .merge(openapi::routes())
-        .merge(auth::routes());
+        .merge(auth::routes())
+        // Unknown routes, wrong methods and rejected extractors answer problem+json too.
+        .fallback(|| async { crate::error::AppError::NotFound })
+        .layer(axum::middleware::map_response(problem::ensure_problem));
     Router::new()
         .merge(health::routes())
         // The web pages (including the home page at `/`) sit at the top level.

@@ -1,12 +1,13 @@
 //! Notification preferences, the caller's e-mails and SMS with their delivery state, and a
 //! citizen's request to keep a document beyond its retention.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use crate::app::App;
 use crate::error::AppError;
+use crate::http::extract::{Path, json_object};
 use crate::services::auth::Principal;
 use crate::services::lifecycle::{self, KeepView};
 use crate::services::mail::{self, DeliveryView, PrefsInput, PrefsView};
@@ -27,8 +28,7 @@ async fn set_preferences(
     p: Principal,
     body: axum::body::Bytes,
 ) -> Result<Json<PrefsView>, AppError> {
-    let input: PrefsInput = serde_json::from_slice(&body)
-        .map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))?;
+    let input: PrefsInput = json_object(&body)?;
     Ok(Json(mail::set_preferences(&app, &p, input).await?))
 }
 

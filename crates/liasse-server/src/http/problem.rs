@@ -40,6 +40,68 @@ pub fn problem(
     resp
 }
 
+/// Whether a response already is a problem document.
+fn is_problem(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"))
+}
+
+/// The API's safety net (a `map_response` layer on `/api/v1`): an error answered by axum
+/// itself rather than by a handler (an unknown route, a method the route does not take, an
+/// extractor's rejection) becomes a problem document too. Its other headers (`Allow`,
+/// `WWW-Authenticate`) are kept.
+pub async fn ensure_problem(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_problem(&resp) {
+        return resp;
+    }
+    use StatusCode as S;
+    let (code, title, detail) = match status {
+        S::NOT_FOUND => (
+            "not-found",
+            "Introuvable",
+            "La ressource demandée n'existe pas.",
+        ),
+        S::METHOD_NOT_ALLOWED => (
+            "method-not-allowed",
+            "Méthode non autorisée",
+            "Cette adresse n'accepte pas cette méthode HTTP (voir l'en-tête Allow).",
+        ),
+        S::PAYLOAD_TOO_LARGE => (
+            "request-too-large",
+            "Requête trop volumineuse",
+            "Le corps de la requête dépasse la taille autorisée.",
+        ),
+        S::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported-media-type",
+            "Format de requête non accepté",
+            "Le type du corps de la requête (Content-Type) n'est pas celui attendu.",
+        ),
+        s if s.is_server_error() => {
+            tracing::error!(status = %s, "error answered outside the handlers");
+            (
+                "internal-error",
+                "Erreur interne",
+                "Une erreur interne est survenue ; elle a été enregistrée.",
+            )
+        }
+        _ => (
+            "invalid-request",
+            "Requête invalide",
+            "La requête est mal formée.",
+        ),
+    };
+    let mut out = problem(status, code, title, detail);
+    for (name, value) in resp.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         use StatusCode as S;

@@ -1,6 +1,6 @@
 //! Procedures and requests over HTTP.
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::app::App;
 use crate::error::AppError;
 use crate::http::documents::read_form;
+use crate::http::extract::{Multipart, Path, json_object};
 use crate::services::auth::Principal;
 use crate::services::documents;
 use crate::services::requests::{
@@ -35,8 +36,7 @@ pub fn routes() -> Router<App> {
 }
 
 fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    serde_json::from_slice(body)
-        .map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))
+    json_object(body)
 }
 
 async fn list_procedures(

@@ -547,8 +547,7 @@ pub struct ExternalUse {
 pub async fn record_use(app: &App, p: &Principal, id: &str, body: &[u8]) -> Result<()> {
     // Access first: a caller without a basis learns nothing, whatever the body.
     let (doc, basis) = authorize(app, p, id, Action::ReadMetadata).await?;
-    let u: ExternalUse = serde_json::from_slice(body)
-        .map_err(|e| AppError::invalid("invalid-json", format!("corps JSON invalide : {e}")))?;
+    let u: ExternalUse = crate::error::json_object(body)?;
     let case = u.case.trim();
     if case.is_empty() || case.chars().count() > 200 {
         return Err(AppError::invalid(

@@ -137,6 +137,16 @@ pub struct Search {
 
 pub async fn search(app: &App, p: &Principal, s: &Search) -> Result<Vec<Item>> {
     staff(p)?;
+    // Dates are compared as text: refuse what is not a date rather than filter on it.
+    let date = |d: &Option<String>| -> Result<Option<String>> {
+        match d.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => liasse_domain::doctype::parse_date(d)
+                .map(|d| Some(liasse_domain::doctype::format_date(d)))
+                .map_err(|m| AppError::invalid("invalid-date", m)),
+            None => Ok(None),
+        }
+    };
+    let (from, to) = (date(&s.from)?, date(&s.to)?);
     let q =
         s.q.as_deref()
             .map(|q| q.trim().to_lowercase())
@@ -155,12 +165,12 @@ pub async fn search(app: &App, p: &Principal, s: &Search) -> Result<Vec<Item>> {
         let day = r
             .submitted_at
             .map(|t| liasse_domain::doctype::format_date(liasse_domain::clock::date_of(t)));
-        if s.from
+        if from
             .as_deref()
-            .is_some_and(|f| !f.is_empty() && day.as_deref().is_none_or(|d| d < f))
-            || s.to
+            .is_some_and(|f| day.as_deref().is_none_or(|d| d < f))
+            || to
                 .as_deref()
-                .is_some_and(|t| !t.is_empty() && day.as_deref().is_none_or(|d| d > t))
+                .is_some_and(|t| day.as_deref().is_none_or(|d| d > t))
         {
             continue;
         }

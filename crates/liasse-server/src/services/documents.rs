@@ -522,15 +522,16 @@ pub(crate) async fn write_version(
 
 /// The caller's own vault.
 pub async fn list(app: &App, p: &Principal, filter: &ListFilter) -> Result<Vec<DocumentView>> {
-    if p.role != liasse_domain::policy::Role::Citizen {
-        return Ok(Vec::new());
-    }
+    // The filter is checked first: a bad date is refused whoever asks.
     let valid_on = match filter.valid_on.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => Some(format_date(
             parse_date(s).map_err(|m| AppError::invalid("invalid-date", m))?,
         )),
         None => None,
     };
+    if p.role != liasse_domain::policy::Role::Citizen {
+        return Ok(Vec::new());
+    }
     let docs = documents::list_owned(&app.db, &p.tenant_id, &p.account_id).await?;
     let mut versions: HashMap<String, VersionRow> =
         documents::current_versions_owned(&app.db, &p.tenant_id, &p.account_id)

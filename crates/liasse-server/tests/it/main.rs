@@ -4,6 +4,7 @@
 
 mod access;
 mod agents;
+mod api_fuzz;
 mod cli;
 mod crash;
 mod diskfull;
