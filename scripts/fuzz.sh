@@ -16,8 +16,9 @@
 #   LIASSE_FUZZ_RSS_MB=N     memory limit per process before an input counts as a crash
 #                            (default 4096; the inspector's own budget is 512 MiB)
 #   LIASSE_FUZZ_TIMEOUT=S    seconds one input may take before it counts as a crash (default 30)
-#   LIASSE_FUZZ_RECORD=FILE  also write the results table to FILE (Markdown), with the date,
-#                            the commit and the machine: how bench/FUZZ.md is made
+#   LIASSE_FUZZ_RECORD=FILE  also record the results in FILE (Markdown): one row per target,
+#                            with its date, commit and load; rows of targets not run this time
+#                            are kept. How bench/FUZZ.md is made.
 #
 # Corpora grow in fuzz/corpus/TARGET (not committed); fuzz/seeds/TARGET holds the committed
 # starting inputs. Logs and artifacts go to fuzz/artifacts/. At the end the script prints a
@@ -70,6 +71,9 @@ else
     mapfile -t targets < <(cargo +nightly fuzz list)
 fi
 
+commit="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+git -C "$REPO" diff --quiet HEAD -- crates fuzz 2>/dev/null || commit="$commit+changes"
+
 start=$SECONDS
 say "Building the fuzz targets (release, AddressSanitizer, debug assertions)"
 cargo "${build_flags[@]}" >&2
@@ -87,6 +91,8 @@ for t in "${targets[@]}"; do
     [ -d "regressions/$t" ] && inputs+=("regressions/$t")
     log="artifacts/$t.log"
     say "Fuzzing $t for ${seconds}s (log: fuzz/$log)"
+    started="$(date -u +%Y-%m-%dT%H:%MZ)"
+    load="$(cut -d' ' -f1 /proc/loadavg)"
     parallel=()
     [ "$jobs" -gt 1 ] && parallel=(-fork="$jobs")
     rc=0
@@ -112,32 +118,46 @@ for t in "${targets[@]}"; do
     else
         status="clean"
     fi
-    rows+=("| $t | $seconds | $runs | $corpus | $status |")
+    rows+=("| $t | $started | \`$commit\` | $seconds | $runs | $((runs / (seconds > 0 ? seconds : 1))) | $corpus | $load | $status |")
     say "$t: $runs runs, corpus $corpus, $status"
 done
 
+HEADER="| target | started (UTC) | commit | seconds | runs | runs/s | corpus | load at start | result |"
 table() {
-    echo "Fuzzing on $(date -u +%Y-%m-%dT%H:%MZ) at commit \`$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)\`$(git -C "$REPO" diff --quiet HEAD -- crates fuzz 2>/dev/null || echo ' (with uncommitted changes)'), $(nproc) CPU(s) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), ${jobs} process(es) per target, build ${build_secs}s:"
-    echo
-    echo "| target | seconds | runs | corpus | result |"
-    echo "| --- | --- | --- | --- | --- |"
-    printf '%s\n' "${rows[@]}"
+    echo "$HEADER"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    printf '%s\n' "$@"
 }
 echo
-table
+echo "Fuzzing on $(nproc) CPU(s), ${jobs} process(es) per target, build ${build_secs}s:"
+echo
+table "${rows[@]}"
 echo
 if [ -n "${LIASSE_FUZZ_RECORD:-}" ]; then
+    # Rows of targets not run this time stay as they were.
+    kept=()
+    if [ -f "$LIASSE_FUZZ_RECORD" ]; then
+        while IFS= read -r line; do
+            name="$(echo "$line" | cut -d'|' -f2 | tr -d ' ')"
+            case " ${targets[*]} " in *" $name "*) continue ;; esac
+            kept+=("$line")
+        done < <(grep -E '^\| [a-z_]+ \| [0-9]{4}-' "$LIASSE_FUZZ_RECORD")
+    fi
+    mapfile -t all < <(printf '%s\n' "${kept[@]}" "${rows[@]}" | grep . | sort)
     {
-        echo "# Fuzzing: last long run"
+        echo "# Fuzzing: last long runs"
         echo
-        echo "Written by \`LIASSE_FUZZ_RECORD=$(basename "$LIASSE_FUZZ_RECORD") scripts/fuzz.sh $seconds\`; every figure comes from that run."
+        echo "Written by \`LIASSE_FUZZ_RECORD=bench/$(basename "$LIASSE_FUZZ_RECORD") scripts/fuzz.sh SECONDS [TARGET...]\`:"
+        echo "one row per target, from the last run of that target; every figure comes from that run."
         echo "Each target is a cargo-fuzz (libFuzzer) target built with AddressSanitizer and debug"
-        echo "assertions; \"clean\" means no crash, timeout (${timeout_s} s per input), out-of-memory (${rss_mb} MB)"
-        echo "or leak. How to run them: [reliability.md](reliability.md#fuzzing)."
+        echo "assertions; \"clean\" means no crash, no timeout (${timeout_s} s per input), no input over"
+        echo "${rss_mb} MB and no leak. Runs/s depends on what else ran on the machine (load at start)."
+        echo "Machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')."
+        echo "How to run them: [reliability.md](reliability.md#fuzzing)."
         echo
-        table
+        table "${all[@]}"
     } >"$LIASSE_FUZZ_RECORD"
-    say "Results written to $LIASSE_FUZZ_RECORD"
+    say "Results recorded in $LIASSE_FUZZ_RECORD"
 fi
 
 if [ "${#failed[@]}" -gt 0 ]; then
