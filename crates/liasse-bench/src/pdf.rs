@@ -130,29 +130,20 @@ pub fn write_file(path: &std::path::Path, size: u64, tag: u64) -> std::io::Resul
     Ok((l.total() as u64, sum.value()))
 }
 
-/// A cheap order-sensitive checksum (FNV-1a over bytes), enough to tell that a download
-/// returned the bytes that were uploaded without a hashing dependency.
-#[derive(Clone, Copy)]
-pub struct Checksum(u64);
-
-impl Default for Checksum {
-    fn default() -> Self {
-        Checksum(0xcbf2_9ce4_8422_2325)
-    }
-}
+/// An order-sensitive checksum of the content (CRC-32, computed with carry-less
+/// multiplication where the CPU has it), enough to tell that a download returned the bytes that
+/// were uploaded. It runs at several GB/s: a byte-at-a-time checksum (FNV-1a, about 0.5 GB/s
+/// on the reference machine) capped the download figure below what the server sends.
+#[derive(Clone, Default)]
+pub struct Checksum(crc32fast::Hasher);
 
 impl Checksum {
     pub fn update(&mut self, data: &[u8]) {
-        let mut h = self.0;
-        for &b in data {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
+        self.0.update(data);
     }
 
     pub fn value(&self) -> u64 {
-        self.0
+        u64::from(self.0.clone().finalize())
     }
 }
 

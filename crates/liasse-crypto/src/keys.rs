@@ -80,6 +80,14 @@ impl DataKey {
     pub(crate) fn cipher(&self) -> Aes256Gcm {
         self.0.cipher()
     }
+
+    /// The same key for `ring`'s AES-256-GCM, which seals and opens content segments.
+    /// `None` never happens for a 32-byte key.
+    pub(crate) fn segment_key(&self) -> Option<ring::aead::LessSafeKey> {
+        ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, self.0.as_bytes())
+            .ok()
+            .map(ring::aead::LessSafeKey::new)
+    }
 }
 
 impl fmt::Debug for DataKey {

@@ -16,7 +16,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, PutPayload, WriteMultipart};
+use object_store::{GetResultPayload, ObjectStore, PutPayload, WriteMultipart};
 
 use crate::error::{Result, StoreError};
 
@@ -24,6 +24,52 @@ use crate::error::{Result, StoreError};
 /// so memory stays bounded whatever the file size.
 const SINGLE_PUT_LIMIT: usize = 8 * 1024 * 1024;
 const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Bytes read per blocking call when a local object is streamed. object_store's own stream
+/// reads 8 KiB per call, each on a blocking thread, which made downloads cost more in thread
+/// hand-offs than in decryption.
+const LOCAL_READ_CHUNK: usize = 1024 * 1024;
+
+/// An object opened for reading: on the local directory, the file itself (read it with
+/// blocking calls, in chunks of the caller's choosing); elsewhere, the store's stream.
+pub enum BlobReader {
+    File(std::fs::File),
+    Stream(BoxStream<'static, Result<Bytes>>),
+}
+
+impl BlobReader {
+    /// The object as a stream of chunks (about 1 MiB each from a local file).
+    pub fn into_stream(self) -> BoxStream<'static, Result<Bytes>> {
+        match self {
+            BlobReader::Stream(s) => s,
+            BlobReader::File(file) => futures::stream::try_unfold(file, |file| async move {
+                let (file, buf) = tokio::task::spawn_blocking(move || {
+                    let mut file = file;
+                    let mut buf = Vec::with_capacity(LOCAL_READ_CHUNK);
+                    read_up_to(&mut file, &mut buf, LOCAL_READ_CHUNK)?;
+                    Ok::<_, std::io::Error>((file, buf))
+                })
+                .await
+                .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+                if buf.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some((Bytes::from(buf), file)))
+            })
+            .boxed(),
+        }
+    }
+}
+
+/// Appends up to `limit` bytes of `file` to `buf`, fewer only at the end of the file.
+pub fn read_up_to(
+    file: &mut std::fs::File,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<()> {
+    use std::io::Read;
+    file.take(limit as u64).read_to_end(buf)?;
+    Ok(())
+}
 
 /// S3 connection settings; the secret comes from configuration, never from the URL.
 #[derive(Clone, Debug, Default)]
@@ -39,6 +85,8 @@ pub struct BlobStore {
     inner: Arc<dyn ObjectStore>,
     local_root: Option<PathBuf>,
     description: String,
+    /// Local directories whose own name is known to be on the disk, by device and inode.
+    durable_dirs: Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, (u64, u64)>>>,
 }
 
 impl std::fmt::Debug for BlobStore {
@@ -85,6 +133,7 @@ impl BlobStore {
                 inner: store,
                 local_root: None,
                 description: format!("s3://{bucket}/{}", prefix.trim_matches('/')),
+                durable_dirs: Arc::default(),
             });
         }
         let dir = url.strip_prefix("file://").unwrap_or(url);
@@ -99,6 +148,7 @@ impl BlobStore {
             inner: Arc::new(LocalFileSystem::new_with_prefix(&root)?),
             description: format!("file://{}", root.display()),
             local_root: Some(root),
+            durable_dirs: Arc::default(),
         })
     }
 
@@ -130,8 +180,23 @@ impl BlobStore {
 
     /// Streams an object's bytes.
     pub async fn get_stream(&self, key: &str) -> Result<BoxStream<'static, Result<Bytes>>> {
+        Ok(self.open_read(key).await?.into_stream())
+    }
+
+    /// Opens an object for reading (see [`BlobReader`]).
+    pub async fn open_read(&self, key: &str) -> Result<BlobReader> {
         let got = self.inner.get(&Path::from(key)).await.map_err(not_found)?;
-        Ok(got.into_stream().map_err(StoreError::from).boxed())
+        let whole = got.range.start == 0 && got.range.end == got.meta.size;
+        match got.payload {
+            // A fresh handle on the whole object, positioned at its start.
+            GetResultPayload::File(file, _) if whole => Ok(BlobReader::File(file)),
+            payload => Ok(BlobReader::Stream(
+                object_store::GetResult { payload, ..got }
+                    .into_stream()
+                    .map_err(StoreError::from)
+                    .boxed(),
+            )),
+        }
     }
 
     pub async fn get_all(&self, key: &str) -> Result<Bytes> {
@@ -259,25 +324,59 @@ impl BlobStore {
         }
     }
 
+    /// Flushes a new local object to the disk: its content, its name in its directory, and
+    /// the names of the directories above it up to the root. A directory's own name is
+    /// flushed once (when first seen, or when it was recreated since) rather than with every
+    /// object, so each new object costs two fsyncs (file, directory) instead of one per level.
     async fn make_durable(&self, path: &Path) -> Result<()> {
-        let Some(root) = &self.local_root else {
+        let Some(root) = self.local_root.clone() else {
             return Ok(());
         };
         let file = root.join(path.as_ref());
-        let f = file.clone();
-        tokio::task::spawn_blocking(move || std::fs::File::open(&f)?.sync_all())
-            .await
-            .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
-        let mut dir = file.parent();
-        while let Some(d) = dir {
-            sync_dir(d).await?;
-            if d == root.as_path() {
-                break;
+        let known = self.durable_dirs.clone();
+        tokio::task::spawn_blocking(move || {
+            std::fs::File::open(&file)?.sync_all()?;
+            let Some(parent) = file.parent() else {
+                return Ok(());
+            };
+            fsync_dir(parent)?;
+            let mut dir = parent;
+            while dir != root.as_path() {
+                let Some(above) = dir.parent() else { break };
+                let id = dir_id(dir)?;
+                let seen = known
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get(dir)
+                    == Some(&id);
+                if seen {
+                    break;
+                }
+                fsync_dir(above)?;
+                known
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(dir.to_path_buf(), id);
+                dir = above;
             }
-            dir = d.parent();
-        }
+            Ok::<_, std::io::Error>(())
+        })
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
         Ok(())
     }
+}
+
+fn fsync_dir(dir: &FsPath) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Identifies a directory (device and inode), so that one removed and recreated under the same
+/// name is flushed again.
+fn dir_id(dir: &FsPath) -> std::io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(dir)?;
+    Ok((m.dev(), m.ino()))
 }
 
 async fn sync_dir(dir: &FsPath) -> Result<()> {

@@ -45,12 +45,25 @@ pub struct Db {
     /// SQLite has one writer at a time; queueing writers here, in-process, avoids the
     /// immediate `SQLITE_BUSY` that a deferred transaction gets when it upgrades to a write.
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// SQLite: the queue of the writers other than the group commit, in front of the writer
+    /// slot. At most one of them waits for the slot beside the group commit's leader, so the
+    /// two take turns: the grouped writes (downloads' journal entries, deposits) wait for at
+    /// most one other transaction, not for every review queued before them.
+    sqlite_gate: Option<Arc<Mutex<()>>>,
+    /// SQLite: the one connection that write transactions use, so that the writer never waits
+    /// for a pooled connection (readers may hold them all) nor pings one while it holds the
+    /// write lock, and its prepared write statements stay cached.
+    writer_pool: Option<AnyPool>,
+    /// Writes that may share one transaction and its durable commit.
+    group: Arc<crate::group::Group>,
 }
 
 /// A write transaction. On SQLite it also holds the process's writer slot.
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
+    // Dropped in this order: the transaction, the writer slot, then the gate.
     _writer: Option<OwnedMutexGuard<()>>,
+    _gate: Option<OwnedMutexGuard<()>>,
 }
 
 impl std::ops::Deref for WriteTx {
@@ -101,14 +114,40 @@ impl Db {
             .max_connections(max_connections)
             .acquire_timeout(std::time::Duration::from_secs(30));
         if backend == Backend::Sqlite {
-            opts = opts.after_connect(|conn, _meta| sqlite_pragmas(conn));
+            // A connection to a local file does not go stale: no ping before each use (one
+            // more round trip to SQLite's worker thread on every query).
+            opts = opts
+                .after_connect(|conn, _meta| sqlite_pragmas(conn))
+                .test_before_acquire(false);
         }
         let pool = opts.connect(url).await?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let writer_pool = if backend == Backend::Sqlite && !in_memory {
+            Some(
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .acquire_timeout(std::time::Duration::from_secs(30))
+                    .test_before_acquire(false)
+                    .after_connect(|conn, _meta| sqlite_pragmas(conn))
+                    .connect(url)
+                    .await?,
+            )
+        } else {
+            None
+        };
         Ok(Db {
             pool,
             backend,
             sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            sqlite_gate: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            writer_pool,
+            group: Arc::default(),
         })
+    }
+
+    pub(crate) fn group(&self) -> &Arc<crate::group::Group> {
+        &self.group
     }
 
     pub fn backend(&self) -> Backend {
@@ -128,18 +167,35 @@ impl Db {
     /// (`BEGIN IMMEDIATE`), which also waits properly for other processes such as a CLI
     /// command running beside the server.
     pub async fn begin_write(&self) -> Result<WriteTx> {
+        self.begin(false).await
+    }
+
+    /// [`Db::begin_write`] for the group commit, which goes past the other writers' queue
+    /// (see `sqlite_gate`).
+    pub(crate) async fn begin_write_grouped(&self) -> Result<WriteTx> {
+        self.begin(true).await
+    }
+
+    async fn begin(&self, grouped: bool) -> Result<WriteTx> {
         match &self.sqlite_writer {
             Some(lock) => {
+                let gate = match (&self.sqlite_gate, grouped) {
+                    (Some(gate), false) => Some(gate.clone().lock_owned().await),
+                    _ => None,
+                };
                 let guard = lock.clone().lock_owned().await;
-                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                let pool = self.writer_pool.as_ref().unwrap_or(&self.pool);
+                let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 Ok(WriteTx {
                     tx,
                     _writer: Some(guard),
+                    _gate: gate,
                 })
             }
             None => Ok(WriteTx {
                 tx: self.pool.begin().await?,
                 _writer: None,
+                _gate: None,
             }),
         }
     }
@@ -151,6 +207,9 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(w) = &self.writer_pool {
+            w.close().await;
+        }
         self.pool.close().await;
     }
 }

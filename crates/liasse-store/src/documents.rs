@@ -116,6 +116,90 @@ pub async fn insert(tx: &mut WriteTx, d: &DocumentRow) -> Result<()> {
     Ok(())
 }
 
+/// Rows per multi-row INSERT of [`insert_many`] and [`insert_versions_many`].
+const ROWS_PER_INSERT: usize = 32;
+
+/// `($1, ..., $cols), (...)` for `rows` rows.
+fn values_list(rows: usize, cols: usize) -> String {
+    let mut sql = String::new();
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 1..=cols {
+            if c > 1 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * cols + c));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Inserts several documents with one statement per 32 rows (group commit of deposits).
+pub async fn insert_many(tx: &mut WriteTx, docs: &[&DocumentRow]) -> Result<()> {
+    for chunk in docs.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO documents ({DOC_COLUMNS}) VALUES {}",
+            values_list(chunk.len(), 16)
+        );
+        let mut q = sqlx::query(&sql);
+        for d in chunk {
+            q = q
+                .bind(&d.id)
+                .bind(&d.tenant_id)
+                .bind(&d.owner_id)
+                .bind(d.subject_member_id.as_deref())
+                .bind(&d.type_code)
+                .bind(&d.channel)
+                .bind(&d.origin)
+                .bind(&d.depositor_id)
+                .bind(&d.depositor_service)
+                .bind(&d.state)
+                .bind(d.valid_until.as_deref())
+                .bind(d.review_reason.as_deref())
+                .bind(d.current_version)
+                .bind(d.created_at)
+                .bind(d.updated_at)
+                .bind(d.deleted_at);
+        }
+        q.execute(tx.conn()).await?;
+    }
+    Ok(())
+}
+
+/// Inserts several versions with one statement per 32 rows (group commit of deposits).
+pub async fn insert_versions_many(tx: &mut WriteTx, versions: &[&VersionRow]) -> Result<()> {
+    for chunk in versions.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO document_versions ({VERSION_COLUMNS}) VALUES {}",
+            values_list(chunk.len(), 14)
+        );
+        let mut q = sqlx::query(&sql);
+        for v in chunk {
+            q = q
+                .bind(&v.id)
+                .bind(&v.tenant_id)
+                .bind(&v.document_id)
+                .bind(v.version)
+                .bind(&v.blob_key)
+                .bind(v.size)
+                .bind(&v.media_type)
+                .bind(&v.sha256)
+                .bind(v.key_id.as_deref())
+                .bind(v.wrapped_key.clone())
+                .bind(v.sealed_meta.clone())
+                .bind(v.created_at)
+                .bind(&v.created_by)
+                .bind(v.destroyed_at);
+        }
+        q.execute(tx.conn()).await?;
+    }
+    Ok(())
+}
+
 /// Rewrites the mutable fields of a document (state, validity, current version, deletion).
 pub async fn update(tx: &mut WriteTx, d: &DocumentRow) -> Result<()> {
     sqlx::query(

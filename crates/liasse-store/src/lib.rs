@@ -9,6 +9,7 @@ pub mod doctypes;
 pub mod documents;
 pub mod error;
 pub mod grants;
+pub mod group;
 pub mod jobs;
 pub mod journal;
 pub mod members;
@@ -17,6 +18,6 @@ pub mod requests;
 pub mod reviews;
 pub mod tenants;
 
-pub use blobs::BlobStore;
+pub use blobs::{BlobReader, BlobStore};
 pub use db::{Backend, Db, WriteTx};
 pub use error::StoreError;

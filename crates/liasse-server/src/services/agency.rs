@@ -2,6 +2,8 @@
 //! documents, deposit letters and generated documents, deposit at the counter on the citizen's
 //! behalf; trusted providers push certified documents to citizens who opted in.
 
+use std::sync::Arc;
+
 use liasse_domain::clock::date_of;
 use liasse_domain::doctype::{Depositor, format_date, parse_date};
 use liasse_domain::ids::{is_valid_id, new_id};
@@ -9,9 +11,10 @@ use liasse_domain::journal::NewEntry;
 use liasse_domain::policy::{Action, Basis, Right, Role};
 use liasse_store::accounts::{self, AccountRow};
 use liasse_store::documents::{self, DocumentRow};
+use liasse_store::group::{self, GroupedWrite};
 use liasse_store::notifications::{self, NotificationRow};
 use liasse_store::reviews::{self, ReviewRow};
-use liasse_store::{journal, members};
+use liasse_store::{StoreError, journal, members};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
@@ -160,58 +163,12 @@ pub async fn review(
         )),
         None => None,
     };
-    let now = app.now();
-    let mut tx = app.db.begin_write().await?;
-    let Some(mut fresh) = documents::get_for_update(&mut tx, &p.tenant_id, &doc.id)
-        .await?
-        .filter(|d| d.deleted_at.is_none())
-    else {
-        return Err(AppError::NotFound);
-    };
-    if fresh.state == "certified" {
-        return Err(AppError::Conflict(
-            "un document certifié par son émetteur n'a pas à être revu".into(),
-        ));
-    }
-    fresh.state = decision.clone();
-    fresh.review_reason = if decision == "rejected" {
-        reason.clone()
-    } else {
-        None
-    };
-    if valid_until.is_some() {
-        fresh.valid_until = valid_until.clone();
-    }
-    fresh.updated_at = now;
-    documents::update(&mut tx, &fresh).await?;
-    reviews::insert(
-        &mut tx,
-        &ReviewRow {
-            id: new_id(),
-            tenant_id: p.tenant_id.clone(),
-            document_id: fresh.id.clone(),
-            version: fresh.current_version,
-            decision: decision.clone(),
-            reason: reason.clone(),
-            valid_until: valid_until.clone(),
-            reviewer_id: p.account_id.clone(),
-            basis_kind: basis.kind().into(),
-            basis_id: basis.id().into(),
-            at: now,
-        },
-    )
-    .await?;
-    journal::append(
-        &mut tx,
-        &p.tenant_id,
-        now,
-        &crate::services::documents::entry(p, "document.review", &fresh, &basis, serde_json::json!({ "decision": decision, "version": fresh.current_version, "valid_until": valid_until })),
-    )
-    .await?;
-    let label = catalogue::get_any(app, &p.tenant_id, &fresh.type_code)
+    // Looked up before the write transaction, which should hold SQLite's single writer for
+    // its own statements only (a document's type never changes).
+    let label = catalogue::get_any(app, &p.tenant_id, &doc.type_code)
         .await?
         .map(|(t, _)| t.label)
-        .unwrap_or_else(|| fresh.type_code.clone());
+        .unwrap_or_else(|| doc.type_code.clone());
     let (title, body) = if decision == "validated" {
         (
             format!("Pièce validée : {label}"),
@@ -229,19 +186,116 @@ pub async fn review(
             ),
         )
     };
-    notify(
-        &mut tx,
-        &fresh.tenant_id,
-        &fresh.owner_id,
-        &format!("document.{decision}"),
-        &title,
-        &body,
-        &fresh.id,
+    let now = app.now();
+    // The review goes through the group commit: its transaction may carry other reviews,
+    // deposits and reads, which share the commit (see `liasse_store::group`). The step may run
+    // twice (alone, after a shared transaction failed), so it only uses what it captured.
+    let ctx = Arc::new(ReviewStep {
+        p: p.clone(),
+        basis,
+        document_id: doc.id.clone(),
+        decision,
+        reason,
+        valid_until,
+        title,
+        body,
         now,
-    )
-    .await?;
-    tx.commit().await?;
-    crate::services::documents::get(app, p, &fresh.id).await
+    });
+    app.db
+        .commit_grouped(GroupedWrite::step(
+            &p.tenant_id,
+            now,
+            group::step(move |tx| {
+                let c = ctx.clone();
+                Box::pin(async move { c.run(tx).await })
+            }),
+        ))
+        .await?;
+    crate::services::documents::get(app, p, &doc.id).await
+}
+
+/// What a review writes, inside its transaction.
+struct ReviewStep {
+    p: Principal,
+    basis: Basis,
+    document_id: String,
+    decision: String,
+    reason: Option<String>,
+    valid_until: Option<String>,
+    title: String,
+    body: String,
+    now: i64,
+}
+
+impl ReviewStep {
+    async fn run(&self, tx: &mut liasse_store::WriteTx) -> liasse_store::error::Result<NewEntry> {
+        let p = &self.p;
+        let Some(mut fresh) = documents::get_for_update(tx, &p.tenant_id, &self.document_id)
+            .await?
+            .filter(|d| d.deleted_at.is_none())
+        else {
+            return Err(StoreError::NotFound);
+        };
+        if fresh.state == "certified" {
+            return Err(StoreError::Conflict(
+                "un document certifié par son émetteur n'a pas à être revu".into(),
+            ));
+        }
+        fresh.state = self.decision.clone();
+        fresh.review_reason = if self.decision == "rejected" {
+            self.reason.clone()
+        } else {
+            None
+        };
+        if self.valid_until.is_some() {
+            fresh.valid_until = self.valid_until.clone();
+        }
+        fresh.updated_at = self.now;
+        documents::update(tx, &fresh).await?;
+        reviews::insert(
+            tx,
+            &ReviewRow {
+                id: new_id(),
+                tenant_id: p.tenant_id.clone(),
+                document_id: fresh.id.clone(),
+                version: fresh.current_version,
+                decision: self.decision.clone(),
+                reason: self.reason.clone(),
+                valid_until: self.valid_until.clone(),
+                reviewer_id: p.account_id.clone(),
+                basis_kind: self.basis.kind().into(),
+                basis_id: self.basis.id().into(),
+                at: self.now,
+            },
+        )
+        .await?;
+        notifications::insert(
+            tx,
+            &NotificationRow {
+                id: new_id(),
+                tenant_id: fresh.tenant_id.clone(),
+                account_id: fresh.owner_id.clone(),
+                kind: format!("document.{}", self.decision),
+                title: self.title.clone(),
+                body: self.body.clone(),
+                object_id: Some(fresh.id.clone()),
+                created_at: self.now,
+                read_at: None,
+            },
+        )
+        .await?;
+        Ok(crate::services::documents::entry(
+            p,
+            "document.review",
+            &fresh,
+            &self.basis,
+            serde_json::json!({
+                "decision": self.decision,
+                "version": fresh.current_version,
+                "valid_until": self.valid_until,
+            }),
+        ))
+    }
 }
 
 fn service_label(p: &Principal) -> String {

@@ -18,7 +18,8 @@ use liasse_domain::journal::NewEntry;
 use liasse_domain::policy::{Action, Basis};
 use liasse_inspect::{Format, Inspection, Limits};
 use liasse_store::documents::{self, DocumentRow, VersionRow};
-use liasse_store::{BlobStore, journal, members};
+use liasse_store::group::{GroupedWrite, Record};
+use liasse_store::{BlobReader, BlobStore, journal, members};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
@@ -446,26 +447,24 @@ pub async fn deposit(
         metadata,
     };
     let version = write_version(app, p, &doc, 1, &spooled, inspection, &meta).await?;
-    let mut tx = app.db.begin_write().await?;
-    let committed = async {
-        documents::insert(&mut tx, &doc).await?;
-        documents::insert_version(&mut tx, &version).await?;
-        journal::append(
-            &mut tx,
-            &p.tenant_id,
-            now,
-            &entry(
+    // The blob is durable; the rows and the journal entry go in together, possibly in one
+    // commit with other deposits and reads (group commit).
+    let committed = app
+        .db
+        .commit_grouped(GroupedWrite {
+            documents: vec![doc.clone()],
+            versions: vec![version.clone()],
+            tenant_id: p.tenant_id.clone(),
+            at: now,
+            record: Record::Entry(Box::new(entry(
                 p,
                 "document.deposit",
                 &doc,
                 &Basis::Owner,
                 serde_json::json!({ "type": doc.type_code, "version": 1, "size": version.size }),
-            ),
-        )
-        .await?;
-        tx.commit().await
-    }
-    .await;
+            ))),
+        })
+        .await;
     if let Err(e) = committed {
         let _ = app.blobs.delete(&version.blob_key).await;
         return Err(e.into());
@@ -626,7 +625,10 @@ pub async fn decrypt_stream(
 ) -> Result<BoxStream<'static, Result<Bytes>>> {
     let b = binding(&v.tenant_id, &v.document_id, &v.id);
     let dec = Decryptor::new(&key, &b);
-    let blob = app.blobs.get_stream(&v.blob_key).await?;
+    let blob = match app.blobs.open_read(&v.blob_key).await? {
+        BlobReader::File(file) => return Ok(decrypt_file(file, dec)),
+        BlobReader::Stream(blob) => blob,
+    };
     let stream = futures::stream::try_unfold((blob, Some(dec)), |(mut blob, dec)| async move {
         let Some(mut dec) = dec else { return Ok(None) };
         loop {
@@ -647,6 +649,51 @@ pub async fn decrypt_stream(
     Ok(stream.map_err(|e: AppError| e).boxed())
 }
 
+/// Ciphertext read and decrypted per blocking call for a local blob: eight sealed segments,
+/// so each call releases about half a MiB of plaintext.
+const DECRYPT_CHUNK: usize = 8 * (liasse_crypto::SEGMENT_SIZE + 16);
+
+/// Decrypts a local blob: each step reads a chunk and decrypts it on a blocking thread (the
+/// decryption of half a MiB would otherwise hold an async worker), and hands out only
+/// verified plaintext.
+fn decrypt_file(file: std::fs::File, dec: Decryptor) -> BoxStream<'static, Result<Bytes>> {
+    struct State {
+        file: std::fs::File,
+        dec: Decryptor,
+        buf: Vec<u8>,
+    }
+    let first = Some(State {
+        file,
+        dec,
+        buf: Vec::with_capacity(DECRYPT_CHUNK),
+    });
+    futures::stream::try_unfold(first, |state| async move {
+        let Some(mut st) = state else {
+            return Ok(None);
+        };
+        let step = tokio::task::spawn_blocking(move || {
+            loop {
+                st.buf.clear();
+                liasse_store::blobs::read_up_to(&mut st.file, &mut st.buf, DECRYPT_CHUNK)?;
+                if st.buf.is_empty() {
+                    return Ok::<_, AppError>((st.dec.finish()?, None));
+                }
+                let out = st.dec.push(&st.buf)?;
+                if !out.is_empty() {
+                    return Ok((out, Some(st)));
+                }
+            }
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+        Ok(match step {
+            (out, None) if out.is_empty() => None,
+            (out, next) => Some((Bytes::from(out), next)),
+        })
+    })
+    .boxed()
+}
+
 /// Downloads a version (the current one by default) and journals the read.
 pub async fn content(app: &App, p: &Principal, id: &str, version: Option<i64>) -> Result<Content> {
     let (doc, basis) = authorize(app, p, id, Action::ReadContent).await?;
@@ -656,21 +703,21 @@ pub async fn content(app: &App, p: &Principal, id: &str, version: Option<i64>) -
         .ok_or(AppError::NotFound)?;
     let (key, meta) = open_version(app, &v)?.ok_or(AppError::NotFound)?;
     let body = decrypt_stream(app, &v, key).await?;
-    let mut tx = app.db.begin_write().await?;
-    journal::append(
-        &mut tx,
-        &p.tenant_id,
-        app.now(),
-        &entry(
-            p,
-            "document.read",
-            &doc,
-            &basis,
-            serde_json::json!({ "version": number }),
-        ),
-    )
-    .await?;
-    tx.commit().await?;
+    // The read is journalled, durably, before any content goes out (possibly in one commit
+    // with other reads and deposits: group commit).
+    app.db
+        .commit_grouped(GroupedWrite::entry(
+            &p.tenant_id,
+            app.now(),
+            entry(
+                p,
+                "document.read",
+                &doc,
+                &basis,
+                serde_json::json!({ "version": number }),
+            ),
+        ))
+        .await?;
     Ok(Content {
         media_type: v.media_type.clone(),
         file_name: meta.file_name,
@@ -824,21 +871,19 @@ pub async fn check(app: &App, p: &Principal, id: &str) -> Result<CheckReport> {
         sha256_expected: v.sha256.clone(),
         sha256_actual: actual,
     };
-    let mut tx = app.db.begin_write().await?;
-    journal::append(
-        &mut tx,
-        &p.tenant_id,
-        app.now(),
-        &entry(
-            p,
-            "document.check",
-            &doc,
-            &basis,
-            serde_json::json!({ "version": v.version, "intact": report.intact }),
-        ),
-    )
-    .await?;
-    tx.commit().await?;
+    app.db
+        .commit_grouped(GroupedWrite::entry(
+            &p.tenant_id,
+            app.now(),
+            entry(
+                p,
+                "document.check",
+                &doc,
+                &basis,
+                serde_json::json!({ "version": v.version, "intact": report.intact }),
+            ),
+        ))
+        .await?;
     Ok(report)
 }
 

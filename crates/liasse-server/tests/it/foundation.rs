@@ -81,6 +81,123 @@ async fn concurrent_journal_appends_form_one_chain() {
     }
 }
 
+/// How many entries of a tenant's journal have this action.
+async fn count(db: &liasse_store::Db, tenant: &str, action: &str) -> usize {
+    liasse_store::journal::page(db, tenant, 0, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.entry.action == action)
+        .count()
+}
+
+/// Deposits, downloads and reviews that run at once share transactions (group commit): each
+/// is answered only once its own journal entry is committed, every one of them is in the
+/// chain exactly once, and the chain stays whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_deposits_downloads_and_reviews_share_commits_and_one_chain() {
+    for t in TestApp::all().await {
+        let tenant = t.tenant("groupe").await;
+        let citizen = t.account("groupe", "lea", "citizen", &[]).await;
+        let agent = t
+            .account("groupe", "ccas", "agent", &[("social", "modify")])
+            .await;
+        let (s, grant) = t
+            .send(
+                reqwest::Method::POST,
+                &citizen,
+                "/api/v1/grants",
+                Some(serde_json::json!({ "domain": "social",
+                    "types": ["attestation-quotient-familial-caf"],
+                    "purpose": "Tarif de la cantine", "until": "2026-03-01" })),
+            )
+            .await;
+        assert_eq!(s, 201, "{grant}");
+        let (s, doc) = t
+            .upload(
+                &citizen,
+                &[("type", "attestation-quotient-familial-caf")],
+                "caf.pdf",
+                samples::minimal_pdf(),
+            )
+            .await;
+        assert_eq!(s, 201, "{doc}");
+        let id = doc["id"].as_str().unwrap().to_string();
+        let reads_before = count(&t.app.db, &tenant, "document.read").await;
+        let deposits_before = count(&t.app.db, &tenant, "document.deposit").await;
+        let reviews_before = count(&t.app.db, &tenant, "document.review").await;
+
+        const EACH: usize = 12;
+        let t = std::sync::Arc::new(t);
+        let mut tasks = Vec::new();
+        for i in 0..3 * EACH {
+            let (t, citizen, agent, id) = (t.clone(), citizen.clone(), agent.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                match i % 3 {
+                    0 => {
+                        let (s, body) = t
+                            .upload(
+                                &citizen,
+                                &[("type", "attestation-quotient-familial-caf")],
+                                &format!("caf-{i}.pdf"),
+                                samples::minimal_pdf(),
+                            )
+                            .await;
+                        assert_eq!(s, 201, "deposit {i}: {body}");
+                    }
+                    1 => {
+                        let r = t
+                            .http
+                            .get(t.url(&format!("/api/v1/documents/{id}/content")))
+                            .bearer_auth(&citizen)
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(r.status(), 200, "download {i}");
+                        let body = r.bytes().await.unwrap();
+                        assert_eq!(&body[..], &samples::minimal_pdf()[..], "download {i}");
+                    }
+                    _ => {
+                        let (s, body) = t
+                            .send(
+                                reqwest::Method::POST,
+                                &agent,
+                                &format!("/api/v1/documents/{id}/review"),
+                                Some(serde_json::json!({ "decision": "validated" })),
+                            )
+                            .await;
+                        assert_eq!(s, 200, "review {i}: {body}");
+                    }
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(
+            count(&t.app.db, &tenant, "document.read").await,
+            reads_before + EACH
+        );
+        assert_eq!(
+            count(&t.app.db, &tenant, "document.deposit").await,
+            deposits_before + EACH
+        );
+        assert_eq!(
+            count(&t.app.db, &tenant, "document.review").await,
+            reviews_before + EACH
+        );
+        let report = verify::run(&t.app, false).await.unwrap();
+        assert!(report.is_clean(), "{:?}: {report:?}", t.backend);
+        let page = liasse_store::journal::page(&t.app.db, &tenant, 0, 10_000)
+            .await
+            .unwrap();
+        let seqs: Vec<i64> = page.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+        let (_, listed) = t.get_json(&citizen, "/api/v1/documents").await;
+        assert_eq!(listed.as_array().map(Vec::len), Some(EACH + 1));
+    }
+}
+
 /// Every column of a journal entry is covered by its hash.
 const JOURNAL_COLUMNS: &[&str] = &[
     "at",
