@@ -626,7 +626,12 @@ pub async fn decrypt_stream(
     let b = binding(&v.tenant_id, &v.document_id, &v.id);
     let dec = Decryptor::new(&key, &b);
     let blob = match app.blobs.open_read(&v.blob_key).await? {
-        BlobReader::File(file) => return Ok(decrypt_file(file, dec)),
+        BlobReader::File(file) => {
+            // A small document needs a buffer of its own size, not of a whole chunk.
+            let blob_len = liasse_crypto::ciphertext_len(u64::try_from(v.size).unwrap_or(0));
+            let chunk = usize::try_from(blob_len).map_or(DECRYPT_CHUNK, |n| n.min(DECRYPT_CHUNK));
+            return Ok(decrypt_file(file, dec, chunk));
+        }
         BlobReader::Stream(blob) => blob,
     };
     let stream = futures::stream::try_unfold((blob, Some(dec)), |(mut blob, dec)| async move {
@@ -656,16 +661,22 @@ const DECRYPT_CHUNK: usize = 8 * (liasse_crypto::SEGMENT_SIZE + 16);
 /// Decrypts a local blob: each step reads a chunk and decrypts it on a blocking thread (the
 /// decryption of half a MiB would otherwise hold an async worker), and hands out only
 /// verified plaintext.
-fn decrypt_file(file: std::fs::File, dec: Decryptor) -> BoxStream<'static, Result<Bytes>> {
+fn decrypt_file(
+    file: std::fs::File,
+    dec: Decryptor,
+    chunk: usize,
+) -> BoxStream<'static, Result<Bytes>> {
     struct State {
         file: std::fs::File,
         dec: Decryptor,
         buf: Vec<u8>,
+        chunk: usize,
     }
     let first = Some(State {
         file,
         dec,
-        buf: Vec::with_capacity(DECRYPT_CHUNK),
+        buf: Vec::with_capacity(chunk),
+        chunk,
     });
     futures::stream::try_unfold(first, |state| async move {
         let Some(mut st) = state else {
@@ -674,7 +685,7 @@ fn decrypt_file(file: std::fs::File, dec: Decryptor) -> BoxStream<'static, Resul
         let step = tokio::task::spawn_blocking(move || {
             loop {
                 st.buf.clear();
-                liasse_store::blobs::read_up_to(&mut st.file, &mut st.buf, DECRYPT_CHUNK)?;
+                liasse_store::blobs::read_up_to(&mut st.file, &mut st.buf, st.chunk.max(1))?;
                 if st.buf.is_empty() {
                     return Ok::<_, AppError>((st.dec.finish()?, None));
                 }
