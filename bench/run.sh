@@ -31,7 +31,7 @@
 #                       (--quick and --only imply it; --copy copies a reduced run anyway)
 #
 # Needs: cargo, dd, cat, curl, and sqlite3 or python3 (for the bulk rows). The S3 baseline
-# uses s3s-fs from scripts/lib/services.sh, built once into .cache/tools (about 8 minutes on
+# uses s3s-fs from scripts/lib/services.sh, built once into ~/.cache/liasse/tools (minutes on
 # 2 cores) when scripts/test.sh has not built it yet.
 set -euo pipefail
 
@@ -193,9 +193,6 @@ BIN_DIR="${BIN_DIR:-$REPO/target/release}"
 LIASSE="$BIN_DIR/liasse"
 LB="$BIN_DIR/liasse-bench"
 if [ ! -x "$LIASSE" ] || [ ! -x "$LB" ]; then fail "no liasse or liasse-bench in $BIN_DIR" || exit 1; fi
-if selected sweep && [ -x "$BENCH/sweep.sh" ] && [ "$BUILD" -eq 1 ]; then
-    (cd "$REPO" && cargo bench --locked --no-run -p liasse-server --bench sweep)
-fi
 if [ -n "$S3S_BUILD_PID" ] && ! wait "$S3S_BUILD_PID"; then
     tail -n 20 "$OUT/s3s-fs-build.log" >&2
     fail "building s3s-fs failed (log: $OUT/s3s-fs-build.log); --no-s3 skips the S3 baseline" || exit 1
@@ -357,28 +354,17 @@ fi
 stop_server
 
 if selected sweep; then
-    # The expiry sweep benchmark belongs to the life-cycle work: bench/sweep.sh runs
-    # `cargo bench -p liasse-server --bench sweep` and writes bench/out/sweep.md. The same
-    # command runs here with the output in this run's results, so that a sweep run by hand at
-    # the same time cannot mix its report with this one.
-    if [ -x "$BENCH/sweep.sh" ] && [ -f "$REPO/crates/liasse-server/benches/sweep.rs" ]; then
-        stage "Expiry sweep (cargo bench -p liasse-server --bench sweep, as bench/sweep.sh)"
-        sweep_args=()
-        if [ "$QUICK" -eq 1 ]; then
-            sweep_args=(--sizes "10000,100000")
-            REDUCTIONS+=("sweep vault sizes 10000,100000 (target 100000,1000000)")
-        fi
-        if (cd "$REPO" && cargo bench --locked -p liasse-server --bench sweep -- \
-            --out "$RESULTS/sweep.md" "${sweep_args[@]}") >"$RESULTS/sweep.log" 2>&1; then
-            :
-        else
-            warn "the sweep benchmark failed (see $RESULTS/sweep.log)"
-            tail -n 20 "$RESULTS/sweep.log" >&2 || true
-        fi
-        stage_done sweep
-    else
-        say "No expiry sweep benchmark (bench/sweep.sh): skipped"
+    # The expiry sweep benchmark of the life-cycle work (bench/sweep.sh alone), in-process on
+    # generated SQLite vaults; its report goes to this run's results, so that a sweep run by
+    # hand at the same time cannot mix its report with this one.
+    stage "Expiry sweep (liasse-bench sweep, as bench/sweep.sh)"
+    sweep_args=()
+    if [ "$QUICK" -eq 1 ]; then
+        sweep_args=(--sizes "10000,100000")
+        REDUCTIONS+=("sweep vault sizes 10000,100000 (target 100000,1000000)")
     fi
+    bench_step sweep "$LB" sweep --out "$RESULTS/sweep.md" "${sweep_args[@]}" >/dev/null
+    stage_done sweep
 fi
 
 # ------------------------------------------------------------------ report

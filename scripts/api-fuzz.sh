@@ -15,7 +15,7 @@
 #       --keep             keep the data directory (bench/out/api-fuzz/data)
 #
 # What it does: builds `liasse` (cargo build --release --locked), creates a Python venv under
-# .cache/tools/api-fuzz-venv with schemathesis and its dependencies pinned (below), creates a
+# ~/.cache/liasse/tools/api-fuzz-venv with schemathesis and its dependencies pinned (below), creates a
 # fresh data directory with a tenant `fuzz` (French catalogue), a citizen, an agent
 # (scolaire=modify, etat-civil=consult), a manager (scolaire=manage) and an admin, each with a
 # token (`liasse tenant create`, `liasse user create`, `liasse token create`), starts

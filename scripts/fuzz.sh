@@ -11,7 +11,8 @@
 #       TARGET...            default: every target (cargo fuzz list)
 #
 # Environment:
-#   LIASSE_CACHE_DIR=DIR     where cargo-fuzz is installed (default: .cache/tools)
+#   LIASSE_CACHE_DIR=DIR     where cargo-fuzz is installed, under tools/ (default:
+#                            ~/.cache/liasse, see scripts/lib/services.sh)
 #   LIASSE_FUZZ_JOBS=N       libFuzzer processes per target (default 1)
 #   LIASSE_FUZZ_RSS_MB=N     memory limit per process before an input counts as a crash
 #                            (default 4096; the inspector's own budget is 512 MiB)

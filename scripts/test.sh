@@ -3,8 +3,8 @@
 # Liasse's whole test run: formatting, clippy, then the workspace's tests
 # against real servers (PostgreSQL 15, an S3 server, s3s-fs, and an SMTP sink,
 # aiosmtpd) started here on loopback and stopped at the end.  Installs what is
-# missing (Debian packages with apt-get, s3s-fs built once into .cache/tools,
-# aiosmtpd pinned in a venv under .cache/tools).
+# missing (Debian packages with apt-get, s3s-fs built once into ~/.cache/liasse/tools,
+# aiosmtpd pinned in a venv there).
 #
 # Usage:
 #   scripts/test.sh                    everything (what CI runs, via .ci/run)
@@ -28,7 +28,8 @@
 #                            need one then skip: LIASSE_TEST_REQUIRE_SERVERS unset)
 #   LIASSE_TEST_RUNNER=nextest|cargo-test   force the test runner
 #                            (default: nextest when installed)
-#   LIASSE_CACHE_DIR=DIR     where built tools are kept (default: .cache)
+#   LIASSE_CACHE_DIR=DIR     where built tools are kept (default: ~/.cache/liasse, shared by
+#                            every clone; tools are pinned and checked before use)
 #   LIASSE_KEEP_RUN_DIR=1    keep the servers' temp dir after the run
 #
 # Exported to the tests:

@@ -27,12 +27,23 @@
 #                              given, remove $RUN_DIR (idempotent)
 #
 # Settings (environment):
-#   LIASSE_CACHE_DIR   where built tools are kept (default: $REPO/.cache)
+#   LIASSE_CACHE_DIR   where built tools are kept (default: ~/.cache/liasse, or
+#                      $XDG_CACHE_HOME/liasse; $REPO/.cache when there is no home)
 #   LIASSE_PG_BIN      PostgreSQL binaries (default: /usr/lib/postgresql/15/bin)
 #   LIASSE_KEEP_RUN_DIR=1  keep $RUN_DIR after stopping (for debugging)
 
 SERVICES_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-CACHE="${LIASSE_CACHE_DIR:-$SERVICES_REPO/.cache}"
+# Tools are pinned by version and checked before use, so one cache serves every clone on the
+# machine: a fresh clone does not rebuild s3s-fs or cargo-fuzz (minutes each on 2 cores).
+if [ -n "${LIASSE_CACHE_DIR:-}" ]; then
+    CACHE="$LIASSE_CACHE_DIR"
+elif [ -n "${XDG_CACHE_HOME:-}" ]; then
+    CACHE="$XDG_CACHE_HOME/liasse"
+elif [ -n "${HOME:-}" ] && [ -d "$HOME" ] && [ -w "$HOME" ]; then
+    CACHE="$HOME/.cache/liasse"
+else
+    CACHE="$SERVICES_REPO/.cache"
+fi
 PG_BIN="${LIASSE_PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_APT_PACKAGE="postgresql-15"
 S3S_FS_VERSION="0.14.1"

@@ -9,6 +9,7 @@ mod machine;
 mod pdf;
 mod report;
 mod stats;
+mod sweep;
 mod uploads;
 mod workload;
 
@@ -82,6 +83,18 @@ enum Command {
         #[arg(long)]
         pid: Option<u32>,
         #[arg(long)]
+        out: PathBuf,
+    },
+    /// The expiry sweep on generated SQLite vaults (in-process, no server).
+    Sweep {
+        /// Vault sizes in documents.
+        #[arg(long, value_delimiter = ',', default_values_t = [100_000usize, 1_000_000])]
+        sizes: Vec<usize>,
+        /// Documents due on each measured day.
+        #[arg(long, default_value_t = 1000)]
+        due: usize,
+        /// The Markdown report.
+        #[arg(long, default_value = "bench/out/sweep.md")]
         out: PathBuf,
     },
     /// Page-cache baseline, then downloads of the large upload's document.
@@ -425,6 +438,7 @@ async fn run(cli: Cli) -> Result<()> {
             .await?;
             write_json(&out, &v)
         }
+        Command::Sweep { sizes, due, out } => sweep::run(&sizes, due, &out).await,
         Command::Report { results, out } => report::write(&results, &out),
     }
 }

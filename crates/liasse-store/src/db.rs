@@ -1,15 +1,67 @@
 //! The database handle: one pool for either backend, migrations, and write transactions.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::{Result, StoreError};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The schema's migrations, embedded in the binary, in order. Listed by hand rather than with
+/// `sqlx::migrate!`, whose proc-macro builds sqlx and both of its drivers a second time, for
+/// the compiler (a minute of every fresh build); sqlx records the same version, description
+/// (the file name's, with spaces) and SHA-384 of the SQL either way, so databases migrated by
+/// the macro see no difference. A test checks this list against `migrations/`.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        20261126000001,
+        "init",
+        include_str!("../migrations/20261126000001_init.sql"),
+    ),
+    (
+        20261126000002,
+        "agents",
+        include_str!("../migrations/20261126000002_agents.sql"),
+    ),
+    (
+        20261126000003,
+        "requests",
+        include_str!("../migrations/20261126000003_requests.sql"),
+    ),
+    (
+        20261126000004,
+        "jobs",
+        include_str!("../migrations/20261126000004_jobs.sql"),
+    ),
+];
+
+/// [`MIGRATIONS`] as a source for sqlx's migrator.
+#[derive(Debug)]
+struct Embedded;
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(self) -> BoxFuture<'s, std::result::Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(async {
+            Ok(MIGRATIONS
+                .iter()
+                .map(|&(version, description, sql)| {
+                    Migration::new(
+                        version,
+                        Cow::Borrowed(description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -159,7 +211,7 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await?;
+        Migrator::new(Embedded).await?.run(&self.pool).await?;
         Ok(())
     }
 
@@ -211,5 +263,43 @@ impl Db {
             w.close().await;
         }
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::MIGRATIONS;
+
+    /// Every file of `migrations/` is embedded, under the version and description sqlx would
+    /// have given it, and nothing else is.
+    #[test]
+    fn embedded_migrations_match_the_directory() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<(i64, String, String)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+            .map(|p| {
+                let name = p.file_stem().unwrap().to_str().unwrap().to_owned();
+                let (version, description) = name.split_once('_').unwrap();
+                let sql = std::fs::read_to_string(&p).unwrap();
+                assert!(
+                    !sql.starts_with("-- no-transaction"),
+                    "{name}: no-transaction migrations are not supported by the embedded list"
+                );
+                (version.parse().unwrap(), description.replace('_', " "), sql)
+            })
+            .collect();
+        files.sort();
+        let embedded: Vec<(i64, String, String)> = MIGRATIONS
+            .iter()
+            .map(|&(v, d, s)| (v, d.to_owned(), s.to_owned()))
+            .collect();
+        assert_eq!(
+            embedded, files,
+            "crates/liasse-store/src/db.rs MIGRATIONS must list migrations/ in order"
+        );
     }
 }

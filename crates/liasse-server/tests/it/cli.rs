@@ -39,3 +39,36 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// The README's first command, `cargo run --release -- demo` at the workspace root, needs one
+/// binary to choose from: the workspace's default members must be the server alone (the
+/// bench crate has a binary too, and `cargo run` then refuses to guess).
+#[test]
+fn readme_first_command_runs_the_server() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains("cargo run --release -- demo"),
+        "the README starts with `cargo run --release -- demo`"
+    );
+    let manifest: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let defaults = manifest["workspace"]
+        .get("default-members")
+        .and_then(|d| d.as_array())
+        .expect("[workspace] default-members");
+    assert_eq!(
+        defaults,
+        &vec![toml::Value::from("crates/liasse-server")],
+        "`cargo run` at the root must find one binary, the server's"
+    );
+    let server: toml::Table = std::fs::read_to_string(root.join("crates/liasse-server/Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let bins = server["bin"].as_array().unwrap();
+    assert_eq!(bins.len(), 1, "one binary in liasse-server");
+    assert_eq!(bins[0]["name"].as_str(), Some("liasse"));
+}

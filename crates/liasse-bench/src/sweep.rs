@@ -10,12 +10,12 @@
 //! date-indexed selection and the job inserts) and running the jobs (the notices). A full read
 //! of the dated documents is timed beside it, as what a scan of the vault would cost.
 //!
-//! Run: `bench/sweep.sh` (or `cargo bench -p liasse-server --bench sweep -- [--sizes N,N]
-//! [--due N] [--out FILE]`); the report goes to bench/out/sweep.md.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! It drives the server's services in-process (no HTTP), which is why it lives in this binary
+//! and not behind `liasse serve`: `bench/sweep.sh` and `bench/run.sh` run
+//! `liasse-bench sweep [--sizes N,N] [--due N] --out FILE`.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Instant;
 
 use liasse_domain::clock::{Clock, DAY_MS, date_of};
@@ -27,6 +27,8 @@ use liasse_server::services::jobs::{Runner, SweepReport};
 use liasse_server::services::{catalogue, lifecycle, tenants};
 use sqlx::Row;
 use time::Date;
+
+use crate::Result;
 
 /// 2026-01-15 00:00 UTC.
 const T0: i64 = 1_768_435_200_000;
@@ -49,7 +51,7 @@ impl Rng {
 }
 
 fn add_days(d: Date, n: i64) -> Date {
-    d.checked_add(time::Duration::days(n)).unwrap()
+    d.saturating_add(time::Duration::days(n))
 }
 
 /// The earliest `v` with `r.add_to(v) >= target`.
@@ -103,27 +105,23 @@ impl Outcome {
     }
 }
 
-async fn count(app: &App, sql: &str) -> i64 {
-    sqlx::query(sql)
+async fn count(app: &App, sql: &str) -> Result<i64> {
+    Ok(sqlx::query(sql)
         .fetch_one(app.db.pool())
-        .await
-        .unwrap()
-        .try_get("n")
-        .unwrap()
+        .await?
+        .try_get("n")?)
 }
 
-async fn run_one(size: usize, due: usize) -> Outcome {
-    let dir = tempfile::tempdir().unwrap();
+async fn run_one(size: usize, due: usize) -> Result<Outcome> {
+    let dir = tempfile::tempdir()?;
     let config = Config {
         data_dir: Some(dir.path().to_path_buf()),
         ..Config::default()
     };
     let clock = Clock::simulated(T0);
-    let app = App::open(config, clock.clone()).await.unwrap();
-    let tenant = tenants::create(&app, "bench", "Ville de Bench", true)
-        .await
-        .unwrap();
-    let types = catalogue::list(&app, &tenant.id).await.unwrap();
+    let app = App::open(config, clock.clone()).await?;
+    let tenant = tenants::create(&app, "bench", "Ville de Bench", true).await?;
+    let types = catalogue::list(&app, &tenant.id).await?;
     let deletable: Vec<&DocumentType> = types
         .iter()
         .filter(|t| t.disposal == Disposal::Delete)
@@ -135,11 +133,10 @@ async fn run_one(size: usize, due: usize) -> Outcome {
     // Bulk loading (not measured): citizens, then the vault generated inside SQLite, validity
     // dates spread evenly over twelve years in row order (so that the indexes fill from the
     // end), types and owners shuffled.
-    let mut tx = app.db.begin_write().await.unwrap();
+    let mut tx = app.db.begin_write().await?;
     sqlx::query("PRAGMA cache_size = -1000000")
         .execute(tx.conn())
-        .await
-        .unwrap();
+        .await?;
     for i in 0..CITIZENS {
         sqlx::query(
             "INSERT INTO accounts (id, tenant_id, login, role, display_name, email, service, password_hash, disabled, created_at) \
@@ -151,8 +148,7 @@ async fn run_one(size: usize, due: usize) -> Outcome {
         .bind(format!("Usager {i}"))
         .bind(long_ago)
         .execute(tx.conn())
-        .await
-        .unwrap();
+        .await?;
     }
     let span_days = 12 * 366;
     let first_day = format_date(add_days(today, -span_days / 2));
@@ -176,8 +172,7 @@ async fn run_one(size: usize, due: usize) -> Outcome {
     .bind(span_days)
     .bind(long_ago)
     .execute(tx.conn())
-    .await
-    .unwrap();
+    .await?;
     // Nothing of the generated vault is due on the measured days; what is past its disposal
     // day is a tombstone by now.
     for day in 0..DAYS {
@@ -191,8 +186,7 @@ async fn run_one(size: usize, due: usize) -> Outcome {
                 .bind(format_date(lo))
                 .bind(format_date(hi))
                 .execute(tx.conn())
-                .await
-                .unwrap();
+                .await?;
             }
         }
     }
@@ -204,8 +198,7 @@ async fn run_one(size: usize, due: usize) -> Outcome {
         .bind(&t.code)
         .bind(format_date(first_with(&t.retention, today)))
         .execute(tx.conn())
-        .await
-        .unwrap();
+        .await?;
     }
     // The due documents of each measured day, a quarter per kind of event.
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ size as u64);
@@ -233,20 +226,19 @@ async fn run_one(size: usize, due: usize) -> Outcome {
             .bind(format_date(*v))
             .bind(long_ago)
             .execute(tx.conn())
-            .await
-            .unwrap();
+            .await?;
             made += 1;
         }
     }
-    tx.commit().await.unwrap();
-    sqlx::query("ANALYZE").execute(app.db.pool()).await.unwrap();
+    tx.commit().await?;
+    sqlx::query("ANALYZE").execute(app.db.pool()).await?;
     let load_secs = started.elapsed().as_secs_f64();
-    let size = count(&app, "SELECT COUNT(*) AS n FROM documents").await;
+    let size = count(&app, "SELECT COUNT(*) AS n FROM documents").await?;
     let tombstones = count(
         &app,
         "SELECT COUNT(*) AS n FROM documents WHERE deleted_at IS NOT NULL",
     )
-    .await;
+    .await?;
 
     // What a sweep that reads the vault would pay before deciding anything: every dated live
     // document, read once (the columns the scheduler needs).
@@ -259,13 +251,17 @@ async fn run_one(size: usize, due: usize) -> Outcome {
              WHERE deleted_at IS NULL AND valid_until IS NOT NULL",
         )
         .fetch(app.db.pool());
-        while let Some(row) = stream.try_next().await.unwrap() {
-            let _: String = row.try_get("valid_until").unwrap();
+        while let Some(row) = stream.try_next().await? {
+            let _: String = row.try_get("valid_until")?;
             all += 1;
         }
     }
     let full_read_ms = started.elapsed().as_secs_f64() * 1000.0;
-    assert!(all >= due);
+    if all < due {
+        return Err(
+            format!("the vault holds {all} dated documents, fewer than the {due} due").into(),
+        );
+    }
 
     let plan_rows = sqlx::query(
         "EXPLAIN QUERY PLAN SELECT id, tenant_id, owner_id, type_code, valid_until, updated_at FROM documents \
@@ -278,8 +274,7 @@ async fn run_one(size: usize, due: usize) -> Outcome {
     .bind("")
     .bind(500i64)
     .fetch_all(app.db.pool())
-    .await
-    .unwrap();
+    .await?;
     let plan = plan_rows
         .iter()
         .map(|r| r.try_get::<String, _>("detail").unwrap_or_default())
@@ -293,25 +288,21 @@ async fn run_one(size: usize, due: usize) -> Outcome {
         &format_date(add_days(today, -1)),
         T0 - DAY_MS,
     )
-    .await
-    .unwrap();
+    .await?;
     let mut days = Vec::new();
     for _ in 0..DAYS {
         let started = Instant::now();
-        let scheduled = lifecycle::schedule(&app).await.unwrap();
+        let scheduled = lifecycle::schedule(&app).await?;
         let schedule_ms = started.elapsed().as_secs_f64() * 1000.0;
         let started = Instant::now();
         let mut report = SweepReport::default();
-        Runner::jobs_only(&app)
-            .run_jobs("", &mut report)
-            .await
-            .unwrap();
+        Runner::jobs_only(&app).run_jobs("", &mut report).await?;
         let run_ms = started.elapsed().as_secs_f64() * 1000.0;
         days.push((schedule_ms, scheduled, run_ms, report.done_total()));
         clock.advance(DAY_MS);
     }
     app.db.close().await;
-    Outcome {
+    Ok(Outcome {
         size,
         due,
         tombstones,
@@ -319,36 +310,16 @@ async fn run_one(size: usize, due: usize) -> Outcome {
         full_read_ms,
         days,
         plan,
-    }
+    })
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let sizes: Vec<usize> = arg("--sizes")
-        .unwrap_or_else(|| "100000,1000000".into())
-        .split(',')
-        .map(|s| s.trim().parse().expect("--sizes N,N"))
-        .collect();
-    let due: usize = arg("--due")
-        .map(|s| s.parse().expect("--due N"))
-        .unwrap_or(1000);
-    let out = arg("--out").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/out/sweep.md")
-    });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+/// Runs the sweep on a vault of each size in `sizes`, `due` documents due a day, and writes
+/// the Markdown report to `out`.
+pub async fn run(sizes: &[usize], due: usize, out: &Path) -> Result<()> {
     let mut results = Vec::new();
-    for &size in &sizes {
+    for &size in sizes {
         eprintln!("sweep bench: {size} documents, {due} due on each of {DAYS} days...");
-        let r = runtime.block_on(run_one(size, due));
+        let r = run_one(size, due).await?;
         eprintln!(
             "  loaded in {:.1} s; per day (schedule ms, jobs, run ms, done): {:?}; full read {:.1} ms",
             r.load_secs, r.days, r.full_read_ms
@@ -422,8 +393,7 @@ fn main() {
     }
     let _ = writeln!(
         md,
-        "\nMachine: {} CPUs, load average {} when the run ended; `cargo bench -p liasse-server \
-         --bench sweep` (release profile). Running the jobs is dominated by one durable commit \
+        "\nMachine: {} CPUs, load average {} when the run ended; `liasse-bench sweep` (release profile). Running the jobs is dominated by one durable commit \
          per job, so it depends on the disk and on what else runs on the machine.",
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -434,9 +404,10 @@ fn main() {
             .unwrap_or_else(|| "?".into())
     );
     if let Some(parent) = out.parent() {
-        std::fs::create_dir_all(parent).unwrap();
+        std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(&out, &md).unwrap();
+    std::fs::write(out, &md)?;
     println!("{md}");
     eprintln!("written to {}", out.display());
+    Ok(())
 }
