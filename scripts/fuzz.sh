@@ -7,6 +7,7 @@
 #
 # Usage:
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
+#   scripts/fuzz.sh --build-only           install what is missing and build the targets
 #       SECONDS_PER_TARGET   default 30 (what scripts/test.sh runs); the long runs use 600
 #       TARGET...            default: every target (cargo fuzz list)
 #
@@ -36,9 +37,11 @@ FUZZ_DIR="$REPO/fuzz"
 usage() { sed -n '3,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 
 seconds=30
+build_only=0
 if [ "$#" -gt 0 ]; then
     case "$1" in
         -h | --help) usage; exit 0 ;;
+        --build-only) build_only=1; shift ;;
         *[!0-9]* | "") fail "SECONDS_PER_TARGET must be a number, not '$1'"; usage >&2; exit 2 ;;
         *) seconds="$1"; shift ;;
     esac
@@ -80,6 +83,7 @@ say "Building the fuzz targets (release, AddressSanitizer, debug assertions)"
 cargo "${build_flags[@]}" >&2
 build_secs=$((SECONDS - start))
 say "Fuzz targets built in ${build_secs}s"
+[ "$build_only" -eq 0 ] || exit 0
 
 # -------------------------------------------------------------------- runs
 mkdir -p artifacts

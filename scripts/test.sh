@@ -72,6 +72,7 @@ step_done() { say "$1 done in $((SECONDS - step_start))s"; }
 
 sleep_pid=""
 e2e_pid=""
+fuzz_pid=""
 s3s_build_pid=""
 stop_s3s_build() {
     if [ -n "$s3s_build_pid" ]; then
@@ -85,6 +86,7 @@ on_exit() {
     stop_s3s_build
     if [ -n "$sleep_pid" ]; then kill "$sleep_pid" 2>/dev/null || true; fi
     if [ -n "$e2e_pid" ]; then kill "$e2e_pid" 2>/dev/null || true; fi
+    if [ -n "$fuzz_pid" ]; then kill -- "-$fuzz_pid" 2>/dev/null || true; fi
     if [ "$services_only" -eq 1 ] && { [ "$rc" -eq 130 ] || [ "$rc" -eq 143 ]; }; then
         # --services-only: Ctrl-C / TERM is the normal way to end.
         stop_all
@@ -197,15 +199,24 @@ step_done "Tests"
 
 # ------------------------------------------------------------------ fuzzing
 # A short run of every cargo-fuzz target (fuzz/, nightly, AddressSanitizer): a crash fails
-# the run and is kept in fuzz/regressions/. The long runs are in fuzz/README.md.
+# the run and is kept in fuzz/regressions/. The long runs are in fuzz/README.md. The targets
+# are built here, with both cores; the runs (one process, one core) then go on in the
+# background beside the browser tests below, and their result is awaited at the end.
+fuzz_log="$ARTIFACTS/fuzz.log"
 if is_set LIASSE_SKIP_FUZZ; then
     say "Skipping the fuzz run (LIASSE_SKIP_FUZZ=1)"
 elif [ "${#runner_args[@]}" -gt 0 ]; then
     say "Skipping the fuzz run (test-runner arguments given)"
 else
-    step "Fuzzing, ${LIASSE_FUZZ_SECONDS:-30}s per target (scripts/fuzz.sh)"
-    "$REPO/scripts/fuzz.sh" "${LIASSE_FUZZ_SECONDS:-30}"
-    step_done "Fuzzing"
+    step "Building the fuzz targets (scripts/fuzz.sh --build-only)"
+    "$REPO/scripts/fuzz.sh" --build-only
+    step_done "Fuzz build"
+    say "Fuzzing, ${LIASSE_FUZZ_SECONDS:-30}s per target, in the background (log: $fuzz_log)"
+    fuzz_started=$SECONDS
+    mkdir -p "$ARTIFACTS"
+    # Its own process group, so that a failure below stops the fuzzer too.
+    setsid "$REPO/scripts/fuzz.sh" "${LIASSE_FUZZ_SECONDS:-30}" >"$fuzz_log" 2>&1 &
+    fuzz_pid=$!
 fi
 
 # ------------------------------------------------------------ web pages (e2e)
@@ -221,7 +232,9 @@ else
     ensure_apt_packages chromium
     command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || ensure_apt_packages nodejs npm
     (cd "$REPO/e2e" && npm ci --no-audit --no-fund --loglevel=error)
-    cargo build --locked -p liasse-server --bin liasse
+    # The `liasse` binary of the test build (the same command is a no-op after the tests; a
+    # plain `cargo build -p liasse-server` would rebuild it with other features).
+    cargo test --workspace --locked --no-run --quiet
     rm -rf "$ARTIFACTS/e2e"
     mkdir -p "$ARTIFACTS/e2e"
     e2e_data="$(mktemp -d)"
@@ -240,6 +253,16 @@ else
     rm -rf "$e2e_data"
     [ "$e2e_rc" -eq 0 ] || { fail "end-to-end tests failed: report and screenshots in $ARTIFACTS/e2e/"; exit 1; }
     step_done "End-to-end tests"
+fi
+
+if [ -n "$fuzz_pid" ]; then
+    step "Waiting for the fuzz run"
+    fuzz_rc=0
+    wait "$fuzz_pid" || fuzz_rc=$?
+    fuzz_pid=""
+    grep -E '^\| |^==> ' "$fuzz_log" || true
+    [ "$fuzz_rc" -eq 0 ] || { fail "the fuzz run failed (exit $fuzz_rc): see $fuzz_log"; exit 1; }
+    say "Fuzzing done in $((SECONDS - fuzz_started))s (waited $((SECONDS - step_start))s)"
 fi
 
 say "OK in $((SECONDS - total_start))s"
