@@ -104,6 +104,23 @@ pub async fn set_password(tx: &mut WriteTx, tenant_id: &str, id: &str, hash: &st
     Ok(())
 }
 
+/// Disables or re-enables an account. Logins, sessions and tokens all check the flag, so a
+/// disabled account is shut out at once, everywhere.
+pub async fn set_disabled(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    id: &str,
+    disabled: bool,
+) -> Result<()> {
+    sqlx::query("UPDATE accounts SET disabled = $1 WHERE tenant_id = $2 AND id = $3")
+        .bind(i64::from(disabled))
+        .bind(tenant_id)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
 /// Sets an account's right on a domain (replacing any previous level).
 pub async fn set_right(
     tx: &mut WriteTx,

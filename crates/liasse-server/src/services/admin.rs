@@ -95,6 +95,47 @@ pub async fn set_rights(
     Ok(())
 }
 
+/// Disables (or re-enables) an agent's or a manager's account, for someone who leaves or
+/// changes post: the account can no longer log in, and its sessions and tokens stop working
+/// at once. Its rights, reviews and journal entries stay, so its past work still reads.
+pub async fn set_disabled(
+    app: &App,
+    p: &Principal,
+    account_id: &str,
+    disabled: bool,
+) -> Result<()> {
+    require_admin(p)?;
+    let account = accounts::by_id(&app.db, &p.tenant_id, account_id)
+        .await?
+        .filter(|a| a.role == Role::Agent.code() || a.role == Role::Manager.code())
+        .ok_or(AppError::NotFound)?;
+    if account.disabled == disabled {
+        return Ok(());
+    }
+    let now = app.now();
+    let mut tx = app.db.begin_write().await?;
+    accounts::set_disabled(&mut tx, &p.tenant_id, &account.id, disabled).await?;
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        now,
+        &entry(
+            p,
+            if disabled {
+                "account.disable"
+            } else {
+                "account.enable"
+            },
+            "account",
+            &account.id,
+            serde_json::json!({ "login": account.login }),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// `#rrggbb`, nothing else (the colour goes into a stylesheet).
 pub fn valid_colour(s: &str) -> bool {
     s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|b| b.is_ascii_hexdigit())

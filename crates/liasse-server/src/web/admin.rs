@@ -38,6 +38,8 @@ pub fn routes() -> Router<App> {
         .route("/admin/demarches/{code}", get(edit_procedure))
         .route("/admin/agents", get(agents).post(create_agent))
         .route("/admin/agents/{id}/droits", post(set_rights))
+        .route("/admin/agents/{id}/desactiver", post(disable_agent))
+        .route("/admin/agents/{id}/reactiver", post(enable_agent))
         .route("/admin/apparence", get(branding).post(save_branding))
         .route("/admin/reglages", post(save_settings))
 }
@@ -962,6 +964,7 @@ pub struct StaffRow {
     pub service: String,
     pub rights: Vec<RightCell>,
     pub summary: String,
+    pub disabled: bool,
 }
 
 #[derive(Template)]
@@ -1045,6 +1048,7 @@ async fn agents_page(
                 } else {
                     summary
                 },
+                disabled: m.account.disabled,
             }
         })
         .collect();
@@ -1148,6 +1152,28 @@ async fn set_rights(
             .collect();
     admin::set_rights(&app, &s.p, &id, &rights).await?;
     Ok(see_other("/admin/agents?ok=droits"))
+}
+
+async fn disable_agent(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    form: Posted,
+) -> Result<Response, WebError> {
+    let Posted { s, .. } = form;
+    s.admin()?;
+    admin::set_disabled(&app, &s.p, &id, true).await?;
+    Ok(see_other("/admin/agents?ok=desactive"))
+}
+
+async fn enable_agent(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    form: Posted,
+) -> Result<Response, WebError> {
+    let Posted { s, .. } = form;
+    s.admin()?;
+    admin::set_disabled(&app, &s.p, &id, false).await?;
+    Ok(see_other("/admin/agents?ok=reactive"))
 }
 
 #[derive(Template)]

@@ -136,6 +136,8 @@ pub fn flash_message(code: &str) -> Option<&'static str> {
         "demarche" => "La démarche a été enregistrée.",
         "agent" => "Le compte a été créé.",
         "droits" => "Les droits ont été enregistrés.",
+        "desactive" => "Le compte a été désactivé : il ne peut plus se connecter.",
+        "reactive" => "Le compte a été réactivé.",
         "apparence" => "L'apparence a été enregistrée.",
         "reglages" => "Les réglages ont été enregistrés.",
         _ => return None,

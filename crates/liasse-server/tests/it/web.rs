@@ -796,3 +796,130 @@ async fn a_request_goes_from_draft_to_review_through_the_pages() {
     assert_eq!(zip.status, 200);
     assert_eq!(zip.header("content-type"), "application/zip");
 }
+
+/// An admin disables an agent who leaves: the agent's open session, API token and password
+/// all stop working at once, nothing else of the account is lost, and the admin can undo it.
+/// Only admins can do it, and only to agents and managers.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_disables_and_reenables_an_agent() {
+    let t = TestApp::embedded().await;
+    setup(&t).await;
+    let agent_token = t
+        .account("web", "morgan", "agent", &[("scolaire", "modify")])
+        .await;
+    let morgan = liasse_server::services::auth::principal_for_login(&t.app, "web", "morgan")
+        .await
+        .unwrap();
+    let mut agent = Browser::new(&t);
+    let agent_home = agent.login("web", "morgan", "morgan-password").await;
+    assert_eq!(agent_home.status, 200);
+    assert_eq!(
+        t.get(&agent_token, "/api/v1/notifications").await.status(),
+        200
+    );
+
+    // Neither the agent nor a manager can disable anyone.
+    let mut manager = Browser::new(&t);
+    let manager_csrf = manager.login("web", "sacha", "sacha-password").await.csrf();
+    let path = format!("/admin/agents/{}/desactiver", morgan.account_id);
+    let r = manager.post(&path, &[("csrf", &manager_csrf)]).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(
+        t.get(&agent_token, "/api/v1/notifications").await.status(),
+        200
+    );
+
+    let mut admin = Browser::new(&t);
+    let csrf = admin.login("web", "alix", "alix-password").await.csrf();
+    // A forged form changes nothing.
+    let r = admin.post(&path, &[]).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        t.get(&agent_token, "/api/v1/notifications").await.status(),
+        200
+    );
+    // An admin or a citizen is not an agent's account: not found.
+    let alix = liasse_server::services::auth::principal_for_login(&t.app, "web", "alix")
+        .await
+        .unwrap();
+    let camille = liasse_server::services::auth::principal_for_login(&t.app, "web", "camille")
+        .await
+        .unwrap();
+    for other in [&alix.account_id, &camille.account_id] {
+        let r = admin
+            .post(
+                &format!("/admin/agents/{other}/desactiver"),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(r.status, 404, "{}", r.body);
+    }
+
+    let r = admin.post(&path, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = admin.get(r.header("location")).await;
+    assert!(
+        page.body.contains("Le compte a été désactivé")
+            && page.body.contains("désactivé</span>")
+            && page.body.contains("Réactiver le compte"),
+        "{}",
+        page.body
+    );
+    // Shut out everywhere at once.
+    assert_eq!(
+        t.get(&agent_token, "/api/v1/notifications").await.status(),
+        401
+    );
+    let r = agent.get("/agent").await;
+    assert_eq!(r.status, 303, "the session no longer works: {}", r.body);
+    let form = agent.get("/connexion").await;
+    let r = agent
+        .post(
+            "/connexion",
+            &[
+                ("csrf", &form.csrf()),
+                ("tenant", "web"),
+                ("login", "morgan"),
+                ("password", "morgan-password"),
+                ("suite", ""),
+            ],
+        )
+        .await;
+    assert_ne!(r.status, 303, "no login for a disabled account");
+    // Disabling twice is harmless; the journal has one entry per change.
+    let r = admin.post(&path, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, 303);
+
+    let r = admin
+        .post(
+            &format!("/admin/agents/{}/reactiver", morgan.account_id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        t.get(&agent_token, "/api/v1/notifications").await.status(),
+        200
+    );
+    let back = Browser::new(&t)
+        .login("web", "morgan", "morgan-password")
+        .await;
+    assert_eq!(back.status, 200);
+    // Rights were kept.
+    let rights = liasse_store::accounts::rights(&t.app.db, &morgan.tenant_id, &morgan.account_id)
+        .await
+        .unwrap();
+    assert!(
+        rights.iter().any(|(d, l)| d == "scolaire" && l == "modify"),
+        "{rights:?}"
+    );
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM journal WHERE tenant_id = $1 AND object_id = $2 AND action LIKE 'account.%able' ORDER BY seq",
+    )
+    .bind(&morgan.tenant_id)
+    .bind(&morgan.account_id)
+    .fetch_all(t.app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(actions, ["account.disable", "account.enable"]);
+}
