@@ -121,6 +121,19 @@ enum TenantCommand {
 #[derive(Subcommand)]
 enum UserCommand {
     Create(UserCreate),
+    /// Shut an account out at once: no login, its sessions and tokens refused. Rights,
+    /// documents and history are kept.
+    Disable(UserRef),
+    /// Let a disabled account in again.
+    Enable(UserRef),
+}
+
+#[derive(Args)]
+struct UserRef {
+    #[arg(long)]
+    tenant: String,
+    #[arg(long)]
+    login: String,
 }
 
 #[derive(Args)]
@@ -353,6 +366,16 @@ async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             )
             .await?;
             println!("user {} created ({})", account.login, account.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::Disable(u)) => {
+            let a = auth::set_disabled(&app, Actor::operator(), &u.tenant, &u.login, true).await?;
+            println!("user {} disabled ({})", a.login, a.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::Enable(u)) => {
+            let a = auth::set_disabled(&app, Actor::operator(), &u.tenant, &u.login, false).await?;
+            println!("user {} enabled ({})", a.login, a.id);
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { tenant, login, out } => {

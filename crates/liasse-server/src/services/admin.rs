@@ -8,7 +8,7 @@ use liasse_store::{journal, tenants};
 
 use crate::app::App;
 use crate::error::{AppError, Result};
-use crate::services::auth::Principal;
+use crate::services::auth::{self, Principal};
 use crate::services::catalogue::require_admin;
 
 const LEVELS: [&str; 4] = ["none", "consult", "modify", "manage"];
@@ -109,31 +109,7 @@ pub async fn set_disabled(
         .await?
         .filter(|a| a.role == Role::Agent.code() || a.role == Role::Manager.code())
         .ok_or(AppError::NotFound)?;
-    if account.disabled == disabled {
-        return Ok(());
-    }
-    let now = app.now();
-    let mut tx = app.db.begin_write().await?;
-    accounts::set_disabled(&mut tx, &p.tenant_id, &account.id, disabled).await?;
-    journal::append(
-        &mut tx,
-        &p.tenant_id,
-        now,
-        &entry(
-            p,
-            if disabled {
-                "account.disable"
-            } else {
-                "account.enable"
-            },
-            "account",
-            &account.id,
-            serde_json::json!({ "login": account.login }),
-        ),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    auth::write_disabled(app, p.actor(), &account, disabled).await
 }
 
 /// `#rrggbb`, nothing else (the colour goes into a stylesheet).

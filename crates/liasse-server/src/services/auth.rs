@@ -195,6 +195,65 @@ pub async fn create_user(app: &App, actor: Actor, u: NewUser<'_>) -> Result<Acco
     Ok(account)
 }
 
+/// Disables or re-enables an account and journals it (`account.disable` / `account.enable`).
+/// Logins, sessions and tokens all check the flag, so the change takes effect at once. Does
+/// nothing when the account is already in that state. Callers decide who may do it.
+pub(crate) async fn write_disabled(
+    app: &App,
+    actor: Actor,
+    account: &AccountRow,
+    disabled: bool,
+) -> Result<()> {
+    if account.disabled == disabled {
+        return Ok(());
+    }
+    let now = app.now();
+    let mut tx = app.db.begin_write().await?;
+    accounts::set_disabled(&mut tx, &account.tenant_id, &account.id, disabled).await?;
+    journal::append(
+        &mut tx,
+        &account.tenant_id,
+        now,
+        &NewEntry {
+            actor,
+            action: if disabled {
+                "account.disable"
+            } else {
+                "account.enable"
+            }
+            .into(),
+            object_kind: "account".into(),
+            object_id: account.id.clone(),
+            citizen_id: (account.role == Role::Citizen.code()).then(|| account.id.clone()),
+            basis_kind: "admin".into(),
+            basis_id: String::new(),
+            details: serde_json::json!({ "login": account.login }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The operator's `liasse user disable|enable`: any account of a tenant, admins included
+/// (the admin pages reach agents and managers only).
+pub async fn set_disabled(
+    app: &App,
+    actor: Actor,
+    tenant_slug: &str,
+    login: &str,
+    disabled: bool,
+) -> Result<AccountRow> {
+    let tenant = tenants::by_slug(&app.db, tenant_slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let account = accounts::by_login(&app.db, &tenant.id, login)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    write_disabled(app, actor, &account, disabled).await?;
+    Ok(account)
+}
+
 /// Creates an API token for an account and returns the secret, shown once.
 pub async fn create_token(
     app: &App,

@@ -72,3 +72,56 @@ fn readme_first_command_runs_the_server() {
     assert_eq!(bins.len(), 1, "one binary in liasse-server");
     assert_eq!(bins[0]["name"].as_str(), Some("liasse"));
 }
+
+/// The operator disables any account from the command line, an admin's included (the admin
+/// pages reach agents and managers only), and enables it again; an unknown login changes
+/// nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn user_disable_and_enable_from_the_command_line() {
+    let t = TestApp::embedded().await;
+    t.tenant("cli").await;
+    let token = t.account("cli", "ancien-admin", "admin", &[]).await;
+    assert_eq!(t.get(&token, "/api/v1/notifications").await.status(), 200);
+
+    let out = liasse(
+        &t,
+        &[
+            "user",
+            "disable",
+            "--tenant",
+            "cli",
+            "--login",
+            "ancien-admin",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("user ancien-admin disabled"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(t.get(&token, "/api/v1/notifications").await.status(), 401);
+
+    let out = liasse(
+        &t,
+        &["user", "disable", "--tenant", "cli", "--login", "personne"],
+        None,
+    );
+    assert!(!out.status.success(), "unknown login: {}", text(&out));
+
+    let out = liasse(
+        &t,
+        &[
+            "user",
+            "enable",
+            "--tenant",
+            "cli",
+            "--login",
+            "ancien-admin",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(t.get(&token, "/api/v1/notifications").await.status(), 200);
+}
