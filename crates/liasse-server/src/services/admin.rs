@@ -48,6 +48,16 @@ fn entry(
     }
 }
 
+/// An agent's or a manager's account, for an admin: other accounts are not the admin's to
+/// manage from here (not found).
+async fn staff_account(app: &App, p: &Principal, account_id: &str) -> Result<AccountRow> {
+    require_admin(p)?;
+    accounts::by_id(&app.db, &p.tenant_id, account_id)
+        .await?
+        .filter(|a| a.role == Role::Agent.code() || a.role == Role::Manager.code())
+        .ok_or(AppError::NotFound)
+}
+
 /// Replaces an agent's rights: one level per domain (`none` removes the right).
 pub async fn set_rights(
     app: &App,
@@ -55,11 +65,7 @@ pub async fn set_rights(
     account_id: &str,
     rights: &[(String, String)],
 ) -> Result<()> {
-    require_admin(p)?;
-    let account = accounts::by_id(&app.db, &p.tenant_id, account_id)
-        .await?
-        .filter(|a| a.role == Role::Agent.code() || a.role == Role::Manager.code())
-        .ok_or(AppError::NotFound)?;
+    let account = staff_account(app, p, account_id).await?;
     for (domain, level) in rights {
         let domain_ok = !domain.is_empty()
             && domain.len() <= 64
@@ -104,11 +110,7 @@ pub async fn set_disabled(
     account_id: &str,
     disabled: bool,
 ) -> Result<()> {
-    require_admin(p)?;
-    let account = accounts::by_id(&app.db, &p.tenant_id, account_id)
-        .await?
-        .filter(|a| a.role == Role::Agent.code() || a.role == Role::Manager.code())
-        .ok_or(AppError::NotFound)?;
+    let account = staff_account(app, p, account_id).await?;
     auth::write_disabled(app, p.actor(), &account, disabled).await
 }
 

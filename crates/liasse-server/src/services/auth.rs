@@ -195,6 +195,16 @@ pub async fn create_user(app: &App, actor: Actor, u: NewUser<'_>) -> Result<Acco
     Ok(account)
 }
 
+/// The account `login` of the tenant `tenant_slug`, for the operator's commands.
+async fn account_by_login(app: &App, tenant_slug: &str, login: &str) -> Result<AccountRow> {
+    let tenant = tenants::by_slug(&app.db, tenant_slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    accounts::by_login(&app.db, &tenant.id, login)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 /// Disables or re-enables an account and journals it (`account.disable` / `account.enable`).
 /// Logins, sessions and tokens all check the flag, so the change takes effect at once. Does
 /// nothing when the account is already in that state. Callers decide who may do it.
@@ -244,12 +254,7 @@ pub async fn set_disabled(
     login: &str,
     disabled: bool,
 ) -> Result<AccountRow> {
-    let tenant = tenants::by_slug(&app.db, tenant_slug)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let account = accounts::by_login(&app.db, &tenant.id, login)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let account = account_by_login(app, tenant_slug, login).await?;
     write_disabled(app, actor, &account, disabled).await?;
     Ok(account)
 }
@@ -263,18 +268,13 @@ pub async fn create_token(
     scopes: &str,
     label: &str,
 ) -> Result<String> {
-    let tenant = tenants::by_slug(&app.db, tenant_slug)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let account = accounts::by_login(&app.db, &tenant.id, login)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let account = account_by_login(app, tenant_slug, login).await?;
     let secret = new_secret("lss");
     let now = app.now();
     let mut tx = app.db.begin_write().await?;
     let token = TokenRow {
         id: new_id(),
-        tenant_id: tenant.id.clone(),
+        tenant_id: account.tenant_id.clone(),
         account_id: account.id.clone(),
         token_hash: secret_hash(&secret),
         label: label.into(),
@@ -285,7 +285,7 @@ pub async fn create_token(
     accounts::insert_token(&mut tx, &token).await?;
     journal::append(
         &mut tx,
-        &tenant.id,
+        &account.tenant_id,
         now,
         &NewEntry {
             actor,
@@ -307,12 +307,7 @@ pub async fn create_token(
 /// acts for the account holder (`liasse export`). Unknown tenants and logins are "not found";
 /// a disabled account stays refused, as it is at login.
 pub async fn principal_for_login(app: &App, tenant_slug: &str, login: &str) -> Result<Principal> {
-    let tenant = tenants::by_slug(&app.db, tenant_slug)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let account = accounts::by_login(&app.db, &tenant.id, login)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let account = account_by_login(app, tenant_slug, login).await?;
     if account.disabled {
         return Err(AppError::invalid(
             "account-disabled",

@@ -1159,10 +1159,7 @@ async fn disable_agent(
     Path(id): Path<String>,
     form: Posted,
 ) -> Result<Response, WebError> {
-    let Posted { s, .. } = form;
-    s.admin()?;
-    admin::set_disabled(&app, &s.p, &id, true).await?;
-    Ok(see_other("/admin/agents?ok=desactive"))
+    set_disabled(&app, &id, form, true).await
 }
 
 async fn enable_agent(
@@ -1170,10 +1167,23 @@ async fn enable_agent(
     Path(id): Path<String>,
     form: Posted,
 ) -> Result<Response, WebError> {
+    set_disabled(&app, &id, form, false).await
+}
+
+async fn set_disabled(
+    app: &App,
+    id: &str,
+    form: Posted,
+    disabled: bool,
+) -> Result<Response, WebError> {
     let Posted { s, .. } = form;
     s.admin()?;
-    admin::set_disabled(&app, &s.p, &id, false).await?;
-    Ok(see_other("/admin/agents?ok=reactive"))
+    admin::set_disabled(app, &s.p, id, disabled).await?;
+    Ok(see_other(if disabled {
+        "/admin/agents?ok=desactive"
+    } else {
+        "/admin/agents?ok=reactive"
+    }))
 }
 
 #[derive(Template)]
