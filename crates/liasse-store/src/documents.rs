@@ -92,28 +92,7 @@ fn version_from_row(r: &AnyRow) -> Result<VersionRow> {
 }
 
 pub async fn insert(tx: &mut WriteTx, d: &DocumentRow) -> Result<()> {
-    sqlx::query(&format!(
-        "INSERT INTO documents ({DOC_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-    ))
-    .bind(&d.id)
-    .bind(&d.tenant_id)
-    .bind(&d.owner_id)
-    .bind(d.subject_member_id.as_deref())
-    .bind(&d.type_code)
-    .bind(&d.channel)
-    .bind(&d.origin)
-    .bind(&d.depositor_id)
-    .bind(&d.depositor_service)
-    .bind(&d.state)
-    .bind(d.valid_until.as_deref())
-    .bind(d.review_reason.as_deref())
-    .bind(d.current_version)
-    .bind(d.created_at)
-    .bind(d.updated_at)
-    .bind(d.deleted_at)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
+    insert_many(tx, &[d]).await
 }
 
 /// Rows per multi-row INSERT of [`insert_many`] and [`insert_versions_many`].
@@ -223,26 +202,7 @@ pub async fn update(tx: &mut WriteTx, d: &DocumentRow) -> Result<()> {
 }
 
 pub async fn insert_version(tx: &mut WriteTx, v: &VersionRow) -> Result<()> {
-    sqlx::query(&format!(
-        "INSERT INTO document_versions ({VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-    ))
-    .bind(&v.id)
-    .bind(&v.tenant_id)
-    .bind(&v.document_id)
-    .bind(v.version)
-    .bind(&v.blob_key)
-    .bind(v.size)
-    .bind(&v.media_type)
-    .bind(&v.sha256)
-    .bind(v.key_id.as_deref())
-    .bind(v.wrapped_key.clone())
-    .bind(v.sealed_meta.clone())
-    .bind(v.created_at)
-    .bind(&v.created_by)
-    .bind(v.destroyed_at)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
+    insert_versions_many(tx, &[v]).await
 }
 
 /// A document of a tenant, deleted or not.
