@@ -148,13 +148,10 @@ pub async fn create_user(app: &App, actor: Actor, u: NewUser<'_>) -> Result<Acco
         }
     }
     let password_hash = match &u.password {
-        Some(p) if p.chars().count() < 8 => {
-            return Err(AppError::invalid(
-                "weak-password",
-                "le mot de passe doit compter au moins 8 caractères",
-            ));
+        Some(p) => {
+            crate::services::passwords::check_new_password(login, u.role, p)?;
+            Some(hash_password(p)?)
         }
-        Some(p) => Some(hash_password(p)?),
         None => None,
     };
     let now = app.now();

@@ -17,6 +17,7 @@ pub mod journal;
 pub mod letters;
 pub mod lifecycle;
 pub mod mail;
+pub mod passwords;
 pub mod members;
 pub mod requests;
 pub mod requests_basis;
