@@ -113,8 +113,9 @@ pub struct DocumentFacts<'a> {
     pub owner_id: &'a str,
     pub type_code: &'a str,
     pub deleted: bool,
-    /// The service whose member deposited it (empty for the citizen's own deposits).
-    pub depositor_service: &'a str,
+    /// The id of the service whose member deposited it (empty for the citizen's own
+    /// deposits).
+    pub depositor_service_id: &'a str,
 }
 
 /// The actor as the policy sees it.
@@ -123,7 +124,9 @@ pub struct ActorFacts<'a> {
     pub tenant_id: &'a str,
     pub account_id: &'a str,
     pub role: Role,
-    pub service: &'a str,
+    /// The id of the service the account belongs to (empty for none), set by an admin from
+    /// the tenant's list: a name anyone can type is no basis.
+    pub service_id: &'a str,
     pub rights: &'a [(String, Right)],
 }
 
@@ -266,8 +269,10 @@ pub fn decide(
 
 /// A service reads back what it deposited (letters, generated documents), nothing more.
 fn deposited_by_actor(actor: &ActorFacts, action: Action, doc: &DocumentFacts) -> Option<Basis> {
-    (action.is_read() && !actor.service.is_empty() && actor.service == doc.depositor_service)
-        .then(|| Basis::Deposit(actor.service.to_string()))
+    (action.is_read()
+        && !actor.service_id.is_empty()
+        && actor.service_id == doc.depositor_service_id)
+        .then(|| Basis::Deposit(actor.service_id.to_string()))
 }
 
 #[cfg(test)]
@@ -281,7 +286,7 @@ mod tests {
             owner_id: "c1",
             type_code: "rib",
             deleted: false,
-            depositor_service: "",
+            depositor_service_id: "",
         }
     }
 
@@ -296,7 +301,7 @@ mod tests {
             tenant_id: "t",
             account_id: "c1",
             role: Role::Citizen,
-            service: "",
+            service_id: "",
             rights: &no_rights,
         };
         let other = ActorFacts {
@@ -315,7 +320,7 @@ mod tests {
         let agent = ActorFacts {
             account_id: "g",
             role: Role::Agent,
-            service: "scol",
+            service_id: "scol",
             ..owner.clone()
         };
         assert_eq!(
@@ -358,7 +363,7 @@ mod tests {
             tenant_id: "t",
             account_id: "a",
             role: Role::Agent,
-            service: "ccas",
+            service_id: "ccas",
             rights: &consult,
         };
         assert_eq!(
@@ -434,7 +439,7 @@ mod tests {
             None
         );
         let letter = DocumentFacts {
-            depositor_service: "ccas",
+            depositor_service_id: "ccas",
             ..doc()
         };
         let no_rights: Vec<(String, Right)> = vec![];

@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "jobs",
         include_str!("../migrations/20261126000004_jobs.sql"),
     ),
+    (
+        20261203000002,
+        "services",
+        include_str!("../migrations/20261203000002_services.sql"),
+    ),
 ];
 
 /// [`MIGRATIONS`] as a source for sqlx's migrator.

@@ -17,6 +17,8 @@ pub struct DocumentRow {
     pub channel: String,
     pub origin: String,
     pub depositor_id: String,
+    /// The id of the service (`services`) whose member deposited it, empty for none: the
+    /// deposit basis compares it with the reader's service id.
     pub depositor_service: String,
     pub state: String,
     pub valid_until: Option<String>,

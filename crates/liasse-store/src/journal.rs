@@ -257,3 +257,24 @@ pub async fn count(db: &Db, tenant_id: &str) -> Result<i64> {
         .await?;
     Ok(r.try_get("n")?)
 }
+
+/// The latest entries about one object (an account's history), newest first.
+pub async fn for_object(
+    db: &Db,
+    tenant_id: &str,
+    object_kind: &str,
+    object_id: &str,
+    limit: i64,
+) -> Result<Vec<Entry>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM journal WHERE tenant_id = $1 AND object_kind = $2 AND object_id = $3 \
+         ORDER BY seq DESC LIMIT $4"
+    ))
+    .bind(tenant_id)
+    .bind(object_kind)
+    .bind(object_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -16,6 +16,7 @@ pub mod members;
 pub mod notifications;
 pub mod requests;
 pub mod reviews;
+pub mod staff;
 pub mod tenants;
 
 pub use blobs::{BlobReader, BlobStore};

@@ -50,7 +50,7 @@ impl Bases {
             owner_id: &doc.owner_id,
             type_code: &doc.type_code,
             deleted: doc.deleted_at.is_some(),
-            depositor_service: &doc.depositor_service,
+            depositor_service_id: &doc.depositor_service,
         };
         let grants: Vec<GrantFacts> = self
             .grants

@@ -1,9 +1,12 @@
 //! Tenant administration beyond the catalogue and procedures: agents and their rights per
 //! domain, branding and settings. Tenant admins only; every change is journalled.
 
+use liasse_domain::ids::new_id;
+use liasse_domain::journal::Entry;
 use liasse_domain::journal::NewEntry;
 use liasse_domain::policy::Role;
 use liasse_store::accounts::{self, AccountRow};
+use liasse_store::staff::{self, ServiceRow};
 use liasse_store::{journal, tenants};
 
 use crate::app::App;
@@ -13,20 +16,42 @@ use crate::services::catalogue::require_admin;
 
 const LEVELS: [&str; 4] = ["none", "consult", "modify", "manage"];
 
-/// An agent or manager with their rights.
+/// An agent or manager with their rights and service.
 pub struct StaffMember {
     pub account: AccountRow,
     pub rights: Vec<(String, String)>,
+    pub service: Option<ServiceRow>,
 }
 
 pub async fn staff(app: &App, p: &Principal) -> Result<Vec<StaffMember>> {
     require_admin(p)?;
     let mut out = Vec::new();
     for a in accounts::staff(&app.db, &p.tenant_id).await? {
-        let rights = accounts::rights(&app.db, &p.tenant_id, &a.id).await?;
-        out.push(StaffMember { account: a, rights });
+        out.push(member(app, a).await?);
     }
     Ok(out)
+}
+
+async fn member(app: &App, account: AccountRow) -> Result<StaffMember> {
+    let rights = accounts::rights(&app.db, &account.tenant_id, &account.id).await?;
+    let service = staff::service_of(&app.db, &account.tenant_id, &account.id).await?;
+    Ok(StaffMember {
+        account,
+        rights,
+        service,
+    })
+}
+
+/// One staff account with its rights, service and history (what was done to it, newest
+/// first), for its page.
+pub async fn staff_member(
+    app: &App,
+    p: &Principal,
+    account_id: &str,
+) -> Result<(StaffMember, Vec<Entry>)> {
+    let account = staff_account(app, p, account_id).await?;
+    let history = journal::for_object(&app.db, &p.tenant_id, "account", &account.id, 50).await?;
+    Ok((member(app, account).await?, history))
 }
 
 fn entry(
@@ -50,22 +75,23 @@ fn entry(
 
 /// An agent's or a manager's account, for an admin: other accounts are not the admin's to
 /// manage from here (not found).
-async fn staff_account(app: &App, p: &Principal, account_id: &str) -> Result<AccountRow> {
+pub(crate) async fn staff_account(
+    app: &App,
+    p: &Principal,
+    account_id: &str,
+) -> Result<AccountRow> {
     require_admin(p)?;
+    if !liasse_domain::ids::is_valid_id(account_id) {
+        return Err(AppError::NotFound);
+    }
     accounts::by_id(&app.db, &p.tenant_id, account_id)
         .await?
         .filter(|a| a.role == Role::Agent.code() || a.role == Role::Manager.code())
         .ok_or(AppError::NotFound)
 }
 
-/// Replaces an agent's rights: one level per domain (`none` removes the right).
-pub async fn set_rights(
-    app: &App,
-    p: &Principal,
-    account_id: &str,
-    rights: &[(String, String)],
-) -> Result<()> {
-    let account = staff_account(app, p, account_id).await?;
+/// Refuses a right that is not a known level on a well-formed domain code.
+pub(crate) fn check_rights(rights: &[(String, String)]) -> Result<()> {
     for (domain, level) in rights {
         let domain_ok = !domain.is_empty()
             && domain.len() <= 64
@@ -79,21 +105,185 @@ pub async fn set_rights(
             ));
         }
     }
+    Ok(())
+}
+
+/// Sets an agent's rights: one level per domain (`none` removes the right). Each change is
+/// journalled (`account.right`, with the level before and after, and who changed it); a
+/// form that changes nothing writes nothing.
+pub async fn set_rights(
+    app: &App,
+    p: &Principal,
+    account_id: &str,
+    rights: &[(String, String)],
+) -> Result<()> {
+    let account = staff_account(app, p, account_id).await?;
+    check_rights(rights)?;
+    let before = accounts::rights(&app.db, &p.tenant_id, &account.id).await?;
+    let level_before = |d: &str| {
+        before
+            .iter()
+            .find(|(x, _)| x == d)
+            .map_or("none", |(_, l)| l.as_str())
+    };
+    let mut changes = Vec::new();
+    for (domain, level) in rights {
+        let from = level_before(domain);
+        if from != level
+            && !changes
+                .iter()
+                .any(|(d, _, _): &(&str, &str, &str)| d == domain)
+        {
+            changes.push((domain.as_str(), from, level.as_str()));
+        }
+    }
+    if changes.is_empty() {
+        return Ok(());
+    }
     let now = app.now();
     let mut tx = app.db.begin_write().await?;
-    for (domain, level) in rights {
-        accounts::set_right(&mut tx, &p.tenant_id, &account.id, domain, level).await?;
+    for (domain, from, to) in &changes {
+        accounts::set_right(&mut tx, &p.tenant_id, &account.id, domain, to).await?;
+        journal::append(
+            &mut tx,
+            &p.tenant_id,
+            now,
+            &entry(
+                p,
+                "account.right",
+                "account",
+                &account.id,
+                serde_json::json!({ "domain": domain, "from": from, "to": to }),
+            ),
+        )
+        .await?;
     }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Puts a staff account in one of the tenant's services (or in none), chosen by id: that
+/// service's letters become readable to it. Journalled as `account.service`.
+pub async fn set_service(
+    app: &App,
+    p: &Principal,
+    account_id: &str,
+    service_id: Option<&str>,
+) -> Result<()> {
+    let account = staff_account(app, p, account_id).await?;
+    let service = crate::services::enrolment::known_service(app, p, service_id).await?;
+    let before = staff::service_of(&app.db, &p.tenant_id, &account.id).await?;
+    if before.as_ref().map(|s| &s.id) == service.as_ref().map(|s| &s.id) {
+        return Ok(());
+    }
+    let now = app.now();
+    let mut tx = app.db.begin_write().await?;
+    staff::assign(&mut tx, &p.tenant_id, &account.id, service.as_ref()).await?;
     journal::append(
         &mut tx,
         &p.tenant_id,
         now,
         &entry(
             p,
-            "account.rights",
+            "account.service",
             "account",
             &account.id,
-            serde_json::json!({ "rights": rights }),
+            serde_json::json!({
+                "from": before.as_ref().map(|s| s.name.as_str()).unwrap_or_default(),
+                "to": service.as_ref().map(|s| s.name.as_str()).unwrap_or_default(),
+                "service": service.as_ref().map(|s| s.id.as_str()).unwrap_or_default(),
+            }),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The tenant's services, for the admin's lists.
+pub async fn services(app: &App, p: &Principal) -> Result<Vec<ServiceRow>> {
+    require_admin(p)?;
+    Ok(staff::services(&app.db, &p.tenant_id).await?)
+}
+
+fn service_name(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "invalid-service",
+            "le nom du service est obligatoire (200 caractères au plus)",
+        ));
+    }
+    Ok(name)
+}
+
+fn name_taken(e: liasse_store::StoreError, name: &str) -> AppError {
+    match AppError::from(e) {
+        AppError::Conflict(_) => {
+            AppError::Conflict(format!("un service s'appelle déjà « {name} »"))
+        }
+        e => e,
+    }
+}
+
+/// Adds a service to the tenant's list (`service.create`).
+pub async fn create_service(app: &App, p: &Principal, name: &str) -> Result<ServiceRow> {
+    require_admin(p)?;
+    let name = service_name(name)?;
+    let now = app.now();
+    let row = ServiceRow {
+        id: new_id(),
+        tenant_id: p.tenant_id.clone(),
+        name: name.to_string(),
+        created_at: now,
+    };
+    let mut tx = app.db.begin_write().await?;
+    staff::insert_service(&mut tx, &row)
+        .await
+        .map_err(|e| name_taken(e, name))?;
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        now,
+        &entry(
+            p,
+            "service.create",
+            "service",
+            &row.id,
+            serde_json::json!({ "name": name }),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Renames a service (`service.rename`); its members and its letters stay its own, since
+/// they refer to it by id.
+pub async fn rename_service(app: &App, p: &Principal, id: &str, name: &str) -> Result<()> {
+    require_admin(p)?;
+    let name = service_name(name)?;
+    let before = staff::service(&app.db, &p.tenant_id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if before.name == name {
+        return Ok(());
+    }
+    let now = app.now();
+    let mut tx = app.db.begin_write().await?;
+    staff::rename_service(&mut tx, &p.tenant_id, &before.id, name)
+        .await
+        .map_err(|e| name_taken(e, name))?;
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        now,
+        &entry(
+            p,
+            "service.rename",
+            "service",
+            &before.id,
+            serde_json::json!({ "from": before.name, "to": name }),
         ),
     )
     .await?;

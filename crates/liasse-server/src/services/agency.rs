@@ -447,7 +447,7 @@ pub async fn deposit_for(
         channel,
         origin: origin.into(),
         depositor_id: p.account_id.clone(),
-        depositor_service: p.service.clone(),
+        depositor_service: p.service_id.clone(),
         state: state.into(),
         valid_until,
         review_reason: None,
@@ -466,7 +466,7 @@ pub async fn deposit_for(
         metadata: input.metadata.unwrap_or_else(|| serde_json::json!({})),
     };
     let version = write_version(app, p, &doc, 1, &spooled, inspection, &meta).await?;
-    let basis = Basis::Deposit(p.service.clone());
+    let basis = Basis::Deposit(p.service_id.clone());
     let mut tx = app.db.begin_write().await?;
     let committed = async {
         documents::insert(&mut tx, &doc).await?;

@@ -11,7 +11,7 @@ use liasse_domain::ids::new_id;
 use liasse_domain::journal::{Actor, NewEntry};
 use liasse_domain::policy::{ActorFacts, Right, Role};
 use liasse_store::accounts::{self, AccountRow, TokenRow};
-use liasse_store::{journal, tenants};
+use liasse_store::{WriteTx, journal, staff, tenants};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -26,7 +26,10 @@ pub struct Principal {
     pub login: String,
     pub display_name: String,
     pub role: Role,
+    /// The name of the account's service, for the journal and letters (a label).
     pub service: String,
+    /// The id of the account's service (empty for none): what the deposit basis compares.
+    pub service_id: String,
     pub scopes: Vec<String>,
     /// Rights per domain (agents and managers).
     pub rights: Vec<(String, Right)>,
@@ -38,7 +41,7 @@ impl Principal {
             tenant_id: &self.tenant_id,
             account_id: &self.account_id,
             role: self.role,
-            service: &self.service,
+            service_id: &self.service_id,
             rights: &self.rights,
         }
     }
@@ -65,13 +68,18 @@ impl Principal {
             .collect();
         let role = Role::parse(&a.role)
             .ok_or_else(|| AppError::Internal(format!("unknown role {}", a.role)))?;
+        let (service, service_id) = match staff::service_of(&app.db, &a.tenant_id, &a.id).await? {
+            Some(s) => (s.name, s.id),
+            None => (String::new(), String::new()),
+        };
         Ok(Principal {
             tenant_id: a.tenant_id,
             account_id: a.id,
             login: a.login,
             display_name: a.display_name,
             role,
-            service: a.service,
+            service,
+            service_id,
             scopes: scopes.split_whitespace().map(String::from).collect(),
             rights,
         })
@@ -124,8 +132,22 @@ pub struct NewUser<'a> {
 
 const RIGHT_LEVELS: [&str; 4] = ["none", "consult", "modify", "manage"];
 
-/// Creates an account (the `liasse user create` command and admin pages).
+/// Creates an account (the `liasse user create` command; the admin pages go through
+/// `services::enrolment`, which never sets a password).
 pub async fn create_user(app: &App, actor: Actor, u: NewUser<'_>) -> Result<AccountRow> {
+    let mut tx = app.db.begin_write().await?;
+    let account = create_user_in(&mut tx, app, actor, u).await?;
+    tx.commit().await?;
+    Ok(account)
+}
+
+/// [`create_user`] inside the caller's transaction (an enrolment link goes with it).
+pub(crate) async fn create_user_in(
+    tx: &mut WriteTx,
+    app: &App,
+    actor: Actor,
+    u: NewUser<'_>,
+) -> Result<AccountRow> {
     let tenant = tenants::by_slug(&app.db, u.tenant_slug)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -155,6 +177,18 @@ pub async fn create_user(app: &App, actor: Actor, u: NewUser<'_>) -> Result<Acco
         None => None,
     };
     let now = app.now();
+    let service_name = u.service.map(str::trim).unwrap_or_default();
+    if service_name.chars().count() > 200 || service_name.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "invalid-service",
+            "le nom du service compte au plus 200 caractères, sans caractère de contrôle",
+        ));
+    }
+    let known_service = if service_name.is_empty() {
+        None
+    } else {
+        staff::service_by_name(&app.db, &tenant.id, service_name).await?
+    };
     let account = AccountRow {
         id: new_id(),
         tenant_id: tenant.id.clone(),
@@ -162,18 +196,33 @@ pub async fn create_user(app: &App, actor: Actor, u: NewUser<'_>) -> Result<Acco
         role: u.role.code().into(),
         display_name: u.display_name.unwrap_or(login).to_string(),
         email: u.email.map(String::from),
-        service: u.service.unwrap_or_default().to_string(),
+        service: service_name.to_string(),
         password_hash,
         disabled: false,
         created_at: now,
     };
-    let mut tx = app.db.begin_write().await?;
-    accounts::insert(&mut tx, &account).await?;
+    accounts::insert(tx, &account).await?;
+    // The operator names the service; it joins the tenant's list if it is not there yet.
+    let service = match known_service {
+        Some(s) => Some(s),
+        None if !service_name.is_empty() => {
+            let s = staff::ServiceRow {
+                id: new_id(),
+                tenant_id: tenant.id.clone(),
+                name: service_name.to_string(),
+                created_at: now,
+            };
+            staff::insert_service(tx, &s).await?;
+            Some(s)
+        }
+        None => None,
+    };
+    staff::assign(tx, &tenant.id, &account.id, service.as_ref()).await?;
     for (domain, level) in &u.rights {
-        accounts::set_right(&mut tx, &tenant.id, &account.id, domain, level).await?;
+        accounts::set_right(tx, &tenant.id, &account.id, domain, level).await?;
     }
     journal::append(
-        &mut tx,
+        tx,
         &tenant.id,
         now,
         &NewEntry {
@@ -184,11 +233,10 @@ pub async fn create_user(app: &App, actor: Actor, u: NewUser<'_>) -> Result<Acco
             citizen_id: (u.role == Role::Citizen).then(|| account.id.clone()),
             basis_kind: "admin".into(),
             basis_id: String::new(),
-            details: serde_json::json!({ "role": account.role, "rights": u.rights }),
+            details: serde_json::json!({ "role": account.role, "rights": u.rights, "service": account.service }),
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(account)
 }
 

@@ -313,7 +313,7 @@ pub async fn preferences(app: &App, p: &Principal) -> Result<PrefsView> {
     prefs_view(app, p, prefs).await
 }
 
-fn check_email(s: &str) -> Result<String> {
+pub(crate) fn check_email(s: &str) -> Result<String> {
     let s = s.trim();
     if s.len() > 254 || s.parse::<lettre::Address>().is_err() {
         return Err(AppError::invalid(

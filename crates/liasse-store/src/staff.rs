@@ -1,0 +1,247 @@
+//! Staff accounts as an admin manages them: the tenant's services (an account belongs to one
+//! by id, which is what the deposit basis compares) and enrolment links (a staff member
+//! chooses their own password through a single-use link; only its hash is stored).
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::db::{Db, WriteTx};
+use crate::error::{Result, StoreError};
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ServiceRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+fn service_from_row(r: &AnyRow) -> Result<ServiceRow> {
+    Ok(ServiceRow {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        name: r.try_get("name")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn name_taken(e: sqlx::Error, name: &str) -> StoreError {
+    let e = StoreError::from(e);
+    if e.is_unique_violation() {
+        StoreError::Conflict(format!("service {name} already exists"))
+    } else {
+        e
+    }
+}
+
+/// The tenant's services, by name.
+pub async fn services(db: &Db, tenant_id: &str) -> Result<Vec<ServiceRow>> {
+    let rows = sqlx::query(
+        "SELECT id, tenant_id, name, created_at FROM services WHERE tenant_id = $1 ORDER BY name",
+    )
+    .bind(tenant_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(service_from_row).collect()
+}
+
+pub async fn service(db: &Db, tenant_id: &str, id: &str) -> Result<Option<ServiceRow>> {
+    let row = sqlx::query(
+        "SELECT id, tenant_id, name, created_at FROM services WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(service_from_row).transpose()
+}
+
+pub async fn service_by_name(db: &Db, tenant_id: &str, name: &str) -> Result<Option<ServiceRow>> {
+    let row = sqlx::query(
+        "SELECT id, tenant_id, name, created_at FROM services WHERE tenant_id = $1 AND name = $2",
+    )
+    .bind(tenant_id)
+    .bind(name)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(service_from_row).transpose()
+}
+
+/// Adds a service; a name already used in the tenant is a conflict.
+pub async fn insert_service(tx: &mut WriteTx, s: &ServiceRow) -> Result<()> {
+    sqlx::query("INSERT INTO services (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&s.id)
+        .bind(&s.tenant_id)
+        .bind(&s.name)
+        .bind(s.created_at)
+        .execute(tx.conn())
+        .await
+        .map_err(|e| name_taken(e, &s.name))?;
+    Ok(())
+}
+
+/// Renames a service, and the name its members' accounts carry as a label.
+pub async fn rename_service(tx: &mut WriteTx, tenant_id: &str, id: &str, name: &str) -> Result<()> {
+    sqlx::query("UPDATE services SET name = $1 WHERE tenant_id = $2 AND id = $3")
+        .bind(name)
+        .bind(tenant_id)
+        .bind(id)
+        .execute(tx.conn())
+        .await
+        .map_err(|e| name_taken(e, name))?;
+    sqlx::query("UPDATE accounts SET service = $1 WHERE tenant_id = $2 AND service_id = $3")
+        .bind(name)
+        .bind(tenant_id)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// The service an account belongs to, if any.
+pub async fn service_of(db: &Db, tenant_id: &str, account_id: &str) -> Result<Option<ServiceRow>> {
+    let row = sqlx::query(
+        "SELECT s.id, s.tenant_id, s.name, s.created_at FROM accounts a \
+         JOIN services s ON s.id = a.service_id AND s.tenant_id = a.tenant_id \
+         WHERE a.tenant_id = $1 AND a.id = $2",
+    )
+    .bind(tenant_id)
+    .bind(account_id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(service_from_row).transpose()
+}
+
+/// Puts an account in a service (or in none), keeping the service's name as its label.
+pub async fn assign(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    account_id: &str,
+    service: Option<&ServiceRow>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE accounts SET service_id = $1, service = $2 WHERE tenant_id = $3 AND id = $4",
+    )
+    .bind(service.map(|s| s.id.as_str()))
+    .bind(service.map(|s| s.name.as_str()).unwrap_or_default())
+    .bind(tenant_id)
+    .bind(account_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+pub async fn set_email(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    account_id: &str,
+    email: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE accounts SET email = $1 WHERE tenant_id = $2 AND id = $3")
+        .bind(email)
+        .bind(tenant_id)
+        .bind(account_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Takes an account's password away and ends its sessions: until it enrols again, nobody
+/// can log in as it, whoever knew the old password.
+pub async fn clear_credentials(tx: &mut WriteTx, tenant_id: &str, account_id: &str) -> Result<()> {
+    sqlx::query("UPDATE accounts SET password_hash = NULL WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant_id)
+        .bind(account_id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND account_id = $2")
+        .bind(tenant_id)
+        .bind(account_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnrolmentRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub account_id: String,
+    pub secret_hash: String,
+    /// The account id of whoever asked for the link (empty for the operator).
+    pub created_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+const ENROLMENT_COLUMNS: &str = "id, tenant_id, account_id, secret_hash, created_by, created_at, expires_at, used_at, revoked_at";
+
+fn enrolment_from_row(r: &AnyRow) -> Result<EnrolmentRow> {
+    Ok(EnrolmentRow {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        account_id: r.try_get("account_id")?,
+        secret_hash: r.try_get("secret_hash")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        used_at: r.try_get("used_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+/// Records a new link and revokes the account's earlier unused ones: only the last link sent
+/// works.
+pub async fn insert_enrolment(tx: &mut WriteTx, e: &EnrolmentRow) -> Result<()> {
+    sqlx::query(
+        "UPDATE enrolments SET revoked_at = $1 WHERE tenant_id = $2 AND account_id = $3 \
+         AND used_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(e.created_at)
+    .bind(&e.tenant_id)
+    .bind(&e.account_id)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query(&format!(
+        "INSERT INTO enrolments ({ENROLMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(&e.id)
+    .bind(&e.tenant_id)
+    .bind(&e.account_id)
+    .bind(&e.secret_hash)
+    .bind(&e.created_by)
+    .bind(e.created_at)
+    .bind(e.expires_at)
+    .bind(e.used_at)
+    .bind(e.revoked_at)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+pub async fn enrolment_by_hash(db: &Db, secret_hash: &str) -> Result<Option<EnrolmentRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {ENROLMENT_COLUMNS} FROM enrolments WHERE secret_hash = $1"
+    ))
+    .bind(secret_hash)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(enrolment_from_row).transpose()
+}
+
+/// Uses a link once: false when it was used, revoked or expired meanwhile (two tabs, two
+/// nodes), so exactly one use succeeds.
+pub async fn use_enrolment(tx: &mut WriteTx, id: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE enrolments SET used_at = $1 WHERE id = $2 AND used_at IS NULL \
+         AND revoked_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
