@@ -258,21 +258,24 @@ pub async fn count(db: &Db, tenant_id: &str) -> Result<i64> {
     Ok(r.try_get("n")?)
 }
 
-/// The latest entries about one object (an account's history), newest first.
+/// The latest entries about one object whose action starts with `action_prefix` (an
+/// account's history without its logins), newest first.
 pub async fn for_object(
     db: &Db,
     tenant_id: &str,
     object_kind: &str,
     object_id: &str,
+    action_prefix: &str,
     limit: i64,
 ) -> Result<Vec<Entry>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM journal WHERE tenant_id = $1 AND object_kind = $2 AND object_id = $3 \
-         ORDER BY seq DESC LIMIT $4"
+         AND action LIKE $4 ORDER BY seq DESC LIMIT $5"
     ))
     .bind(tenant_id)
     .bind(object_kind)
     .bind(object_id)
+    .bind(format!("{action_prefix}%"))
     .bind(limit)
     .fetch_all(db.pool())
     .await?;

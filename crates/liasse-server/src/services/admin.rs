@@ -50,7 +50,15 @@ pub async fn staff_member(
     account_id: &str,
 ) -> Result<(StaffMember, Vec<Entry>)> {
     let account = staff_account(app, p, account_id).await?;
-    let history = journal::for_object(&app.db, &p.tenant_id, "account", &account.id, 50).await?;
+    let history = journal::for_object(
+        &app.db,
+        &p.tenant_id,
+        "account",
+        &account.id,
+        "account.",
+        50,
+    )
+    .await?;
     Ok((member(app, account).await?, history))
 }
 

@@ -27,8 +27,9 @@ use crate::services::passwords::check_new_password;
 /// A link works for 48 hours, once.
 pub const LINK_LIFETIME_MS: i64 = 48 * 3600 * 1000;
 
-/// The path of an enrolment link, under `public_url`.
-pub const LINK_PATH: &str = "/activation/";
+/// The enrolment link under `public_url`, before its secret. The secret goes in the query
+/// string: the request log records paths, not queries.
+pub const LINK_PATH: &str = "/activation?jeton=";
 
 /// An agent or a manager, as the admin's form describes them: no password.
 pub struct NewStaff<'a> {

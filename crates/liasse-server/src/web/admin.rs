@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::error::AppError;
-use crate::services::{admin, auth, catalogue, requests};
+use crate::services::{admin, catalogue, enrolment, requests};
 use crate::web::chrome::Chrome;
 use crate::web::citizen::Choice;
 use crate::web::fmt;
@@ -40,6 +40,12 @@ pub fn routes() -> Router<App> {
         .route("/admin/agents/{id}/droits", post(set_rights))
         .route("/admin/agents/{id}/desactiver", post(disable_agent))
         .route("/admin/agents/{id}/reactiver", post(enable_agent))
+        .route("/admin/agents/{id}", get(agent))
+        .route("/admin/agents/{id}/service", post(set_service))
+        .route("/admin/agents/{id}/adresse", post(set_email))
+        .route("/admin/agents/{id}/activation", post(send_link))
+        .route("/admin/services", get(services).post(create_service))
+        .route("/admin/services/{id}", post(rename_service))
         .route("/admin/apparence", get(branding).post(save_branding))
         .route("/admin/reglages", post(save_settings))
 }
@@ -965,6 +971,8 @@ pub struct StaffRow {
     pub rights: Vec<RightCell>,
     pub summary: String,
     pub disabled: bool,
+    /// No password yet: the enrolment link was not used.
+    pub pending: bool,
 }
 
 #[derive(Template)]
@@ -975,8 +983,16 @@ struct AgentsPage {
     staff: Vec<StaffRow>,
     domains: Vec<Choice>,
     levels: Vec<(&'static str, &'static str)>,
+    services: Vec<Choice>,
+    values: AgentValues,
+}
+
+/// What the admin typed in the creation form, shown again after an error.
+#[derive(Default)]
+struct AgentValues {
     login: String,
     name: String,
+    email: String,
     service: String,
 }
 
@@ -987,71 +1003,92 @@ const LEVELS: [(&str, &str); 4] = [
     ("manage", "gestion"),
 ];
 
+fn staff_row(m: &admin::StaffMember) -> StaffRow {
+    let level_of = |d: &str| {
+        m.rights
+            .iter()
+            .find(|(x, _)| x == d)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_else(|| "none".into())
+    };
+    let mut domains: Vec<String> = fmt::DOMAINS.iter().map(|d| d.to_string()).collect();
+    for (d, _) in &m.rights {
+        if !domains.contains(d) {
+            domains.push(d.clone());
+        }
+    }
+    let summary = m
+        .rights
+        .iter()
+        .filter(|(_, l)| l != "none")
+        .map(|(d, l)| format!("{} : {}", fmt::domain_label(d), fmt::right_label(l)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    StaffRow {
+        id: m.account.id.clone(),
+        name: m.account.display_name.clone(),
+        login: m.account.login.clone(),
+        role: if m.account.role == "manager" {
+            "responsable"
+        } else {
+            "agent"
+        },
+        service: m
+            .service
+            .as_ref()
+            .map(|s| s.name.clone())
+            .unwrap_or_default(),
+        rights: domains
+            .iter()
+            .map(|d| RightCell {
+                domain: d.clone(),
+                label: fmt::domain_label(d),
+                options: LEVELS
+                    .iter()
+                    .map(|(v, l)| Choice {
+                        value: v.to_string(),
+                        label: l.to_string(),
+                        selected: level_of(d) == *v,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        summary: if summary.is_empty() {
+            "aucun droit".into()
+        } else {
+            summary
+        },
+        disabled: m.account.disabled,
+        pending: m.account.password_hash.is_none(),
+    }
+}
+
+/// The tenant's services as the options of a list ("aucun" first).
+async fn service_choices(app: &App, s: &Session, selected: &str) -> Result<Vec<Choice>, WebError> {
+    let mut out = vec![Choice {
+        value: String::new(),
+        label: "aucun service".into(),
+        selected: selected.is_empty(),
+    }];
+    for sv in admin::services(app, &s.p).await? {
+        out.push(Choice {
+            selected: sv.id == selected,
+            value: sv.id,
+            label: sv.name,
+        });
+    }
+    Ok(out)
+}
+
 async fn agents_page(
     app: &App,
     s: &Session,
     errors: FormErrors,
-    values: (String, String, String),
+    values: AgentValues,
     status: StatusCode,
 ) -> Result<Response, WebError> {
     let list = admin::staff(app, &s.p).await?;
-    let staff = list
-        .into_iter()
-        .map(|m| {
-            let level_of = |d: &str| {
-                m.rights
-                    .iter()
-                    .find(|(x, _)| x == d)
-                    .map(|(_, l)| l.clone())
-                    .unwrap_or_else(|| "none".into())
-            };
-            let mut domains: Vec<String> = fmt::DOMAINS.iter().map(|d| d.to_string()).collect();
-            for (d, _) in &m.rights {
-                if !domains.contains(d) {
-                    domains.push(d.clone());
-                }
-            }
-            let summary = m
-                .rights
-                .iter()
-                .filter(|(_, l)| l != "none")
-                .map(|(d, l)| format!("{} : {}", fmt::domain_label(d), fmt::right_label(l)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            StaffRow {
-                id: m.account.id.clone(),
-                name: m.account.display_name.clone(),
-                login: m.account.login.clone(),
-                role: if m.account.role == "manager" {
-                    "responsable"
-                } else {
-                    "agent"
-                },
-                service: m.account.service.clone(),
-                rights: domains
-                    .iter()
-                    .map(|d| RightCell {
-                        domain: d.clone(),
-                        label: fmt::domain_label(d),
-                        options: LEVELS
-                            .iter()
-                            .map(|(v, l)| Choice {
-                                value: v.to_string(),
-                                label: l.to_string(),
-                                selected: level_of(d) == *v,
-                            })
-                            .collect(),
-                    })
-                    .collect(),
-                summary: if summary.is_empty() {
-                    "aucun droit".into()
-                } else {
-                    summary
-                },
-                disabled: m.account.disabled,
-            }
-        })
-        .collect();
+    let staff = list.iter().map(staff_row).collect();
     render_status(
         status,
         &AgentsPage {
@@ -1067,9 +1104,8 @@ async fn agents_page(
                 })
                 .collect(),
             levels: LEVELS.to_vec(),
-            login: values.0,
-            name: values.1,
-            service: values.2,
+            services: service_choices(app, s, &values.service).await?,
+            values,
         },
     )
 }
@@ -1080,12 +1116,13 @@ async fn agents(State(app): State<App>, s: Session) -> Result<Response, WebError
         &app,
         &s,
         FormErrors::none(),
-        Default::default(),
+        AgentValues::default(),
         StatusCode::OK,
     )
     .await
 }
 
+/// Creates the account without a password: its holder receives the enrolment link.
 async fn create_agent(State(app): State<App>, form: Posted) -> Result<Response, WebError> {
     let Posted { s, f } = form;
     s.admin()?;
@@ -1097,44 +1134,280 @@ async fn create_agent(State(app): State<App>, form: Posted) -> Result<Response, 
                 .map(|l| (d.to_string(), l))
         })
         .collect();
-    let (login, name, service) = (f.text("login"), f.text("name"), f.text("service"));
+    let values = AgentValues {
+        login: f.text("login"),
+        name: f.text("name"),
+        email: f.text("email"),
+        service: f.text("service"),
+    };
     let role = if f.text("role") == "manager" {
         Role::Manager
     } else {
         Role::Agent
     };
-    let result = auth::create_user(
+    let result = enrolment::create_staff(
         &app,
-        s.p.actor(),
-        auth::NewUser {
-            tenant_slug: &s.tenant.slug,
-            login: &login,
+        &s.p,
+        enrolment::NewStaff {
+            login: &values.login,
+            name: &values.name,
+            email: &values.email,
             role,
-            display_name: Some(&name).filter(|n| !n.is_empty()).map(|n| n.as_str()),
-            email: None,
-            service: Some(service.as_str()),
+            service_id: Some(values.service.as_str()),
             rights,
-            password: Some(f.get("password").unwrap_or_default().to_string()),
         },
     )
     .await;
     match result {
         Ok(_) => Ok(see_other("/admin/agents?ok=agent")),
         Err(e) => {
-            let field = match &e {
-                AppError::Invalid {
-                    code: "invalid-login",
-                    ..
-                }
-                | AppError::Conflict(_) => "login",
-                AppError::Invalid {
-                    code: "weak-password",
-                    ..
-                } => "password",
-                _ => "",
-            };
-            let (status, errors) = FormErrors::from_app(&e, field);
-            agents_page(&app, &s, errors, (login, name, service), status).await
+            let (status, errors) = FormErrors::from_app(&e, form_field(&e));
+            agents_page(&app, &s, errors, values, status).await
+        }
+    }
+}
+
+/// The field of the agents' forms an error is about.
+fn form_field(e: &AppError) -> &'static str {
+    match e {
+        AppError::Invalid {
+            code: "invalid-login",
+            ..
+        }
+        | AppError::Conflict(_) => "login",
+        AppError::Invalid {
+            code: "email-required" | "invalid-email",
+            ..
+        } => "email",
+        AppError::Invalid {
+            code: "unknown-service",
+            ..
+        } => "service",
+        _ => "",
+    }
+}
+
+pub struct HistoryLine {
+    pub when: String,
+    pub who: String,
+    pub what: String,
+}
+
+/// An account's history in French, from its journal entries.
+fn history_line(e: &liasse_domain::journal::Entry) -> HistoryLine {
+    let d = &e.entry.details;
+    let text = |k: &str| {
+        d.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let or_none = |s: String| if s.is_empty() { "aucun".to_string() } else { s };
+    let what = match e.entry.action.as_str() {
+        "account.create" => "Compte créé".to_string(),
+        "account.enrolment" => match text("reason").as_str() {
+            "create" => "Lien d'activation envoyé au titulaire (création du compte)".to_string(),
+            "email" => "Lien d'activation envoyé à la nouvelle adresse".to_string(),
+            _ => "Nouveau lien d'activation envoyé ; l'ancien mot de passe ne fonctionne plus"
+                .to_string(),
+        },
+        "account.enrolled" => "Mot de passe choisi par le titulaire du compte".to_string(),
+        "account.email" => {
+            "Adresse électronique changée ; l'ancien mot de passe ne fonctionne plus".to_string()
+        }
+        "account.right" => format!(
+            "Droit sur « {} » : {} → {}",
+            fmt::domain_label(&text("domain")),
+            fmt::right_label(&text("from")),
+            fmt::right_label(&text("to"))
+        ),
+        "account.rights" => "Droits enregistrés".to_string(),
+        "account.service" => format!(
+            "Service : {} → {}",
+            or_none(text("from")),
+            or_none(text("to"))
+        ),
+        "account.disable" => "Compte désactivé".to_string(),
+        "account.enable" => "Compte réactivé".to_string(),
+        other => other.to_string(),
+    };
+    let who = if e.entry.actor.kind == "operator" {
+        "l'exploitant".to_string()
+    } else if e.entry.actor.kind == "admin" {
+        format!("{} (administration)", e.entry.actor.label)
+    } else {
+        e.entry.actor.label.clone()
+    };
+    HistoryLine {
+        when: fmt::datetime_fr(e.at),
+        who,
+        what,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/agent.html")]
+struct AgentPage {
+    chrome: Chrome,
+    errors: FormErrors,
+    a: StaffRow,
+    email: String,
+    services: Vec<Choice>,
+    history: Vec<HistoryLine>,
+}
+
+async fn agent_page(
+    app: &App,
+    s: &Session,
+    id: &str,
+    errors: FormErrors,
+    email: Option<String>,
+    status: StatusCode,
+) -> Result<Response, WebError> {
+    let (m, history) = admin::staff_member(app, &s.p, id).await?;
+    let selected = m.service.as_ref().map(|s| s.id.clone()).unwrap_or_default();
+    let row = staff_row(&m);
+    render_status(
+        status,
+        &AgentPage {
+            chrome: s.chrome(app, &format!("Compte de {}", row.name)).await,
+            errors,
+            email: email.unwrap_or_else(|| m.account.email.clone().unwrap_or_default()),
+            services: service_choices(app, s, &selected).await?,
+            history: history.iter().map(history_line).collect(),
+            a: row,
+        },
+    )
+}
+
+async fn agent(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    s: Session,
+) -> Result<Response, WebError> {
+    s.admin()?;
+    agent_page(&app, &s, &id, FormErrors::none(), None, StatusCode::OK).await
+}
+
+/// An error of one of the account page's forms, shown on that page.
+async fn agent_error(
+    app: &App,
+    s: &Session,
+    id: &str,
+    e: AppError,
+    email: Option<String>,
+) -> Result<Response, WebError> {
+    if matches!(e, AppError::NotFound | AppError::Forbidden) {
+        return Err(e.into());
+    }
+    let (status, errors) = FormErrors::from_app(&e, form_field(&e));
+    agent_page(app, s, id, errors, email, status).await
+}
+
+async fn set_service(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    form: Posted,
+) -> Result<Response, WebError> {
+    let Posted { s, f } = form;
+    s.admin()?;
+    match admin::set_service(&app, &s.p, &id, Some(f.text("service").as_str())).await {
+        Ok(()) => Ok(see_other(&format!("/admin/agents/{id}?ok=service"))),
+        Err(e) => agent_error(&app, &s, &id, e, None).await,
+    }
+}
+
+async fn set_email(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    form: Posted,
+) -> Result<Response, WebError> {
+    let Posted { s, f } = form;
+    s.admin()?;
+    let email = f.text("email");
+    match enrolment::change_email(&app, &s.p, &id, &email).await {
+        Ok(true) => Ok(see_other(&format!("/admin/agents/{id}?ok=adresse"))),
+        Ok(false) => Ok(see_other(&format!("/admin/agents/{id}"))),
+        Err(e) => agent_error(&app, &s, &id, e, Some(email)).await,
+    }
+}
+
+async fn send_link(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    form: Posted,
+) -> Result<Response, WebError> {
+    let Posted { s, .. } = form;
+    s.admin()?;
+    match enrolment::send_link(&app, &s.p, &id).await {
+        Ok(()) => Ok(see_other(&format!("/admin/agents/{id}?ok=lien"))),
+        Err(e) => agent_error(&app, &s, &id, e, None).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/services.html")]
+struct ServicesPage {
+    chrome: Chrome,
+    errors: FormErrors,
+    services: Vec<(String, String)>,
+    name: String,
+}
+
+async fn services_page(
+    app: &App,
+    s: &Session,
+    errors: FormErrors,
+    name: String,
+    status: StatusCode,
+) -> Result<Response, WebError> {
+    let services = admin::services(app, &s.p)
+        .await?
+        .into_iter()
+        .map(|sv| (sv.id, sv.name))
+        .collect();
+    render_status(
+        status,
+        &ServicesPage {
+            chrome: s.chrome(app, "Services").await,
+            errors,
+            services,
+            name,
+        },
+    )
+}
+
+async fn services(State(app): State<App>, s: Session) -> Result<Response, WebError> {
+    s.admin()?;
+    services_page(&app, &s, FormErrors::none(), String::new(), StatusCode::OK).await
+}
+
+async fn create_service(State(app): State<App>, form: Posted) -> Result<Response, WebError> {
+    let Posted { s, f } = form;
+    s.admin()?;
+    let name = f.text("name");
+    match admin::create_service(&app, &s.p, &name).await {
+        Ok(_) => Ok(see_other("/admin/services?ok=service-cree")),
+        Err(e) => {
+            let (status, errors) = FormErrors::from_app(&e, "name");
+            services_page(&app, &s, errors, name, status).await
+        }
+    }
+}
+
+async fn rename_service(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    form: Posted,
+) -> Result<Response, WebError> {
+    let Posted { s, f } = form;
+    s.admin()?;
+    match admin::rename_service(&app, &s.p, &id, &f.text("name")).await {
+        Ok(()) => Ok(see_other("/admin/services?ok=service-renomme")),
+        Err(AppError::NotFound) => Err(AppError::NotFound.into()),
+        Err(e) => {
+            let (status, errors) = FormErrors::from_app(&e, "");
+            services_page(&app, &s, errors, String::new(), status).await
         }
     }
 }

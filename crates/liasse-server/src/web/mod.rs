@@ -11,6 +11,7 @@ pub mod assets;
 pub mod chrome;
 pub mod citizen;
 pub mod citizen_requests;
+pub mod enrolment;
 pub mod error;
 pub mod fmt;
 pub mod public;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<App> {
         .merge(citizen::routes())
         .merge(agent::routes())
         .merge(admin::routes())
+        .merge(enrolment::routes())
         .layer(axum::middleware::map_response(security_headers))
 }
 
@@ -134,12 +136,23 @@ pub fn flash_message(code: &str) -> Option<&'static str> {
         "type" => "Le type de pièce a été enregistré.",
         "type-retire" => "Le type de pièce a été retiré du catalogue.",
         "demarche" => "La démarche a été enregistrée.",
-        "agent" => "Le compte a été créé.",
+        "agent" => {
+            "Le compte a été créé. Un lien pour choisir son mot de passe a été envoyé à l'adresse de l'agent."
+        }
         "droits" => "Les droits ont été enregistrés.",
         "desactive" => "Le compte a été désactivé : il ne peut plus se connecter.",
         "reactive" => "Le compte a été réactivé.",
         "apparence" => "L'apparence a été enregistrée.",
         "reglages" => "Les réglages ont été enregistrés.",
+        "service" => "Le service du compte a été enregistré.",
+        "adresse" => {
+            "L'adresse a été changée. Un lien d'activation a été envoyé à la nouvelle adresse ; l'ancien mot de passe ne fonctionne plus."
+        }
+        "lien" => {
+            "Un nouveau lien d'activation a été envoyé à l'agent ; l'ancien mot de passe ne fonctionne plus."
+        }
+        "service-cree" => "Le service a été créé.",
+        "service-renomme" => "Le service a été renommé.",
         _ => return None,
     })
 }

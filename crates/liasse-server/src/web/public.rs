@@ -119,7 +119,7 @@ struct LoginQuery {
     collectivite: Option<String>,
 }
 
-fn login_cookie(token: &str) -> HeaderValue {
+pub(crate) fn login_cookie(token: &str) -> HeaderValue {
     HeaderValue::from_str(&format!(
         "{LOGIN_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=7200"
     ))
