@@ -11,20 +11,20 @@ use reqwest::multipart::{Form, Part};
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; frame-src 'self'; object-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 /// A browser without JavaScript: keeps cookies by hand, never follows redirects.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
     cookies: Vec<(String, String)>,
 }
 
-struct Page {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Page {
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let marker = "name=\"csrf\" value=\"";
         let start = self
             .body
@@ -35,7 +35,7 @@ impl Page {
         self.body[start..start + end].to_string()
     }
 
-    fn header(&self, name: &str) -> &str {
+    pub(crate) fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -44,7 +44,7 @@ impl Page {
 }
 
 impl Browser {
-    fn new(t: &TestApp) -> Browser {
+    pub(crate) fn new(t: &TestApp) -> Browser {
         Browser {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -98,7 +98,7 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let r = self
             .http
             .get(format!("{}{path}", self.base))
@@ -109,7 +109,7 @@ impl Browser {
         self.page(r).await
     }
 
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let r = self
             .http
             .post(format!("{}{path}", self.base))
@@ -134,7 +134,7 @@ impl Browser {
     }
 
     /// Logs in through the login form; returns the page after the redirect.
-    async fn login(&mut self, tenant: &str, login: &str, password: &str) -> Page {
+    pub(crate) async fn login(&mut self, tenant: &str, login: &str, password: &str) -> Page {
         let form = self.get("/connexion").await;
         assert_eq!(form.status, 200);
         let token = form.csrf();
