@@ -291,8 +291,8 @@ async fn issue(
 pub enum Link {
     /// It can be used: for this account.
     Valid {
-        account: AccountRow,
-        enrolment: EnrolmentRow,
+        account: Box<AccountRow>,
+        enrolment: Box<EnrolmentRow>,
     },
     Used,
     /// A newer link was sent since (or the account was reset again).
@@ -324,8 +324,8 @@ pub async fn check(app: &App, secret: &str) -> Result<Link> {
         .filter(|a| !a.disabled && Role::parse(&a.role).is_some_and(Role::is_staff));
     Ok(match account {
         Some(account) => Link::Valid {
-            account,
-            enrolment: e,
+            account: Box::new(account),
+            enrolment: Box::new(e),
         },
         None => Link::Unknown,
     })

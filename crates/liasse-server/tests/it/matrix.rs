@@ -533,6 +533,9 @@ struct Fixture {
     request_id: String,
     domain_grant: String,
     client_grant: String,
+    /// The ids of the services whose deposits are a basis (letters, certified documents).
+    school_service: String,
+    provider_service: String,
 }
 
 impl Fixture {
@@ -549,10 +552,10 @@ impl Fixture {
         match (role, self.basis) {
             (Role::Owner, _) => ("owner", String::new()),
             (Role::ServiceGranted, _) => ("grant", self.client_grant.clone()),
-            (Role::Provider, _) => ("deposit", PROVIDER_SERVICE.into()),
+            (Role::Provider, _) => ("deposit", self.provider_service.clone()),
             (_, Basis::OpenRequest) => ("request", self.request_id.clone()),
             (_, Basis::GrantValid) => ("grant", self.domain_grant.clone()),
-            (_, Basis::Letter) => ("deposit", SCHOOL_SERVICE.into()),
+            (_, Basis::Letter) => ("deposit", self.school_service.clone()),
             _ => ("?", "?".into()),
         }
     }
@@ -625,7 +628,20 @@ async fn fixture(t: &TestApp, cast: &Cast, basis: Basis, n: usize) -> Fixture {
         ),
     };
     let doc_id = doc["id"].as_str().unwrap().to_string();
+    let service_id = |name: &'static str| async move {
+        let tenant = liasse_store::tenants::by_slug(&t.app.db, TOWN)
+            .await
+            .unwrap()
+            .unwrap();
+        liasse_store::staff::service_by_name(&t.app.db, &tenant.id, name)
+            .await
+            .unwrap()
+            .map(|s| s.id)
+            .unwrap_or_default()
+    };
     let mut fx = Fixture {
+        school_service: service_id(SCHOOL_SERVICE).await,
+        provider_service: service_id(PROVIDER_SERVICE).await,
         basis,
         owner,
         doc_id,
@@ -1269,25 +1285,25 @@ async fn admin_manages_everything_but_reads_no_document() {
         let r = call(&t, Method::GET, path, &citizen.token, None).await;
         assert_eq!(r.status, 404, "{b}: a withdrawn type is not offered");
 
-        // ...and the accounts: an agent it creates reads what a basis allows.
-        let admin_actor = Actor {
-            kind: "admin".into(),
-            id: admin.id.clone(),
-            label: admin.name.clone(),
-            service: admin.service.clone(),
-        };
-        auth::create_user(
+        // ...and the accounts: an agent it creates reads what a basis allows (the agent
+        // chooses its password through the link sent to its address; the admin never can).
+        let admin_p = auth::principal_for_login(&t.app, TOWN, "admin")
+            .await
+            .unwrap();
+        let school =
+            liasse_server::services::admin::create_service(&t.app, &admin_p, SCHOOL_SERVICE)
+                .await
+                .expect("the admin creates a service");
+        liasse_server::services::enrolment::create_staff(
             &t.app,
-            admin_actor,
-            auth::NewUser {
-                tenant_slug: TOWN,
+            &admin_p,
+            liasse_server::services::enrolment::NewStaff {
                 login: "guichet",
+                name: "Gaël Guichet",
+                email: "guichet@example.org",
                 role: liasse_domain::policy::Role::Agent,
-                display_name: Some("Gaël Guichet"),
-                email: None,
-                service: Some(SCHOOL_SERVICE),
+                service_id: Some(&school.id),
                 rights: vec![(DOMAIN.into(), "consult".into())],
-                password: Some("guichet-password".into()),
             },
         )
         .await
