@@ -245,3 +245,92 @@ pub async fn use_enrolment(tx: &mut WriteTx, id: &str, now: i64) -> Result<bool>
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Executor, Row};
+
+    use crate::db::Db;
+
+    /// The migration turns the service names in use (on accounts and on deposits) into
+    /// services, and points accounts and deposits at them by id.
+    #[tokio::test]
+    async fn service_names_in_use_become_services() {
+        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        let pool = db.pool();
+        for sql in [
+            include_str!("../migrations/20261126000001_init.sql"),
+            include_str!("../migrations/20261126000002_agents.sql"),
+            include_str!("../migrations/20261126000003_requests.sql"),
+            include_str!("../migrations/20261126000004_jobs.sql"),
+        ] {
+            pool.execute(sql).await.unwrap();
+        }
+        pool.execute(
+            "INSERT INTO tenants (id, slug, name, created_at) VALUES ('t1', 'a', 'A', 1), ('t2', 'b', 'B', 1);
+             INSERT INTO accounts (id, tenant_id, login, role, display_name, service, created_at) VALUES
+               ('01-a', 't1', 'ccas1', 'agent', 'x', 'CCAS', 5),
+               ('02-a', 't1', 'ccas2', 'agent', 'x', 'CCAS', 6),
+               ('03-a', 't1', 'urba', 'manager', 'x', 'Urbanisme', 7),
+               ('04-a', 't1', 'camille', 'citizen', 'x', '', 8),
+               ('05-a', 't2', 'ccas', 'agent', 'x', 'CCAS', 9);
+             INSERT INTO documents (id, tenant_id, owner_id, type_code, channel, origin, depositor_id,
+               depositor_service, state, current_version, created_at, updated_at) VALUES
+               ('00-d', 't1', '04-a', 'courrier', 'web', 'agent', '01-a', 'CCAS', 'validated', 1, 2, 2),
+               ('06-d', 't1', '04-a', 'courrier', 'web', 'agent', 'gone', 'Ancien service', 'validated', 1, 3, 3),
+               ('07-d', 't1', '04-a', 'rib', 'web', 'citizen', '04-a', '', 'submitted', 1, 4, 4);",
+        )
+        .await
+        .unwrap();
+        pool.execute(include_str!("../migrations/20261203000002_services.sql"))
+            .await
+            .unwrap();
+
+        let services: Vec<(String, String, String)> =
+            sqlx::query("SELECT id, tenant_id, name FROM services ORDER BY tenant_id, name")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get("id"), r.get("tenant_id"), r.get("name")))
+                .collect();
+        let s = |id: &str, t: &str, n: &str| (id.to_string(), t.to_string(), n.to_string());
+        assert_eq!(
+            services,
+            vec![
+                s("06-d", "t1", "Ancien service"),
+                s("00-d", "t1", "CCAS"),
+                s("03-a", "t1", "Urbanisme"),
+                s("05-a", "t2", "CCAS"),
+            ]
+        );
+        let accounts: Vec<(String, Option<String>)> =
+            sqlx::query("SELECT id, service_id FROM accounts ORDER BY id")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get("id"), r.get("service_id")))
+                .collect();
+        let a = |id: &str, s: Option<&str>| (id.to_string(), s.map(String::from));
+        assert_eq!(
+            accounts,
+            vec![
+                a("01-a", Some("00-d")),
+                a("02-a", Some("00-d")),
+                a("03-a", Some("03-a")),
+                a("04-a", None),
+                a("05-a", Some("05-a")),
+            ]
+        );
+        let deposits: Vec<String> =
+            sqlx::query("SELECT depositor_service FROM documents ORDER BY id")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get("depositor_service"))
+                .collect();
+        assert_eq!(deposits, vec!["00-d", "06-d", ""]);
+    }
+}
