@@ -247,6 +247,7 @@ pub async fn use_enrolment(tx: &mut WriteTx, id: &str, now: i64) -> Result<bool>
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use sqlx::{Executor, Row};
 
