@@ -666,6 +666,19 @@ pub async fn logout(app: &App, session: &str) -> Result<()> {
     Ok(())
 }
 
+/// "Réessayez dans …" of a refused login: the delays start at one second, so minutes alone
+/// would say a minute for a second.
+pub fn retry_wait_fr(secs: u64) -> String {
+    match secs {
+        0 | 1 => "1 seconde".into(),
+        2..=59 => format!("{secs} secondes"),
+        _ => match secs.div_ceil(60) {
+            1 => "1 minute".into(),
+            m => format!("{m} minutes"),
+        },
+    }
+}
+
 /// Slows password guessing down without handing anyone a way to lock a real user out.
 ///
 /// Only failed password checks are counted: an attempt the limiter refuses is not a failure,

@@ -112,7 +112,8 @@ async fn failures_slow_one_account_down_with_growing_delays() {
         let r = api_login(&t, "ville", login, &password).await;
         assert_problem(&r, 429, "too-many-attempts", login);
         assert!(r.header("set-cookie").is_empty());
-        assert!(looks_french(r.json()["detail"].as_str().unwrap()));
+        let detail = r.json()["detail"].as_str().unwrap().to_string();
+        assert!(detail.ends_with("Réessayez dans 1 seconde."), "{detail}");
         waits.push(retry_after(&r));
     }
     assert_eq!(
@@ -141,7 +142,20 @@ async fn failures_slow_one_account_down_with_growing_delays() {
         let r = api_login(&t, "ville", "camille", "camille-password").await;
         assert_problem(&r, 429, "too-many-attempts", "the next delay");
         assert_eq!(retry_after(&r), expected);
+        assert!(
+            r.text()
+                .contains(&format!("Réessayez dans {expected} secondes."))
+        );
     }
+    // The login page says the same, in seconds.
+    let r = page_login(&t, "ville", "camille", "camille-password").await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(retry_after(&r), 4);
+    assert!(
+        r.text().contains("Réessayez dans 4 secondes."),
+        "{}",
+        r.text()
+    );
     t.clock.advance(4000);
     let r = api_login(&t, "ville", "camille", "camille-password").await;
     assert_eq!(r.status, 200, "after the delay: {}", r.text());
