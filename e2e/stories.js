@@ -78,7 +78,7 @@ async function citizen(b, vp) {
   step("accueil et connexion");
   await page.goto(BASE + "/");
   await check(page, vp, "accueil");
-  await expectText(page, "camille-demo");
+  await expectText(page, "cerise-tambour-lune");
   await Promise.all([page.waitForNavigation(), page.click('main a[href="/connexion"]')]);
   await check(page, vp, "connexion");
   // A wrong password: a French error tied to the fields, nothing else.
@@ -88,7 +88,7 @@ async function citizen(b, vp) {
   await expectText(page, "Identifiant, mot de passe ou collectivité incorrect");
   assert.equal(await page.getAttribute("#login", "aria-invalid"), "true");
   await check(page, vp, "connexion-erreur");
-  await login(page, "camille", "camille-demo");
+  await login(page, "camille", "cerise-tambour-lune");
   assert.match(page.url(), /\/documents$/);
   await check(page, vp, "citoyen-01-mes-documents");
 
@@ -213,7 +213,7 @@ async function citizen(b, vp) {
 async function agent(b, vp, r) {
   const { page, context } = b;
   step("connexion de l'agent, tableau de bord");
-  await login(page, "agent", "agent-demo");
+  await login(page, "agent", "cartable-orage-violet");
   assert.match(page.url(), /\/agent$/);
   await expectText(page, r.number);
   await check(page, vp, "agent-01-tableau-de-bord");
@@ -312,7 +312,7 @@ async function agent(b, vp, r) {
  *  offline list of the installed app (never any document content in the caches). */
 async function citizenAfter(b, vp, r) {
   const { page, context } = b;
-  await login(page, "camille", "camille-demo");
+  await login(page, "camille", "cerise-tambour-lune");
   step("le journal montre la consultation par l'agent, avec sa base");
   await page.goto(BASE + "/journal?autres=1");
   await expectText(page, "Dominique Petit (Service scolaire) a consulté votre carte nationale d'identité le");
@@ -373,7 +373,7 @@ async function admin(b, vp) {
   const code = `attestation-cantine-${vp}-${RUN}`;
   const proc = `inscription-cantine-${vp}-${RUN}`;
   step("connexion de l'administratrice");
-  await login(page, "admin", "admin-demo");
+  await login(page, "admin", "phare-grenier-olive");
   assert.match(page.url(), /\/admin$/);
   await check(page, vp, "admin-01-accueil");
 

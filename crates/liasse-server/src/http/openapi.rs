@@ -313,6 +313,10 @@ pub fn spec() -> Value {
                     "channels": { "type": "object", "properties": { "email": { "type": "boolean" }, "sms": { "type": "boolean" }, "in_app": { "type": "boolean" } } },
                     "optional": { "type": "boolean" }, "digest": { "type": "boolean" }, "email": { "type": ["string", "null"] },
                     "phone": { "type": ["string", "null"] }, "account_email": { "type": ["string", "null"] } } },
+                "Token": { "type": "object", "required": ["id", "name", "account", "login", "scopes", "created_at", "expires_at", "revoked_at", "state"], "properties": {
+                    "id": { "type": "string" }, "name": { "type": "string" }, "account": { "type": "string" }, "login": { "type": "string" }, "scopes": { "type": "string" },
+                    "created_at": { "type": "integer", "description": "millisecondes depuis 1970" }, "expires_at": { "type": ["integer", "null"] }, "revoked_at": { "type": ["integer", "null"] },
+                    "state": { "type": "string", "enum": ["active", "expired", "revoked"] } } },
                 "Check": { "type": "object", "properties": {
                     "id": { "type": "string" }, "version": { "type": "integer" }, "intact": { "type": "boolean" },
                     "sha256_expected": { "type": "string" }, "sha256_actual": { "type": ["string", "null"] } } }
@@ -561,6 +565,13 @@ pub fn spec() -> Value {
                         "headers": { "Content-Disposition": { "required": true, "description": "attachment; filename=...", "schema": { "type": "string" } } },
                         "content": { "application/zip": { "schema": { "type": "string", "format": "binary" } } } } }),
                         &["403:Réservé aux usagers", "507"], true) }
+            },
+            "/tokens": {
+                "get": op("Mes jetons d'API (jamais leur secret), du plus récent au plus ancien", "200", json!({ "type": "array", "items": { "$ref": "#/components/schemas/Token" } }), &[])
+            },
+            "/tokens/{id}": {
+                "parameters": [id_param()],
+                "delete": op_no_content("Révoquer un de mes jetons : il est refusé dès la requête suivante", "Jeton révoqué (ou déjà révoqué)", &["400", "404:Jeton inconnu ou d'un autre compte"])
             },
             "/session": {
                 "post": { "summary": "Connexion par mot de passe (corps JSON seulement)", "security": [],

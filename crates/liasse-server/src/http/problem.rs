@@ -156,8 +156,8 @@ impl IntoResponse for AppError {
                     "too-many-attempts",
                     "Trop de tentatives",
                     format!(
-                        "Trop de tentatives de connexion. Réessayez dans {} minute(s).",
-                        retry_after_secs.div_ceil(60)
+                        "Trop de tentatives de connexion. Réessayez dans {}.",
+                        crate::services::auth::retry_wait_fr(retry_after_secs)
                     ),
                 );
                 if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {

@@ -81,8 +81,8 @@ pub fn describe(e: &AppError) -> (StatusCode, String, String) {
             S::TOO_MANY_REQUESTS,
             "Trop de tentatives".into(),
             format!(
-                "Trop de tentatives de connexion. Réessayez dans {} minute(s).",
-                retry_after_secs.div_ceil(60)
+                "Trop de tentatives de connexion. Réessayez dans {}.",
+                crate::services::auth::retry_wait_fr(*retry_after_secs)
             ),
         ),
         AppError::StorageFull => (
