@@ -416,3 +416,76 @@ impl Procedure {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn questions_read_and_write_their_text_form() {
+        for text in [
+            "boolean",
+            "string, obligatoire",
+            "string, obligatoire, choix : naissance | mariage | décès",
+        ] {
+            let q = Question::parse(text).unwrap();
+            assert_eq!(q.to_string(), text);
+        }
+        let q = Question::parse("string, required, choices: a, b | c").unwrap();
+        assert!(q.required);
+        assert_eq!(q.choices, vec!["a, b", "c"]);
+        assert!(Question::parse("boolean, obligatoir").is_err());
+        let q: Question =
+            serde_json::from_value(json!({ "type": "date", "required": true })).unwrap();
+        assert_eq!(q.to_string(), "date, obligatoire");
+    }
+
+    #[test]
+    fn gaps_list_required_answers_types_choices_and_members() {
+        let procs = crate::catalogue::default_procedures().unwrap();
+        let school = procs
+            .iter()
+            .find(|p| p.code == "inscription-scolaire")
+            .unwrap();
+        let household = json!({ "members": 0, "children": 0, "adults": 1 });
+        let fields = |answers: serde_json::Value, members: &[String]| -> Vec<String> {
+            school
+                .gaps(&answers, &household, members, |n| n.to_string())
+                .into_iter()
+                .map(|g| g.field)
+                .collect()
+        };
+        assert_eq!(
+            fields(json!({}), &[]),
+            vec![
+                "answers.canteen",
+                "answers.school_year",
+                "answers.separated_parents",
+                "members"
+            ]
+        );
+        assert_eq!(
+            fields(
+                json!({ "canteen": "oui", "separated_parents": false, "school_year": " " }),
+                &["m".into()]
+            ),
+            vec!["answers.canteen", "answers.school_year"]
+        );
+        let civil = procs
+            .iter()
+            .find(|p| p.code == "demande-acte-etat-civil")
+            .unwrap();
+        let gaps = civil.gaps(
+            &json!({ "act": "divorce", "for_self": true }),
+            &household,
+            &[],
+            |n| n.to_string(),
+        );
+        assert_eq!(gaps.len(), 1);
+        assert!(gaps[0].detail.contains("naissance, mariage, décès"));
+        assert!(civil.check_answers(&json!({ "act": "divorce" })).is_err());
+        assert!(civil.check_answers(&json!({ "act": "mariage" })).is_ok());
+    }
+}
