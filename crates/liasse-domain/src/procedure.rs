@@ -189,8 +189,20 @@ impl std::fmt::Display for Question {
 }
 
 impl Serialize for Question {
+    /// A plain question stays a string (`"boolean"`), as it always was; one with rules is an
+    /// object that clients can read without parsing the text form.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        use serde::ser::SerializeStruct;
+        if !self.required && self.choices.is_empty() {
+            return serializer.serialize_str(&self.kind);
+        }
+        let mut st = serializer.serialize_struct("Question", 3)?;
+        st.serialize_field("type", &self.kind)?;
+        st.serialize_field("required", &self.required)?;
+        if !self.choices.is_empty() {
+            st.serialize_field("choices", &self.choices)?;
+        }
+        st.end()
     }
 }
 
@@ -440,6 +452,18 @@ mod tests {
         let q: Question =
             serde_json::from_value(json!({ "type": "date", "required": true })).unwrap();
         assert_eq!(q.to_string(), "date, obligatoire");
+        // Written as a string when plain, as an object otherwise; both read back the same.
+        assert_eq!(
+            serde_json::to_value(Question::parse("number").unwrap()).unwrap(),
+            json!("number")
+        );
+        let rich = Question::parse("string, obligatoire, choix : a | b").unwrap();
+        let v = serde_json::to_value(&rich).unwrap();
+        assert_eq!(
+            v,
+            json!({ "type": "string", "required": true, "choices": ["a", "b"] })
+        );
+        assert_eq!(serde_json::from_value::<Question>(v).unwrap(), rich);
     }
 
     #[test]

@@ -200,6 +200,8 @@ struct RequestPage {
     complement: Option<String>,
     /// An agent holds the lock: nothing can be changed now.
     locked: bool,
+    /// Sent, not locked, nothing asked: the citizen waits.
+    sent_waiting: bool,
     notes: Vec<NoteItem>,
     history: Vec<HistoryItem>,
 }
@@ -423,6 +425,7 @@ async fn view(
         },
         complement: v.complement.as_ref().map(|c| c.reason.clone()),
         locked: v.locked && open && !draft,
+        sent_waiting: !v.locked && matches!(v.state.as_str(), "submitted" | "in_progress"),
         notes: v
             .notes
             .iter()

@@ -812,14 +812,27 @@ async fn a_locked_or_sent_request_changes_only_as_the_agent_asked() {
         )
         .await;
         assert_eq!(s, 409, "the citizen cannot ask themself for a complement");
-        let (s, v) = to(
-            &t,
-            &civil,
-            &id,
-            json!({ "to": "complement", "reason": "Livret illisible", "requirements": ["livret"] }),
-        )
-        .await;
-        assert_eq!(s, 200, "{v}");
+        // The agent asks from the request page: the requirements are ticked there.
+        let mut agent = Browser::new(&t);
+        let agent_csrf = agent.login("verrou", "claude", "claude-password").await;
+        let page = agent.get(&format!("/agent/demandes/{id}")).await;
+        assert!(
+            page.body.contains("name=\"requirements\" value=\"livret\""),
+            "{}",
+            page.body
+        );
+        let r = agent
+            .post(
+                &format!("/agent/demandes/{id}/etat"),
+                &[
+                    ("csrf", &agent_csrf),
+                    ("to", "complement"),
+                    ("reason", "Livret illisible"),
+                    ("requirements", "livret"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
         let (_, v) = t
             .get_json(&citizen, &format!("/api/v1/requests/{id}"))
             .await;
