@@ -485,6 +485,11 @@ async fn view(
             editable,
         });
     }
+    // Sent once, the answers and members are fixed: a complement is about documents only, so
+    // a procedure changed since cannot leave the citizen stuck on a question they cannot edit.
+    if r.state != "draft" {
+        gaps.clear();
+    }
     for req in reqs.iter().filter(|x| missing.contains(&x.id)) {
         gaps.push(Gap {
             field: format!("requirements.{}", req.id),

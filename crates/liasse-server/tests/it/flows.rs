@@ -615,6 +615,14 @@ async fn every_state_change_tells_the_citizen() {
                     && n["body"].as_str().unwrap().contains(reason)),
             "{notes}"
         );
+        let mut b = Browser::new(&t);
+        b.login("avis", "camille", "camille-password").await;
+        let page = b.get("/notifications").await;
+        assert!(
+            page.body.contains(&format!("href=\"/demandes/{id}\"")) && page.body.contains(reason),
+            "{}",
+            page.body
+        );
         let (s, _) = to(&t, &civil, &id, json!({ "to": "closed" })).await;
         assert_eq!(s, 200);
         let m = mails(&t, &me.tenant_id, &me.account_id, &number).await;
