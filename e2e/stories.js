@@ -166,8 +166,14 @@ async function citizen(b, vp) {
   const requestUrl = page.url().replace(/\?.*$/, "");
   const number = (await page.textContent("h1")).match(/\d{4}-\d+/)[0];
   await check(page, vp, "citoyen-11-demande-brouillon");
+  // Nothing can be sent yet: the page says what is missing, with links.
+  assert.equal(await page.$('form[action$="/envoyer"]'), null, "pas d'envoi d'une demande incomplète");
+  await expectText(page, "Avant d'envoyer la demande");
   await page.check("#q-separated_parents-non");
   await page.check("#q-canteen-non");
+  await page.fill("#q-school_year", "2026-2027");
+  const child = await page.getAttribute("#membres input[name=members]", "value");
+  await page.check(`#membres input[value="${child}"]`);
   await submit(page, 'form[action$="/reponses"] button');
   await expectText(page, "Vos réponses ont été enregistrées");
   for (const [req, title] of [["domicile", pdfTitle], ["identite", photoTitle]]) {
@@ -176,6 +182,12 @@ async function citizen(b, vp) {
     await submit(page, `#exigence-${req} form[action$="/joindre"] button`);
     await expectText(page, "La pièce a été jointe");
   }
+  // The child's vaccination record, uploaded straight into the request.
+  const vaccins = `#exigence-vaccins-${child}`;
+  await page.click(`${vaccins} summary`);
+  await page.setInputFiles(`${vaccins} input[type=file]`, { name: "carnet.pdf", mimeType: "application/pdf", buffer: pdf("Carnet de santé") });
+  await submit(page, `${vaccins} form[action*="/deposer"] button`);
+  await expectText(page, "La pièce a été jointe");
   await submit(page, 'form[action$="/envoyer"] button');
   await expectText(page, "Code de suivi");
   await check(page, vp, "citoyen-12-demande-envoyee");

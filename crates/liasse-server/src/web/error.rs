@@ -72,10 +72,15 @@ pub fn describe(e: &AppError) -> (StatusCode, String, String) {
                 crate::web::fmt::size_fr(*limit as i64)
             ),
         ),
-        AppError::Conflict(m) => (
+        AppError::Conflict(m) | AppError::ConflictOf { detail: m, .. } => (
             S::CONFLICT,
             "Action impossible pour le moment".into(),
             capitalise(m),
+        ),
+        AppError::Incomplete { detail, .. } => (
+            S::UNPROCESSABLE_ENTITY,
+            "Demande incomplète".into(),
+            capitalise(detail),
         ),
         AppError::RateLimited { retry_after_secs } => (
             S::TOO_MANY_REQUESTS,

@@ -9,6 +9,7 @@ mod cli;
 mod crash;
 mod diskfull;
 mod export;
+mod flows;
 mod foundation;
 mod lifecycle;
 mod logins;
