@@ -511,7 +511,7 @@ async fn a_reset_or_an_address_change_requires_a_new_enrolment() {
     let sent = mails(&t, &lea.id).await;
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[1].0, "lea.martin@enrol.test");
-    let second = "Deuxieme-mot-de-passe-31";
+    let second = "Lanterne-girafe-cobalt-93";
     let (_, p) = enrol(&t, &secret_in(&sent[1].1), second, second).await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert_eq!(api_login(&t, "lea", second).await, 200);
