@@ -151,7 +151,8 @@ struct UserCreate {
     name: Option<String>,
     #[arg(long)]
     email: Option<String>,
-    /// The agent's service, shown to citizens in their journal.
+    /// The account's service, shown to citizens in their journal; it joins the tenant's list of
+    /// services if new (what a service deposits is read back by its members, matched by id).
     #[arg(long)]
     service: Option<String>,
     /// Read the password from standard input.

@@ -147,9 +147,14 @@ pub async fn set_email(
     Ok(())
 }
 
-/// Takes an account's password away and ends its sessions: until it enrols again, nobody
-/// can log in as it, whoever knew the old password.
-pub async fn clear_credentials(tx: &mut WriteTx, tenant_id: &str, account_id: &str) -> Result<()> {
+/// Takes an account's password away, ends its sessions and revokes its API tokens: until it
+/// enrols again, nobody can act as it, whoever knew the old password or held a token.
+pub async fn clear_credentials(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    account_id: &str,
+    now: i64,
+) -> Result<()> {
     sqlx::query("UPDATE accounts SET password_hash = NULL WHERE tenant_id = $1 AND id = $2")
         .bind(tenant_id)
         .bind(account_id)
@@ -160,6 +165,15 @@ pub async fn clear_credentials(tx: &mut WriteTx, tenant_id: &str, account_id: &s
         .bind(account_id)
         .execute(tx.conn())
         .await?;
+    sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND account_id = $3 \
+         AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(tenant_id)
+    .bind(account_id)
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 

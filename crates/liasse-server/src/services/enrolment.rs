@@ -5,7 +5,7 @@
 //!
 //! The link's secret goes only into the e-mail; the database keeps its SHA-256, and neither
 //! the journal nor the log ever carries it. Changing a staff account's address, or resetting
-//! it, takes its password and sessions away until the holder enrols again.
+//! it, takes its password, sessions and API tokens away until the holder enrols again.
 
 use liasse_domain::clock::rfc3339;
 use liasse_domain::ids::new_id;
@@ -145,7 +145,7 @@ pub async fn send_link(app: &App, p: &Principal, account_id: &str) -> Result<()>
         .await?
         .ok_or(AppError::NotFound)?;
     let mut tx = app.db.begin_write().await?;
-    staff::clear_credentials(&mut tx, &p.tenant_id, &account.id).await?;
+    staff::clear_credentials(&mut tx, &p.tenant_id, &account.id, app.now()).await?;
     issue(&mut tx, app, p, &account, &tenant.slug, "reset").await?;
     tx.commit().await?;
     Ok(())
@@ -166,7 +166,7 @@ pub async fn change_email(app: &App, p: &Principal, account_id: &str, email: &st
     let now = app.now();
     let mut tx = app.db.begin_write().await?;
     staff::set_email(&mut tx, &p.tenant_id, &account.id, &email).await?;
-    staff::clear_credentials(&mut tx, &p.tenant_id, &account.id).await?;
+    staff::clear_credentials(&mut tx, &p.tenant_id, &account.id, app.now()).await?;
     journal::append(
         &mut tx,
         &p.tenant_id,
@@ -351,7 +351,6 @@ pub async fn complete(app: &App, secret: &str, password: &str) -> Result<Link> {
             other => other,
         });
     }
-    staff::clear_credentials(&mut tx, &account.tenant_id, &account.id).await?;
     accounts::set_password(&mut tx, &account.tenant_id, &account.id, &hash).await?;
     let service = staff::service_of(&app.db, &account.tenant_id, &account.id).await?;
     journal::append(

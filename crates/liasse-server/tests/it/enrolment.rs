@@ -452,6 +452,18 @@ async fn a_reset_or_an_address_change_requires_a_new_enrolment() {
     agent.login(TOWN, "lea", GOOD).await;
     assert_eq!(agent.get("/agent").await.status, 200);
 
+    let lea_token = liasse_server::services::auth::create_token(
+        &t.app,
+        liasse_domain::journal::Actor::operator(),
+        TOWN,
+        "lea",
+        "",
+        "test",
+    )
+    .await
+    .unwrap();
+    assert_eq!(t.get(&lea_token, "/api/v1/tokens").await.status(), 200);
+
     let page = format!("/admin/agents/{}", lea.id);
     // A bad address is refused in French and changes nothing.
     let token = csrf(&mut admin, &page).await;
@@ -495,9 +507,10 @@ async fn a_reset_or_an_address_change_requires_a_new_enrolment() {
         Some("lea@enrol.test")
     );
     assert_eq!(mails(&t, &lea.id).await.len(), 1);
+    assert_eq!(t.get(&lea_token, "/api/v1/tokens").await.status(), 200);
 
-    // The address changes: the password and the session stop working, the link goes to the
-    // new address only.
+    // The address changes: the password, the session and the token stop working, the link
+    // goes to the new address only.
     let token = csrf(&mut admin, &page).await;
     let p = admin
         .post(
@@ -508,6 +521,11 @@ async fn a_reset_or_an_address_change_requires_a_new_enrolment() {
     assert_eq!(p.status, 303, "{}", p.body);
     assert_eq!(agent.get("/agent").await.status, 303, "session ended");
     assert_eq!(api_login(&t, "lea", GOOD).await, 401);
+    assert_eq!(
+        t.get(&lea_token, "/api/v1/tokens").await.status(),
+        401,
+        "token revoked"
+    );
     let sent = mails(&t, &lea.id).await;
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[1].0, "lea.martin@enrol.test");
