@@ -8,7 +8,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
@@ -65,9 +65,19 @@ impl EnrolmentPage {
     }
 }
 
+/// The anti-forgery cookie is the login form's: its name and its header come from the login
+/// page, so both forms follow the same cookie settings.
+fn form_cookie_name(_app: &App) -> &'static str {
+    LOGIN_COOKIE
+}
+
+fn form_cookie(_app: &App, token: &str) -> HeaderValue {
+    login_cookie(token)
+}
+
 /// The form's token: the one of an open login or enrolment page, or a new one.
-fn form_token(headers: &HeaderMap) -> String {
-    cookie_value(headers, LOGIN_COOKIE)
+fn form_token(app: &App, headers: &HeaderMap) -> String {
+    cookie_value(headers, form_cookie_name(app))
         .filter(|t| {
             t.len() == 48
                 && t.bytes()
@@ -144,7 +154,7 @@ async fn show(
     };
     let mut resp = render_status(status, &page)?;
     resp.headers_mut()
-        .append(header::SET_COOKIE, login_cookie(&token));
+        .append(header::SET_COOKIE, form_cookie(app, &token));
     Ok(resp)
 }
 
@@ -159,7 +169,7 @@ async fn page(
         &app,
         link,
         secret,
-        form_token(&headers),
+        form_token(&app, &headers),
         None,
         StatusCode::OK,
     )
@@ -167,7 +177,7 @@ async fn page(
 }
 
 async fn submit(State(app): State<App>, req: Request) -> Result<Response, WebError> {
-    let cookie = cookie_value(req.headers(), LOGIN_COOKIE).unwrap_or_default();
+    let cookie = cookie_value(req.headers(), form_cookie_name(&app)).unwrap_or_default();
     let f = read_form(req.into_body()).await?;
     let token = f.text("csrf");
     if cookie.is_empty() || !ct_eq(&token, &cookie) {
