@@ -15,7 +15,7 @@ use liasse_store::tenants::{self, Tenant};
 
 use crate::app::App;
 use crate::error::AppError;
-use crate::http::auth::{SESSION_COOKIE, cookie_value};
+use crate::http::auth::{cookie_value, session_cookie};
 use crate::services::agency;
 use crate::services::auth::{self, Principal};
 use crate::web::WebError;
@@ -60,7 +60,7 @@ impl FromRequestParts<App> for Session {
         } else {
             "/".into()
         };
-        let Some(cookie) = cookie_value(&parts.headers, SESSION_COOKIE) else {
+        let Some(cookie) = cookie_value(&parts.headers, session_cookie(app)) else {
             return Err(WebError::Login { next });
         };
         let Some((p, csrf)) = auth::principal_from_session(app, &cookie).await? else {
