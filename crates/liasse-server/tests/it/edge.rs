@@ -612,3 +612,43 @@ async fn by_default_a_cookie_that_does_not_come_back_is_explained() {
     let page = r.text().await.unwrap();
     assert!(page.contains("Formulaire expiré"), "{page}");
 }
+
+#[tokio::test]
+async fn every_listed_upload_route_exists_and_only_those_take_more_than_the_json_limit() {
+    let t = TestApp::embedded_with(|c| c.max_body_bytes = Some(16 * 1024)).await;
+    let declared = 64 * 1024;
+    let ask = |method: &str, path: &str| {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nhost: liasse\r\ncontent-type: multipart/form-data; boundary=x\r\ncontent-length: {declared}\r\n\r\n"
+        );
+        let a = addr(&t);
+        async move {
+            let mut s = TcpStream::connect(a).await.unwrap();
+            s.write_all(head.as_bytes()).await.unwrap();
+            read_response(&mut s).await
+        }
+    };
+    for (method, pattern) in liasse_server::http::edge::UPLOAD_ROUTES {
+        let path = pattern
+            .replace("{id}", "0190b8a0-0000-7000-8000-000000000000")
+            .replace("{requirement}", "piece")
+            // The page's requirement is in the query.
+            .replace("/deposer", "/deposer?exigence=piece");
+        let (status, text) = ask(method, &path).await;
+        // Refused for want of a session or token (401, or 303 to the login page), never
+        // for its size, and never 404/405: the pattern is a real route.
+        assert!(
+            status == 401 || status == 303,
+            "{method} {pattern}: {status} {text}"
+        );
+    }
+    for (method, path) in [
+        ("POST", "/api/v1/grants"),
+        ("POST", "/demandes"),
+        ("POST", "/connexion"),
+        ("POST", "/nulle-part"),
+    ] {
+        let (status, text) = ask(method, path).await;
+        assert_eq!(status, 413, "{method} {path}: {text}");
+    }
+}
