@@ -213,7 +213,11 @@ pub async fn guard(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) 
             }
         }
     }
-    let client = req.extensions().get::<ClientAddr>().map(|c| c.0);
+    // For the log lines below ("-" when the peer is unknown, e.g. a router called in-process).
+    let client = req
+        .extensions()
+        .get::<ClientAddr>()
+        .map_or_else(|| "-".to_string(), |c| c.0.to_string());
     let limit = if is_upload(&req) {
         edge.max_upload
     } else {
@@ -221,7 +225,7 @@ pub async fn guard(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) 
     };
     // A declared length (Content-Length) is known before the body is read.
     if http_body::Body::size_hint(req.body()).lower() > limit {
-        tracing::warn!(client = ?client, declared = http_body::Body::size_hint(req.body()).lower(), limit, "request body too large: refused before reading");
+        tracing::warn!(client = %client, declared = http_body::Body::size_hint(req.body()).lower(), limit, "request body too large: refused before reading");
         return too_large(limit);
     }
     let stalled = Arc::new(AtomicBool::new(false));
@@ -247,7 +251,7 @@ pub async fn guard(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) 
     });
     let resp = next.run(req).await;
     let mut resp = if stalled.load(Ordering::Relaxed) {
-        tracing::warn!(client = ?client, min_bytes, period_secs = period.as_secs(), "request body too slow: cut");
+        tracing::warn!(client = %client, min_bytes, period_secs = period.as_secs(), "request body too slow: cut");
         let mut r = problem(
             StatusCode::REQUEST_TIMEOUT,
             "body-too-slow",

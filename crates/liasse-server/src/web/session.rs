@@ -1,5 +1,5 @@
-//! The web session (the `__Host-liasse` cookie made by `services::auth::login`) and the CSRF
-//! check of every unsafe web handler.
+//! The web session (the `__Host-liasse` cookie made by `services::auth::login`, `liasse` when
+//! `secure_cookies = false`) and the CSRF check of every unsafe web handler.
 //!
 //! [`Posted`] and [`PostedMultipart`] are the only ways a web handler receives a form: they
 //! load the session and compare the form's `csrf` field with the session's token in constant
