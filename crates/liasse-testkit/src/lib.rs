@@ -126,7 +126,10 @@ impl TestApp {
     }
 
     async fn start(backend: Backend, config: Config, dir: tempfile::TempDir) -> TestApp {
-        let config = with_test_mail(config);
+        let mut config = with_test_mail(config);
+        // Every test client is 127.0.0.1, standing for many users at once (36 parallel
+        // requests in foundation): the per-client cap is tested with its own setting.
+        config.max_in_flight_per_client.get_or_insert(256);
         let clock = Clock::simulated(TEST_START);
         let app = App::open(config.clone(), clock.clone())
             .await
