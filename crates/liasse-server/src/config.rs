@@ -527,6 +527,32 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let cfg = Config {
+            trusted_proxies: Some(vec![
+                "127.0.0.1".into(),
+                " 10.0.0.0/8 ".into(),
+                "2001:db8::/32".into(),
+                "::1".into(),
+            ]),
+            ..Config::default()
+        };
+        let nets = cfg.trusted_proxies().unwrap();
+        assert_eq!(nets.len(), 4);
+        assert!(nets[0].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
+        assert!(!nets[0].contains(&"127.0.0.2".parse::<std::net::IpAddr>().unwrap()));
+        assert!(nets[1].contains(&"10.20.30.40".parse::<std::net::IpAddr>().unwrap()));
+        assert!(Config::default().trusted_proxies().unwrap().is_empty());
+        for bad in ["10.0.0.0/33", "proxy.local", ""] {
+            let cfg = Config {
+                trusted_proxies: Some(vec![bad.into()]),
+                ..Config::default()
+            };
+            assert!(cfg.trusted_proxies().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn later_layers_win() {
         let mut a = Config {
             listen: Some("a".into()),
