@@ -413,6 +413,16 @@ impl Config {
             effective.database_url = self.database_url().ok();
         }
         effective.max_upload_bytes = Some(self.max_upload_bytes());
+        // The edge's limits, so that check-config shows what applies.
+        effective.secure_cookies = Some(self.secure_cookies());
+        effective.max_body_bytes = Some(self.max_body_bytes());
+        effective.header_read_timeout_secs = Some(self.header_read_timeout().as_secs());
+        effective.idle_timeout_secs = Some(self.idle_timeout().as_secs());
+        let (min_bytes, period) = self.body_min_rate();
+        effective.body_min_rate_bytes = Some(min_bytes);
+        effective.body_min_rate_secs = Some(period.as_secs());
+        effective.max_connections = Some(self.max_connections());
+        effective.max_in_flight_per_client = Some(self.max_in_flight_per_client());
         let mut table = toml::Table::try_from(&effective).unwrap_or_default();
         for key in SECRETS {
             if let Some(v) = table.get_mut(*key) {
@@ -543,6 +553,20 @@ mod tests {
         assert!(!nets[0].contains(&"127.0.0.2".parse::<std::net::IpAddr>().unwrap()));
         assert!(nets[1].contains(&"10.20.30.40".parse::<std::net::IpAddr>().unwrap()));
         assert!(Config::default().trusted_proxies().unwrap().is_empty());
+        // check-config shows them, and the edge's limits in effect.
+        let out = cfg.redacted_toml();
+        assert!(
+            out.contains(r#"trusted_proxies = ["127.0.0.1", " 10.0.0.0/8 ""#),
+            "{out}"
+        );
+        for line in [
+            "max_body_bytes = 262144",
+            "header_read_timeout_secs = 10",
+            "max_in_flight_per_client = 32",
+            "secure_cookies = true",
+        ] {
+            assert!(out.contains(line), "{line}: {out}");
+        }
         for bad in ["10.0.0.0/33", "proxy.local", ""] {
             let cfg = Config {
                 trusted_proxies: Some(vec![bad.into()]),

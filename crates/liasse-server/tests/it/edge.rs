@@ -652,3 +652,47 @@ async fn every_listed_upload_route_exists_and_only_those_take_more_than_the_json
         assert_eq!(status, 413, "{method} {path}: {text}");
     }
 }
+
+/// A JSON login as the client `forwarded_for` names (through the proxy at 127.0.0.1).
+async fn login_from(t: &TestApp, forwarded_for: &str, password: &str) -> reqwest::Response {
+    t.http
+        .post(t.url("/api/v1/session"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&serde_json::json!({"tenant": "ville", "login": "camille", "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The login limiter sees the client the edge resolved: behind a trusted proxy, the guesses
+/// of one client do not slow another down; from an untrusted peer, X-Forwarded-For changes
+/// nothing (both "clients" are 127.0.0.1, the guesser included).
+#[tokio::test]
+async fn two_clients_behind_a_trusted_proxy_are_throttled_separately() {
+    for trusted in [true, false] {
+        let t = TestApp::embedded_with(|c| {
+            if trusted {
+                c.trusted_proxies = Some(vec!["127.0.0.0/8".into()]);
+            }
+        })
+        .await;
+        t.tenant("ville").await;
+        t.account("ville", "camille", "citizen", &[]).await;
+        for attempt in 0..5 {
+            let r = login_from(&t, "198.51.100.66", &format!("essai-{attempt}")).await;
+            assert_eq!(r.status(), 401);
+        }
+        let r = login_from(&t, "198.51.100.66", "camille-password").await;
+        assert_eq!(r.status(), 429, "the guesser is slowed down");
+        let r = login_from(&t, "203.0.113.10", "camille-password").await;
+        if trusted {
+            assert_eq!(r.status(), 200, "camille, from her own address, is not");
+        } else {
+            assert_eq!(
+                r.status(),
+                429,
+                "a header from an untrusted peer is ignored"
+            );
+        }
+    }
+}
