@@ -38,6 +38,11 @@ pub async fn run(
         tracing::warn!(
             "secure_cookies = false: session cookies are sent without Secure and without the __Host- prefix; use this only on a trusted internal network, never on the internet"
         );
+        if config.public_url().starts_with("https://") {
+            tracing::warn!(
+                "public_url is https:// but secure_cookies = false: set secure_cookies = true (the default)"
+            );
+        }
     }
     let limits = Limits {
         header_read: config.header_read_timeout(),
