@@ -696,3 +696,23 @@ async fn two_clients_behind_a_trusted_proxy_are_throttled_separately() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_connection_that_does_nothing_is_cut_by_the_idle_timeout() {
+    // The header timeout is out of reach here: only the idle timeout can close it.
+    let t = TestApp::embedded_with(|c| {
+        c.header_read_timeout_secs = Some(3600);
+        c.idle_timeout_secs = Some(1);
+    })
+    .await;
+    // After one request served on it, and from the start.
+    let mut used = TcpStream::connect(addr(&t)).await.unwrap();
+    used.write_all(b"GET /healthz HTTP/1.1\r\nhost: liasse\r\n\r\n")
+        .await
+        .unwrap();
+    let (status, _) = read_response(&mut used).await;
+    assert_eq!(status, 200);
+    let mut silent = TcpStream::connect(addr(&t)).await.unwrap();
+    assert!(closed_by_server(&mut used).await);
+    assert!(closed_by_server(&mut silent).await);
+}
