@@ -254,7 +254,9 @@ fi
 # ------------------------------------------------------------------ server
 start_server() {
     PORT="$(free_port)"
+    # Every bench client is 127.0.0.1, standing for many users: lift the per-client cap.
     LIASSE_MAX_UPLOAD_BYTES=2147483648 LIASSE_RUNNER_INTERVAL_SECS=0 RUST_LOG=warn \
+        LIASSE_MAX_IN_FLIGHT_PER_CLIENT=100000 \
         "$LIASSE" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" >>"$LOG" 2>&1 &
     SERVER_PID=$!
     local i

@@ -517,6 +517,10 @@ fn print_report(r: &verify::Report) {
 /// Serves until Ctrl-C or SIGTERM.
 pub async fn serve(app: App, banner: Option<String>) -> Result<ExitCode, AppError> {
     let addr = app.config.listen();
+    // A wrong proxy list would silently trust nobody (or everybody): refuse to start.
+    app.config
+        .trusted_proxies()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| AppError::Internal(format!("cannot listen on {addr}: {e}")))?;
@@ -526,15 +530,9 @@ pub async fn serve(app: App, banner: Option<String>) -> Result<ExitCode, AppErro
     if let Some(b) = banner {
         println!("{b}");
     }
-    let router = crate::http::router(app.clone());
     // Every node runs the job runner: jobs are claimed through the database, never twice.
     let runner = crate::services::jobs::spawn(&app);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await?;
+    crate::http::server::run(listener, app.clone(), shutdown()).await?;
     if let Some(r) = runner {
         r.abort();
     }

@@ -54,6 +54,28 @@ pub struct Config {
     pub expiry_notice_days: Option<Vec<u32>>,
     /// Seconds between two passes of the job runner inside `serve` (default 60; 0: no runner).
     pub runner_interval_secs: Option<u64>,
+    /// Largest body of a request that is not an upload (JSON, forms), in bytes (default
+    /// 256 KiB). A declared `Content-Length` above it is answered 413 before anything is read.
+    pub max_body_bytes: Option<u64>,
+    /// Seconds a client has to send a request's headers, also between two requests on a kept
+    /// connection (default 10).
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a connection may go without a byte read or written while no request is being
+    /// handled (a client that stops reading a download; default 60).
+    pub idle_timeout_secs: Option<u64>,
+    /// A request body must bring at least `body_min_rate_bytes` in every
+    /// `body_min_rate_secs` (defaults 4096 bytes in 10 s), or it is cut with 408.
+    pub body_min_rate_bytes: Option<u64>,
+    pub body_min_rate_secs: Option<u64>,
+    /// Open connections at once (default 1024); the next ones are answered 503 and closed.
+    pub max_connections: Option<usize>,
+    /// Requests being handled at once for one client address (default 32); more are answered
+    /// 503 with `Retry-After`.
+    pub max_in_flight_per_client: Option<usize>,
+    /// Addresses or CIDR ranges of the reverse proxies whose `Forwarded` / `X-Forwarded-For`
+    /// name the client (e.g. `["127.0.0.1", "10.0.0.0/8"]`; environment: comma-separated).
+    /// From any other peer these headers are ignored. Default: none.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// Every key, in the order used for the environment (`LIASSE_` + upper case) and for printing.
@@ -86,6 +108,14 @@ const KEYS: &[&str] = &[
     "sms_gateway_url",
     "expiry_notice_days",
     "runner_interval_secs",
+    "max_body_bytes",
+    "header_read_timeout_secs",
+    "idle_timeout_secs",
+    "body_min_rate_bytes",
+    "body_min_rate_secs",
+    "max_connections",
+    "max_in_flight_per_client",
+    "trusted_proxies",
 ];
 
 const SECRETS: &[&str] = &[
@@ -108,6 +138,8 @@ pub enum ConfigError {
     Env(String, String),
     #[error("cannot read secret file {0}: {1}")]
     Secret(PathBuf, std::io::Error),
+    #[error("setting {0}: {1}")]
+    Invalid(&'static str, String),
 }
 
 impl Config {
@@ -143,6 +175,23 @@ impl Config {
                         .parse::<i64>()
                         .map(toml::Value::Integer)
                         .map_err(|_| ConfigError::Env(var.clone(), "expected a number".into()))?,
+                    "max_body_bytes"
+                    | "header_read_timeout_secs"
+                    | "idle_timeout_secs"
+                    | "body_min_rate_bytes"
+                    | "body_min_rate_secs"
+                    | "max_connections"
+                    | "max_in_flight_per_client" => v
+                        .parse::<i64>()
+                        .map(toml::Value::Integer)
+                        .map_err(|_| ConfigError::Env(var.clone(), "expected a number".into()))?,
+                    "trusted_proxies" => toml::Value::Array(
+                        v.split(',')
+                            .map(str::trim)
+                            .filter(|a| !a.is_empty())
+                            .map(|a| toml::Value::String(a.to_string()))
+                            .collect(),
+                    ),
                     "expiry_notice_days" => v
                         .split(',')
                         .map(str::trim)
@@ -204,7 +253,15 @@ impl Config {
             mail_from,
             sms_gateway_url,
             expiry_notice_days,
-            runner_interval_secs
+            runner_interval_secs,
+            max_body_bytes,
+            header_read_timeout_secs,
+            idle_timeout_secs,
+            body_min_rate_bytes,
+            body_min_rate_secs,
+            max_connections,
+            max_in_flight_per_client,
+            trusted_proxies
         );
     }
 
@@ -293,6 +350,58 @@ impl Config {
         self.runner_interval_secs.unwrap_or(60)
     }
 
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies.unwrap_or(true)
+    }
+
+    pub fn max_body_bytes(&self) -> u64 {
+        self.max_body_bytes.unwrap_or(256 * 1024)
+    }
+
+    pub fn header_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.header_read_timeout_secs.unwrap_or(10).max(1))
+    }
+
+    pub fn idle_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.idle_timeout_secs.unwrap_or(60).max(1))
+    }
+
+    /// (bytes, period): the least a request body must bring in each period.
+    pub fn body_min_rate(&self) -> (u64, std::time::Duration) {
+        (
+            self.body_min_rate_bytes.unwrap_or(4096),
+            std::time::Duration::from_secs(self.body_min_rate_secs.unwrap_or(10).max(1)),
+        )
+    }
+
+    pub fn max_connections(&self) -> usize {
+        self.max_connections.unwrap_or(1024).max(1)
+    }
+
+    pub fn max_in_flight_per_client(&self) -> usize {
+        self.max_in_flight_per_client.unwrap_or(32).max(1)
+    }
+
+    /// The trusted proxies as networks; a single address is a /32 (or /128).
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .flatten()
+            .map(|entry| {
+                let entry = entry.trim();
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        ConfigError::Invalid(
+                            "trusted_proxies",
+                            format!("{entry:?} is neither an IP address nor a CIDR range"),
+                        )
+                    })
+            })
+            .collect()
+    }
+
     /// The effective configuration as TOML, with secrets replaced by `"<redacted>"`.
     pub fn redacted_toml(&self) -> String {
         let mut effective = self.clone();
@@ -304,6 +413,16 @@ impl Config {
             effective.database_url = self.database_url().ok();
         }
         effective.max_upload_bytes = Some(self.max_upload_bytes());
+        // The edge's limits, so that check-config shows what applies.
+        effective.secure_cookies = Some(self.secure_cookies());
+        effective.max_body_bytes = Some(self.max_body_bytes());
+        effective.header_read_timeout_secs = Some(self.header_read_timeout().as_secs());
+        effective.idle_timeout_secs = Some(self.idle_timeout().as_secs());
+        let (min_bytes, period) = self.body_min_rate();
+        effective.body_min_rate_bytes = Some(min_bytes);
+        effective.body_min_rate_secs = Some(period.as_secs());
+        effective.max_connections = Some(self.max_connections());
+        effective.max_in_flight_per_client = Some(self.max_in_flight_per_client());
         let mut table = toml::Table::try_from(&effective).unwrap_or_default();
         for key in SECRETS {
             if let Some(v) = table.get_mut(*key) {
@@ -415,6 +534,46 @@ mod tests {
         assert!(out.contains("mail.example.org:587"), "{out}");
         assert_eq!(cfg.expiry_notice_days(), vec![30, 7]);
         assert_eq!(Config::default().expiry_notice_days(), vec![30, 7]);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let cfg = Config {
+            trusted_proxies: Some(vec![
+                "127.0.0.1".into(),
+                " 10.0.0.0/8 ".into(),
+                "2001:db8::/32".into(),
+                "::1".into(),
+            ]),
+            ..Config::default()
+        };
+        let nets = cfg.trusted_proxies().unwrap();
+        assert_eq!(nets.len(), 4);
+        assert!(nets[0].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
+        assert!(!nets[0].contains(&"127.0.0.2".parse::<std::net::IpAddr>().unwrap()));
+        assert!(nets[1].contains(&"10.20.30.40".parse::<std::net::IpAddr>().unwrap()));
+        assert!(Config::default().trusted_proxies().unwrap().is_empty());
+        // check-config shows them, and the edge's limits in effect.
+        let out = cfg.redacted_toml();
+        assert!(
+            out.contains(r#"trusted_proxies = ["127.0.0.1", " 10.0.0.0/8 ""#),
+            "{out}"
+        );
+        for line in [
+            "max_body_bytes = 262144",
+            "header_read_timeout_secs = 10",
+            "max_in_flight_per_client = 32",
+            "secure_cookies = true",
+        ] {
+            assert!(out.contains(line), "{line}: {out}");
+        }
+        for bad in ["10.0.0.0/33", "proxy.local", ""] {
+            let cfg = Config {
+                trusted_proxies: Some(vec![bad.into()]),
+                ..Config::default()
+            };
+            assert!(cfg.trusted_proxies().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

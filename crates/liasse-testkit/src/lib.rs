@@ -72,6 +72,17 @@ impl TestApp {
         TestApp::start(Backend::Embedded, config, dir).await
     }
 
+    /// The embedded backend with some settings changed (limits, timeouts, proxies).
+    pub async fn embedded_with(edit: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Config::default()
+        };
+        edit(&mut config);
+        TestApp::start(Backend::Embedded, config, dir).await
+    }
+
     /// PostgreSQL + S3, or `None` (with a loud message) when not running under the test script.
     pub async fn servers() -> Option<TestApp> {
         let (Some(pg), Some(endpoint), Some(bucket)) = (
@@ -115,7 +126,10 @@ impl TestApp {
     }
 
     async fn start(backend: Backend, config: Config, dir: tempfile::TempDir) -> TestApp {
-        let config = with_test_mail(config);
+        let mut config = with_test_mail(config);
+        // Every test client is 127.0.0.1, standing for many users at once (36 parallel
+        // requests in foundation): the per-client cap is tested with its own setting.
+        config.max_in_flight_per_client.get_or_insert(256);
         let clock = Clock::simulated(TEST_START);
         let app = App::open(config.clone(), clock.clone())
             .await
@@ -124,13 +138,11 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let router = liasse_server::http::router(app.clone());
+        // The real server loop (timeouts, connection caps), as `liasse serve` runs it.
+        let served = app.clone();
         let server = tokio::spawn(async move {
-            let _ = axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await;
+            let _ =
+                liasse_server::http::server::run(listener, served, std::future::pending()).await;
         });
         TestApp {
             backend,

@@ -1,7 +1,7 @@
 //! Who is calling: a bearer token, or a session cookie (with a CSRF token on unsafe
 //! methods). Password login creates the session.
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,41 @@ use crate::services::auth::{self, Principal};
 
 /// The session cookie; `__Host-` makes browsers require Secure, Path=/ and no Domain.
 pub const SESSION_COOKIE: &str = "__Host-liasse";
+/// Its name when `secure_cookies = false` (browsers refuse `__Host-` without Secure).
+pub const PLAIN_SESSION_COOKIE: &str = "liasse";
+
+/// The session cookie's name under the configuration.
+pub fn session_cookie(app: &App) -> &'static str {
+    if app.config.secure_cookies() {
+        SESSION_COOKIE
+    } else {
+        PLAIN_SESSION_COOKIE
+    }
+}
+
+/// A `Set-Cookie` value: always HttpOnly on Path=/; `Secure` unless `secure_cookies = false`.
+/// `max_age` 0 deletes the cookie.
+pub fn set_cookie(
+    app: &App,
+    name: &str,
+    value: &str,
+    same_site: &str,
+    max_age: u32,
+) -> HeaderValue {
+    let secure = if app.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/{secure}; HttpOnly; SameSite={same_site}; Max-Age={max_age}"
+    ))
+    // Names and values are ours (random tokens): this cannot fail; a cookie that deletes
+    // nothing is the harmless fallback.
+    .unwrap_or(HeaderValue::from_static(
+        "liasse-invalid=; Path=/; Max-Age=0",
+    ))
+}
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 mod subtle_eq {
@@ -59,7 +94,7 @@ impl FromRequestParts<App> for Principal {
                 .await?
                 .ok_or(AppError::Unauthorized);
         }
-        let Some(session) = cookie_value(&parts.headers, SESSION_COOKIE) else {
+        let Some(session) = cookie_value(&parts.headers, session_cookie(app)) else {
             return Err(AppError::Unauthorized);
         };
         let (principal, csrf) = auth::principal_from_session(app, &session)
@@ -106,11 +141,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
+        // The edge resolved it through the trusted proxies; the peer when it did not run.
+        let resolved = parts
+            .extensions
+            .get::<crate::http::edge::ClientAddr>()
+            .map(|c| c.0);
+        let peer = || {
             parts
                 .extensions
                 .get::<ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
+                .map(|c| c.0.ip())
+        };
+        Ok(ClientIp(
+            resolved
+                .or_else(peer)
+                .map(|ip| ip.to_string())
                 .unwrap_or_default(),
         ))
     }
@@ -119,29 +164,29 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 async fn login(
     State(app): State<App>,
     ClientIp(client): ClientIp,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    req: axum::extract::Request,
 ) -> Result<Response, AppError> {
     // JSON only: a cross-site form cannot send it without a CORS preflight (login CSRF).
-    if !crate::http::extract::has_content_type(&headers, "application/json") {
+    // Checked before the body is read, which the edge bounds (max_body_bytes).
+    if !crate::http::extract::has_content_type(req.headers(), "application/json") {
         return Ok(crate::http::extract::unsupported_media_type(
             "application/json",
         ));
     }
+    let body = match axum::body::Bytes::from_request(req, &app).await {
+        Ok(b) => b,
+        Err(rejection) => return Ok(rejection.into_response()),
+    };
     let body: LoginBody = crate::error::json_object(&body)?;
     let (session, csrf, principal) =
         auth::login(&app, &body.tenant, &body.login, &body.password, &client).await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={session}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=28800"
-    );
+    let cookie = set_cookie(&app, session_cookie(&app), &session, "Lax", 28800);
     let mut resp = (
         StatusCode::OK,
         Json(serde_json::json!({ "csrf_token": csrf, "account": principal.account_id, "role": principal.role })),
     )
         .into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
+    resp.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(resp)
 }
 
@@ -150,15 +195,13 @@ async fn logout(
     headers: HeaderMap,
     _p: Principal,
 ) -> Result<Response, AppError> {
-    if let Some(session) = cookie_value(&headers, SESSION_COOKIE) {
+    if let Some(session) = cookie_value(&headers, session_cookie(&app)) {
         auth::logout(&app, &session).await?;
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static(
-            "__Host-liasse=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
-        ),
+        set_cookie(&app, session_cookie(&app), "", "Lax", 0),
     );
     Ok(resp)
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalogue;
 pub mod dashboard;
 pub mod documents;
+pub mod edge;
 pub mod export;
 pub mod extract;
 pub mod health;
@@ -14,6 +15,7 @@ pub mod notify;
 pub mod openapi;
 pub mod problem;
 pub mod requests;
+pub mod server;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -30,6 +32,8 @@ pub fn router(app: App) -> Router {
     // Install the metrics recorder before the first request is counted.
     health::prometheus();
     let request_id = HeaderName::from_static(REQUEST_ID);
+    let edge = std::sync::Arc::new(edge::Edge::new(&app.config));
+    let hsts = app.config.public_url().starts_with("https://");
     let api = Router::new()
         .merge(documents::routes())
         .merge(agency::routes())
@@ -45,13 +49,15 @@ pub fn router(app: App) -> Router {
         // Unknown routes, wrong methods and rejected extractors answer problem+json too.
         .fallback(|| async { crate::error::AppError::NotFound })
         .layer(axum::middleware::map_response(problem::ensure_problem));
-    Router::new()
+    let router = Router::new()
         .merge(health::routes())
         // The web pages (including the home page at `/`) sit at the top level.
         .merge(crate::web::routes())
         .nest("/api/v1", api)
-        // Uploads enforce their own limits while streaming (see services::upload).
+        // The edge sets every body's limit (uploads: see edge::UPLOAD_ROUTES and
+        // services::upload); axum's own default would cut uploads at 2 MB.
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(edge, edge::guard))
         .layer(axum::middleware::from_fn(health::count_requests))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -64,8 +70,14 @@ pub fn router(app: App) -> Router {
         .layer(header("x-content-type-options", "nosniff"))
         .layer(header("referrer-policy", "no-referrer"))
         .layer(header("x-frame-options", "DENY"))
-        .layer(header("content-security-policy", "default-src 'none'; frame-ancestors 'none'"))
-        .with_state(app)
+        .layer(header("content-security-policy", "default-src 'none'; frame-ancestors 'none'"));
+    // Browsers that once reached the server over HTTPS keep to it; never sent over plain HTTP.
+    let router = if hsts {
+        router.layer(header("strict-transport-security", edge::HSTS))
+    } else {
+        router
+    };
+    router.with_state(app)
 }
 
 fn header(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

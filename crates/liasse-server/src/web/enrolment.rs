@@ -20,7 +20,7 @@ use crate::services::auth;
 use crate::services::enrolment::{self, Link};
 use crate::web::chrome::Chrome;
 use crate::web::error::describe;
-use crate::web::public::{LOGIN_COOKIE, login_cookie};
+use crate::web::public::{COOKIE_NOT_RETURNED, login_cookie, login_cookie_name};
 use crate::web::session::{ct_eq, read_form};
 use crate::web::{WebError, render_status};
 
@@ -66,13 +66,13 @@ impl EnrolmentPage {
 }
 
 /// The anti-forgery cookie is the login form's: its name and its header come from the login
-/// page, so both forms follow the same cookie settings.
-fn form_cookie_name(_app: &App) -> &'static str {
-    LOGIN_COOKIE
+/// page, so both forms follow `secure_cookies` alike.
+fn form_cookie_name(app: &App) -> &'static str {
+    login_cookie_name(app)
 }
 
-fn form_cookie(_app: &App, token: &str) -> HeaderValue {
-    login_cookie(token)
+fn form_cookie(app: &App, token: &str) -> HeaderValue {
+    login_cookie(app, token)
 }
 
 /// The form's token: the one of an open login or enrolment page, or a new one.
@@ -180,10 +180,25 @@ async fn submit(State(app): State<App>, req: Request) -> Result<Response, WebErr
     let cookie = cookie_value(req.headers(), form_cookie_name(&app)).unwrap_or_default();
     let f = read_form(req.into_body()).await?;
     let token = f.text("csrf");
-    if cookie.is_empty() || !ct_eq(&token, &cookie) {
+    let secret = f.text("jeton");
+    if cookie.is_empty() {
+        // Not a forged form: the browser dropped the cookie (a `Secure` cookie over plain
+        // HTTP). Say why, with a fresh form; nothing is tried.
+        let link = enrolment::check(&app, &secret).await?;
+        let fresh = form_token(&app, &HeaderMap::new());
+        return show(
+            &app,
+            link,
+            secret,
+            fresh,
+            Some(COOKIE_NOT_RETURNED.into()),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    if !ct_eq(&token, &cookie) {
         return Err(WebError::Csrf);
     }
-    let secret = f.text("jeton");
     let password = f.get("password").unwrap_or_default().to_string();
     if password != f.get("confirmation").unwrap_or_default() {
         let link = enrolment::check(&app, &secret).await?;

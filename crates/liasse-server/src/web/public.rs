@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::error::AppError;
-use crate::http::auth::{ClientIp, SESSION_COOKIE, cookie_value};
+use crate::http::auth::{ClientIp, cookie_value, session_cookie, set_cookie};
 use crate::services::auth;
 use crate::web::chrome::Chrome;
 use crate::web::error::describe;
@@ -23,6 +23,20 @@ use crate::web::{Posted, Visitor, WebError, local_path, render, render_status, s
 /// The anti-forgery token of the login form (no session exists yet): a random value in a
 /// cookie that the form must repeat (double submit).
 pub const LOGIN_COOKIE: &str = "__Host-liasse-login";
+/// Its name when `secure_cookies = false`.
+pub const PLAIN_LOGIN_COOKIE: &str = "liasse-login";
+
+pub(crate) fn login_cookie_name(app: &App) -> &'static str {
+    if app.config.secure_cookies() {
+        LOGIN_COOKIE
+    } else {
+        PLAIN_LOGIN_COOKIE
+    }
+}
+
+/// Said on the login page when the form came back without its cookie: the browser did not
+/// keep it (a `Secure` cookie over plain HTTP from another host), so the form cannot work.
+pub const COOKIE_NOT_RETURNED: &str = "Votre navigateur n'a pas renvoyé le cookie de connexion : ce serveur exige HTTPS (ou le réglage secure_cookies = false sur un réseau interne). Vérifiez aussi que les cookies ne sont pas bloqués pour ce site.";
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -119,11 +133,12 @@ struct LoginQuery {
     collectivite: Option<String>,
 }
 
-pub(crate) fn login_cookie(token: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "{LOGIN_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=7200"
-    ))
-    .unwrap_or(HeaderValue::from_static("x=y"))
+pub(crate) fn login_cookie(app: &App, token: &str) -> HeaderValue {
+    set_cookie(app, login_cookie_name(app), token, "Strict", 7200)
+}
+
+fn new_login_token() -> String {
+    auth::new_secret("login").chars().take(48).collect()
 }
 
 async fn login_page(
@@ -138,13 +153,13 @@ async fn login_page(
         None => default_tenant(&app).await?,
     };
     // Reuse the token of an open login page (several tabs), or make one.
-    let token = cookie_value(&headers, LOGIN_COOKIE)
+    let token = cookie_value(&headers, login_cookie_name(&app))
         .filter(|t| {
             t.len() == 48
                 && t.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         })
-        .unwrap_or_else(|| auth::new_secret("login").chars().take(48).collect());
+        .unwrap_or_else(new_login_token);
     let page = LoginPage {
         chrome: Chrome::for_tenant("Connexion", tenant.as_ref()),
         token: token.clone(),
@@ -161,7 +176,7 @@ async fn login_page(
     };
     let mut resp = render(&page)?;
     resp.headers_mut()
-        .append(header::SET_COOKIE, login_cookie(&token));
+        .append(header::SET_COOKIE, login_cookie(&app, &token));
     Ok(resp)
 }
 
@@ -170,15 +185,36 @@ async fn login(
     ClientIp(client): ClientIp,
     req: Request,
 ) -> Result<Response, WebError> {
-    let cookie = cookie_value(req.headers(), LOGIN_COOKIE).unwrap_or_default();
+    let cookie = cookie_value(req.headers(), login_cookie_name(&app)).unwrap_or_default();
     let f = read_form(req.into_body()).await?;
     let token = f.text("csrf");
-    if cookie.is_empty() || !ct_eq(&token, &cookie) {
-        return Err(WebError::Csrf);
-    }
     let slug = f.text("tenant");
     let login = f.text("login");
     let next = f.text("suite");
+    if cookie.is_empty() {
+        // Not a forged form: the browser dropped the cookie. Say why, nothing is tried.
+        let tenant = liasse_store::tenants::by_slug(&app.db, &slug)
+            .await
+            .ok()
+            .flatten();
+        let token = new_login_token();
+        let page = LoginPage {
+            chrome: Chrome::for_tenant("Connexion", tenant.as_ref()),
+            token: token.clone(),
+            tenant: slug,
+            login,
+            next: local_path(&next).unwrap_or_default().to_string(),
+            error: Some(COOKIE_NOT_RETURNED.to_string()),
+            credentials_error: false,
+        };
+        let mut resp = render_status(StatusCode::FORBIDDEN, &page)?;
+        resp.headers_mut()
+            .append(header::SET_COOKIE, login_cookie(&app, &token));
+        return Ok(resp);
+    }
+    if !ct_eq(&token, &cookie) {
+        return Err(WebError::Csrf);
+    }
     let password = f.get("password").unwrap_or_default().to_string();
     match auth::login(&app, &slug, &login, &password, &client).await {
         Ok((session, _csrf, principal)) => {
@@ -188,16 +224,13 @@ async fn login(
                 .to_string();
             let mut resp = see_other(&target);
             let h = resp.headers_mut();
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "{SESSION_COOKIE}={session}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=28800"
-            )) {
-                h.append(header::SET_COOKIE, v);
-            }
             h.append(
                 header::SET_COOKIE,
-                HeaderValue::from_static(
-                    "__Host-liasse-login=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0",
-                ),
+                set_cookie(&app, session_cookie(&app), &session, "Lax", 28800),
+            );
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(&app, login_cookie_name(&app), "", "Strict", 0),
             );
             Ok(resp)
         }
@@ -238,7 +271,7 @@ async fn login(
 }
 
 async fn logout(State(app): State<App>, headers: HeaderMap, _form: Posted) -> Response {
-    if let Some(session) = cookie_value(&headers, SESSION_COOKIE)
+    if let Some(session) = cookie_value(&headers, session_cookie(&app))
         && let Err(e) = auth::logout(&app, &session).await
     {
         tracing::warn!(error = %e, "logout");
@@ -246,9 +279,7 @@ async fn logout(State(app): State<App>, headers: HeaderMap, _form: Posted) -> Re
     let mut resp = see_other("/connexion");
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static(
-            "__Host-liasse=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
-        ),
+        set_cookie(&app, session_cookie(&app), "", "Lax", 0),
     );
     resp.headers_mut()
         .insert("clear-site-data", HeaderValue::from_static("\"cache\""));

@@ -1,5 +1,5 @@
-//! The web session (the `__Host-liasse` cookie made by `services::auth::login`) and the CSRF
-//! check of every unsafe web handler.
+//! The web session (the `__Host-liasse` cookie made by `services::auth::login`, `liasse` when
+//! `secure_cookies = false`) and the CSRF check of every unsafe web handler.
 //!
 //! [`Posted`] and [`PostedMultipart`] are the only ways a web handler receives a form: they
 //! load the session and compare the form's `csrf` field with the session's token in constant
@@ -15,7 +15,7 @@ use liasse_store::tenants::{self, Tenant};
 
 use crate::app::App;
 use crate::error::AppError;
-use crate::http::auth::{SESSION_COOKIE, cookie_value};
+use crate::http::auth::{cookie_value, session_cookie};
 use crate::services::agency;
 use crate::services::auth::{self, Principal};
 use crate::web::WebError;
@@ -60,7 +60,7 @@ impl FromRequestParts<App> for Session {
         } else {
             "/".into()
         };
-        let Some(cookie) = cookie_value(&parts.headers, SESSION_COOKIE) else {
+        let Some(cookie) = cookie_value(&parts.headers, session_cookie(app)) else {
             return Err(WebError::Login { next });
         };
         let Some((p, csrf)) = auth::principal_from_session(app, &cookie).await? else {

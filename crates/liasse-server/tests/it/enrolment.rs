@@ -279,20 +279,21 @@ async fn an_admin_creates_an_agent_but_only_the_agent_chooses_its_password() {
     assert!(text.contains("\"pending\""), "{text}");
     assert!(!text.contains(&secret) && !text.contains("jeton"), "{text}");
 
-    // A forged enrolment form (no anti-forgery cookie) changes nothing.
+    // A form without its anti-forgery cookie (the browser dropped it: said so, with a fresh
+    // form and its cookie), then with a token that is not the cookie's, changes nothing.
     let mut stranger = Browser::new(&t);
-    let p = stranger
-        .post(
-            "/activation",
-            &[
-                ("csrf", "x"),
-                ("jeton", &secret),
-                ("password", GOOD),
-                ("confirmation", GOOD),
-            ],
-        )
-        .await;
+    let forged = [
+        ("csrf", "x"),
+        ("jeton", secret.as_str()),
+        ("password", GOOD),
+        ("confirmation", GOOD),
+    ];
+    let p = stranger.post("/activation", &forged).await;
     assert_eq!(p.status, 403, "{}", p.body);
+    assert!(p.body.contains("pas renvoyé le cookie"), "{}", p.body);
+    let p = stranger.post("/activation", &forged).await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(p.body.contains("Formulaire expiré"), "{}", p.body);
     assert!(account(&t, "morgan").await.password_hash.is_none());
 
     // A weak password, or two that differ, are refused in French; the link still works.

@@ -8,6 +8,7 @@ mod api_fuzz;
 mod cli;
 mod crash;
 mod diskfull;
+mod edge;
 mod enrolment;
 mod export;
 mod flows;
