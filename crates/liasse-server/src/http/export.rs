@@ -3,13 +3,14 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::app::App;
 use crate::error::AppError;
 use crate::http::documents::content_disposition;
+use crate::http::problem::problem;
 use crate::services::auth::Principal;
 use crate::services::export::{self, Via};
 
@@ -20,7 +21,18 @@ pub fn routes() -> Router<App> {
 /// The archive is streamed as it is written (see services::export): no length is known in
 /// advance, and a failure midway ends the body in an error instead of a truncated archive.
 async fn download(State(app): State<App>, p: Principal) -> Result<Response, AppError> {
-    let export = export::download(&app, &p, Via::Api).await?;
+    let export = match export::download(&app, &p, Via::Api).await {
+        Ok(export) => export,
+        Err(AppError::Conflict(m)) if m == export::EXPORT_BUSY => {
+            return Ok(problem(
+                StatusCode::CONFLICT,
+                "export-in-progress",
+                "Export déjà en cours",
+                m,
+            ));
+        }
+        Err(e) => return Err(e),
+    };
     let mut resp = Body::from_stream(export.body).into_response();
     let h = resp.headers_mut();
     h.insert(

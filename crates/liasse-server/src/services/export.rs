@@ -188,7 +188,12 @@ fn ensure_citizen(p: &Principal) -> Result<()> {
     }
 }
 
-/// Accounts with an export under way in this process.
+/// The refusal of a second export while one runs (the API gives it its own problem type).
+pub const EXPORT_BUSY: &str = "Un export de votre porte-documents est déjà en cours. Attendez la fin \
+     du téléchargement, puis réessayez.";
+
+/// Accounts with an export under way in this process (a second node has its own: the limit
+/// is per node, which still bounds the work one account can start at once).
 static RUNNING: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
 
 /// An account's turn to export; released when dropped (export done, failed or abandoned).
@@ -198,11 +203,7 @@ impl Turn {
     fn take(p: &Principal) -> Result<Turn> {
         let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
         if !running.insert(p.account_id.clone()) {
-            return Err(AppError::Conflict(
-                "Un export de votre porte-documents est déjà en cours. Attendez la fin du \
-                 téléchargement, puis réessayez."
-                    .into(),
-            ));
+            return Err(AppError::Conflict(EXPORT_BUSY.into()));
         }
         Ok(Turn(p.account_id.clone()))
     }
