@@ -174,6 +174,11 @@ pub(crate) async fn inspect(
         return Err(AppError::TooLarge { limit: t.max_size });
     }
     let allowed = formats_of(t);
+    // The type's pixel limit, never above the inspector's own.
+    let limits = Limits {
+        max_pixels: t.max_pixels.min(Limits::default().max_pixels),
+        ..Limits::default()
+    };
     let mut file = spooled.file.try_clone()?;
     let size = spooled.size;
     let _turn = app
@@ -183,12 +188,7 @@ pub(crate) async fn inspect(
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let result = tokio::task::spawn_blocking(move || {
         file.seek(SeekFrom::Start(0))?;
-        Ok::<_, std::io::Error>(liasse_inspect::inspect(
-            &mut file,
-            size,
-            &allowed,
-            &Limits::default(),
-        ))
+        Ok::<_, std::io::Error>(liasse_inspect::inspect(&mut file, size, &allowed, &limits))
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;

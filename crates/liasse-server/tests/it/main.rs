@@ -14,6 +14,7 @@ mod exports;
 mod foundation;
 mod lifecycle;
 mod matrix;
+mod pixels;
 mod procedures;
 mod repair;
 mod uploads;
