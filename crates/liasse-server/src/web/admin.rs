@@ -24,7 +24,9 @@ use crate::web::citizen::Choice;
 use crate::web::fmt;
 use crate::web::session::Fields;
 use crate::web::theme::Brand;
-use crate::web::{FormErrors, Posted, Session, WebError, render, render_status, see_other};
+use crate::web::{
+    FormErrors, Posted, PostedMultipart, Session, WebError, render, render_status, see_other,
+};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -41,6 +43,8 @@ pub fn routes() -> Router<App> {
         .route("/admin/agents/{id}/desactiver", post(disable_agent))
         .route("/admin/agents/{id}/reactiver", post(enable_agent))
         .route("/admin/apparence", get(branding).post(save_branding))
+        .route("/admin/apparence/logo", post(upload_logo))
+        .route("/admin/apparence/logo/retirer", post(remove_logo))
         .route("/admin/reglages", post(save_settings))
 }
 
@@ -1196,11 +1200,13 @@ struct BrandingPage {
     primary: String,
     logo: String,
     settings: String,
+    /// The address of the uploaded logo, if there is one.
+    uploaded_logo: Option<String>,
 }
 
 fn other_settings(settings: &serde_json::Value) -> String {
     let mut s = settings.as_object().cloned().unwrap_or_default();
-    for k in ["brand_name", "brand_primary", "brand_logo_url"] {
+    for k in ["brand_name", "brand_primary", "brand_logo_url", admin::LOGO_KEY] {
         s.remove(k);
     }
     serde_json::to_string_pretty(&serde_json::Value::Object(s)).unwrap_or_else(|_| "{}".into())
@@ -1236,6 +1242,10 @@ async fn branding_page(
     });
     let mut chrome = s.chrome(app, "Apparence et réglages").await;
     let brand = Brand::of(&tenant);
+    let uploaded_logo = admin::Logo::of(&tenant.settings)
+        .is_some()
+        .then(|| brand.logo.clone())
+        .flatten();
     chrome.site = brand.name;
     chrome.logo = brand.logo;
     render_status(
@@ -1248,6 +1258,7 @@ async fn branding_page(
             primary,
             logo,
             settings,
+            uploaded_logo,
         },
     )
 }
@@ -1303,6 +1314,62 @@ async fn save_branding(State(app): State<App>, form: Posted) -> Result<Response,
             .await
         }
     }
+}
+
+/// The logo file of the branding page (a multipart form: `csrf` first, then `logo`).
+async fn upload_logo(
+    State(app): State<App>,
+    form: PostedMultipart,
+) -> Result<Response, WebError> {
+    let PostedMultipart { s, mut mp } = form;
+    s.admin()?;
+    let result = async {
+        let mut bytes = None;
+        while let Some(mut field) = mp.next_field().await.map_err(|_| unreadable_logo())? {
+            if field.name() != Some("logo") {
+                continue;
+            }
+            let mut data = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(|_| unreadable_logo())? {
+                // Stops reading as soon as the file is known to be too big.
+                if data.len() + chunk.len() > admin::LOGO_MAX_BYTES {
+                    return Err(admin::logo_too_large());
+                }
+                data.extend_from_slice(&chunk);
+            }
+            bytes = Some(data);
+            break;
+        }
+        match bytes {
+            Some(b) if !b.is_empty() => admin::set_logo(&app, &s.p, b).await,
+            _ => Err(AppError::invalid(
+                "missing-field",
+                "choisissez le fichier du logo (PNG, JPEG ou WebP)",
+            )),
+        }
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(see_other("/admin/apparence?ok=apparence")),
+        Err(e) => {
+            let (status, errors) = FormErrors::from_app(&e, "logo");
+            branding_page(&app, &s, errors, None, status).await
+        }
+    }
+}
+
+fn unreadable_logo() -> AppError {
+    AppError::invalid(
+        "invalid-logo",
+        "le fichier du logo n'a pas pu être lu : envoyez-le à nouveau",
+    )
+}
+
+async fn remove_logo(State(app): State<App>, form: Posted) -> Result<Response, WebError> {
+    let Posted { s, .. } = form;
+    s.admin()?;
+    admin::remove_logo(&app, &s.p).await?;
+    Ok(see_other("/admin/apparence?ok=apparence"))
 }
 
 async fn save_settings(State(app): State<App>, form: Posted) -> Result<Response, WebError> {

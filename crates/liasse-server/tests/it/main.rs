@@ -13,6 +13,7 @@ mod export;
 mod exports;
 mod foundation;
 mod lifecycle;
+mod logos;
 mod matrix;
 mod pixels;
 mod procedures;
