@@ -130,7 +130,7 @@ impl Refusal {
 /// Megapixels for a person: "12", "0,5", "100" (rounded down to one decimal).
 fn megapixels(pixels: u64) -> String {
     let tenths = pixels / 100_000;
-    if tenths % 10 == 0 {
+    if tenths.is_multiple_of(10) {
         group_thousands(tenths / 10)
     } else {
         format!("{},{}", group_thousands(tenths / 10), tenths % 10)
