@@ -78,7 +78,7 @@ async function citizen(b, vp) {
   step("accueil et connexion");
   await page.goto(BASE + "/");
   await check(page, vp, "accueil");
-  await expectText(page, "camille-demo");
+  await expectText(page, "cerise-tambour-lune");
   await Promise.all([page.waitForNavigation(), page.click('main a[href="/connexion"]')]);
   await check(page, vp, "connexion");
   // A wrong password: a French error tied to the fields, nothing else.
@@ -88,7 +88,7 @@ async function citizen(b, vp) {
   await expectText(page, "Identifiant, mot de passe ou collectivité incorrect");
   assert.equal(await page.getAttribute("#login", "aria-invalid"), "true");
   await check(page, vp, "connexion-erreur");
-  await login(page, "camille", "camille-demo");
+  await login(page, "camille", "cerise-tambour-lune");
   assert.match(page.url(), /\/documents$/);
   await check(page, vp, "citoyen-01-mes-documents");
 
@@ -166,8 +166,14 @@ async function citizen(b, vp) {
   const requestUrl = page.url().replace(/\?.*$/, "");
   const number = (await page.textContent("h1")).match(/\d{4}-\d+/)[0];
   await check(page, vp, "citoyen-11-demande-brouillon");
+  // Nothing can be sent yet: the page says what is missing, with links.
+  assert.equal(await page.$('form[action$="/envoyer"]'), null, "pas d'envoi d'une demande incomplète");
+  await expectText(page, "Avant d'envoyer la demande");
   await page.check("#q-separated_parents-non");
   await page.check("#q-canteen-non");
+  await page.fill("#q-school_year", "2026-2027");
+  const child = await page.getAttribute("#membres input[name=members]", "value");
+  await page.check(`#membres input[value="${child}"]`);
   await submit(page, 'form[action$="/reponses"] button');
   await expectText(page, "Vos réponses ont été enregistrées");
   for (const [req, title] of [["domicile", pdfTitle], ["identite", photoTitle]]) {
@@ -176,6 +182,12 @@ async function citizen(b, vp) {
     await submit(page, `#exigence-${req} form[action$="/joindre"] button`);
     await expectText(page, "La pièce a été jointe");
   }
+  // The child's vaccination record, uploaded straight into the request.
+  const vaccins = `#exigence-vaccins-${child}`;
+  await page.click(`${vaccins} summary`);
+  await page.setInputFiles(`${vaccins} input[type=file]`, { name: "carnet.pdf", mimeType: "application/pdf", buffer: pdf("Carnet de santé") });
+  await submit(page, `${vaccins} form[action*="/deposer"] button`);
+  await expectText(page, "La pièce a été jointe");
   await submit(page, 'form[action$="/envoyer"] button');
   await expectText(page, "Code de suivi");
   await check(page, vp, "citoyen-12-demande-envoyee");
@@ -213,7 +225,7 @@ async function citizen(b, vp) {
 async function agent(b, vp, r) {
   const { page, context } = b;
   step("connexion de l'agent, tableau de bord");
-  await login(page, "agent", "agent-demo");
+  await login(page, "agent", "cartable-orage-violet");
   assert.match(page.url(), /\/agent$/);
   await expectText(page, r.number);
   await check(page, vp, "agent-01-tableau-de-bord");
@@ -312,7 +324,7 @@ async function agent(b, vp, r) {
  *  offline list of the installed app (never any document content in the caches). */
 async function citizenAfter(b, vp, r) {
   const { page, context } = b;
-  await login(page, "camille", "camille-demo");
+  await login(page, "camille", "cerise-tambour-lune");
   step("le journal montre la consultation par l'agent, avec sa base");
   await page.goto(BASE + "/journal?autres=1");
   await expectText(page, "Dominique Petit (Service scolaire) a consulté votre carte nationale d'identité le");
@@ -373,7 +385,7 @@ async function admin(b, vp) {
   const code = `attestation-cantine-${vp}-${RUN}`;
   const proc = `inscription-cantine-${vp}-${RUN}`;
   step("connexion de l'administratrice");
-  await login(page, "admin", "admin-demo");
+  await login(page, "admin", "phare-grenier-olive");
   assert.match(page.url(), /\/admin$/);
   await check(page, vp, "admin-01-accueil");
 

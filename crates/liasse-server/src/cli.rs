@@ -161,7 +161,7 @@ struct UserCreate {
 
 #[derive(Subcommand)]
 enum TokenCommand {
-    /// Create a token and print it (shown once).
+    /// Create a token and print it (shown once; its id goes to standard error).
     Create {
         #[arg(long)]
         tenant: String,
@@ -169,8 +169,25 @@ enum TokenCommand {
         login: String,
         #[arg(long, default_value = "")]
         scopes: String,
-        #[arg(long, default_value = "")]
-        label: String,
+        /// What the token is for, shown by `token list`.
+        #[arg(long, alias = "label", default_value = "")]
+        name: String,
+        /// Lifetime: 30d, 12h, 90m (days, hours, minutes), or never. Default 90d.
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// List tokens (never their secrets): id, name, login, created, expires, state.
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        login: Option<String>,
+    },
+    /// Revoke a token at once.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        id: String,
     },
 }
 
@@ -403,12 +420,59 @@ async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             tenant,
             login,
             scopes,
-            label,
+            name,
+            expires,
         }) => {
-            let secret =
-                auth::create_token(&app, Actor::operator(), &tenant, &login, &scopes, &label)
-                    .await?;
-            println!("{secret}");
+            let lifetime = match expires.as_deref() {
+                Some(d) => auth::TokenLifetime::parse(d)?,
+                None => auth::TokenLifetime::DEFAULT,
+            };
+            let t = auth::issue_token(
+                &app,
+                Actor::operator(),
+                auth::NewToken {
+                    tenant_slug: &tenant,
+                    login: &login,
+                    scopes: &scopes,
+                    name: &name,
+                    lifetime,
+                },
+            )
+            .await?;
+            println!("{}", t.secret);
+            match t.expires_at {
+                Some(at) => eprintln!(
+                    "token {} created for {login}, expires {}",
+                    t.id,
+                    liasse_domain::clock::rfc3339(at)
+                ),
+                None => eprintln!(
+                    "token {} created for {login}; it never expires: revoke it with `liasse token revoke --tenant {tenant} {}` when it is no longer needed",
+                    t.id, t.id
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::List { tenant, login }) => {
+            let tokens = auth::tenant_tokens(&app, &tenant, login.as_deref()).await?;
+            println!("id\tname\tlogin\tcreated\texpires\tstate");
+            for t in tokens {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    if t.name.is_empty() { "-" } else { &t.name },
+                    t.login,
+                    liasse_domain::clock::rfc3339(t.created_at),
+                    t.expires_at
+                        .map_or_else(|| "never".to_string(), liasse_domain::clock::rfc3339),
+                    t.state
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Revoke { tenant, id }) => {
+            let t = auth::revoke_token(&app, Actor::operator(), &tenant, &id).await?;
+            println!("token {} of {} revoked", t.id, t.login);
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -26,7 +26,7 @@ const ACCOUNTS: &[DemoAccount] = &[
         "Camille Martin",
         "",
         &[],
-        "camille-demo",
+        "cerise-tambour-lune",
     ),
     (
         "agent",
@@ -34,7 +34,7 @@ const ACCOUNTS: &[DemoAccount] = &[
         "Dominique Petit",
         "Service scolaire",
         &[("scolaire", "modify"), ("etat-civil", "consult")],
-        "agent-demo",
+        "cartable-orage-violet",
     ),
     (
         "admin",
@@ -42,7 +42,7 @@ const ACCOUNTS: &[DemoAccount] = &[
         "Administratrice",
         "",
         &[],
-        "admin-demo",
+        "phare-grenier-olive",
     ),
 ];
 
@@ -84,11 +84,11 @@ pub async fn load(app: &App) -> Result<String> {
     );
     for (login, role, name, _, _, password) in ACCOUNTS {
         banner.push_str(&format!(
-            "  {login:<8} / {password:<13} {} ({name})\n",
+            "  {login:<8} / {password:<22} {} ({name})\n",
             role.code()
         ));
     }
-    banner.push_str("Log in over the API: POST /api/v1/session {\"tenant\":\"demo\",\"login\":\"camille\",\"password\":\"camille-demo\"}");
+    banner.push_str("Log in over the API: POST /api/v1/session {\"tenant\":\"demo\",\"login\":\"camille\",\"password\":\"cerise-tambour-lune\"}");
     Ok(banner)
 }
 

@@ -35,6 +35,17 @@ pub enum AppError {
     Crypto(#[from] CryptoError),
     #[error("internal: {0}")]
     Internal(String),
+    /// Input that is well-formed but not enough to go on (a request sent with gaps): every
+    /// gap with its field, answered 422.
+    #[error("{code}: {detail}")]
+    Incomplete {
+        code: &'static str,
+        detail: String,
+        errors: Vec<liasse_domain::procedure::Gap>,
+    },
+    /// A conflict with its own stable problem type (a request locked by an agent), 409.
+    #[error("{code}: {detail}")]
+    ConflictOf { code: &'static str, detail: String },
 }
 
 impl From<StoreError> for AppError {

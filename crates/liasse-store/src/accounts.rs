@@ -209,6 +209,82 @@ pub async fn by_token_hash(
     }
 }
 
+/// A token as its owner and the operator see it: never its secret nor its hash.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: String,
+    pub account_id: String,
+    pub login: String,
+    pub label: String,
+    pub scopes: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+fn token_info(r: &AnyRow) -> Result<TokenInfo> {
+    Ok(TokenInfo {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        login: r.try_get("login")?,
+        label: r.try_get("label")?,
+        scopes: r.try_get("scopes")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+const TOKEN_INFO: &str = "SELECT t.id, t.account_id, a.login, t.label, t.scopes, t.created_at, \
+     t.expires_at, t.revoked_at FROM api_tokens t JOIN accounts a ON a.id = t.account_id \
+     AND a.tenant_id = t.tenant_id WHERE t.tenant_id = $1";
+
+/// The tokens of a tenant, or of one of its accounts, newest first.
+pub async fn tokens(db: &Db, tenant_id: &str, account_id: Option<&str>) -> Result<Vec<TokenInfo>> {
+    let rows = match account_id {
+        Some(account) => {
+            sqlx::query(&format!(
+                "{TOKEN_INFO} AND t.account_id = $2 ORDER BY t.created_at DESC, t.id DESC"
+            ))
+            .bind(tenant_id)
+            .bind(account)
+            .fetch_all(db.pool())
+            .await?
+        }
+        None => {
+            sqlx::query(&format!(
+                "{TOKEN_INFO} ORDER BY a.login, t.created_at DESC, t.id DESC"
+            ))
+            .bind(tenant_id)
+            .fetch_all(db.pool())
+            .await?
+        }
+    };
+    rows.iter().map(token_info).collect()
+}
+
+pub async fn token_by_id(db: &Db, tenant_id: &str, id: &str) -> Result<Option<TokenInfo>> {
+    let row = sqlx::query(&format!("{TOKEN_INFO} AND t.id = $2"))
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(token_info).transpose()
+}
+
+/// Marks a token revoked; `false` when it was revoked already (or is not of this tenant).
+pub async fn revoke_token(tx: &mut WriteTx, tenant_id: &str, id: &str, now: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(tenant_id)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 pub async fn insert_session(
     tx: &mut WriteTx,
     id_hash: &str,

@@ -819,7 +819,7 @@ pub async fn open_requests_with_document(
     let rows = sqlx::query(
         "SELECT r.id, r.number, r.domain, r.lock_holder, r.lock_until FROM request_attachments a \
          JOIN requests r ON r.id = a.request_id WHERE a.tenant_id = $1 AND a.document_id = $2 \
-         AND r.state IN ('submitted', 'in_progress') ORDER BY r.id",
+         AND r.state IN ('submitted', 'in_progress', 'complement') ORDER BY r.id",
     )
     .bind(tenant_id)
     .bind(document_id)

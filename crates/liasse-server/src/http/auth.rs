@@ -5,7 +5,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::convert::Infallible;
@@ -13,6 +13,7 @@ use subtle_eq::ct_eq;
 
 use crate::app::App;
 use crate::error::AppError;
+use crate::http::extract::Path;
 use crate::services::auth::{self, Principal};
 
 /// The session cookie; `__Host-` makes browsers require Secure, Path=/ and no Domain.
@@ -83,7 +84,10 @@ impl FromRequestParts<App> for Principal {
 }
 
 pub fn routes() -> Router<App> {
-    Router::new().route("/session", post(login).delete(logout))
+    Router::new()
+        .route("/session", post(login).delete(logout))
+        .route("/tokens", get(own_tokens))
+        .route("/tokens/{id}", delete(revoke_token))
 }
 
 #[derive(Deserialize)]
@@ -157,4 +161,22 @@ async fn logout(
         ),
     );
     Ok(resp)
+}
+
+/// The caller's own API tokens, newest first (never their secrets).
+async fn own_tokens(
+    State(app): State<App>,
+    p: Principal,
+) -> Result<Json<Vec<auth::TokenView>>, AppError> {
+    Ok(Json(auth::own_tokens(&app, &p).await?))
+}
+
+/// Revokes one of the caller's own tokens; any other id is not found.
+async fn revoke_token(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    auth::revoke_own_token(&app, &p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

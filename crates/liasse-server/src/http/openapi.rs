@@ -300,7 +300,7 @@ pub fn spec() -> Value {
                     "status": { "type": "string", "enum": ["active", "revoked", "expired"] }, "uses": { "type": "array", "items": { "type": "object" } } } },
                 "Request": { "type": "object", "properties": {
                     "id": { "type": "string" }, "number": { "type": "string" }, "procedure": { "type": "string" }, "procedure_title": { "type": "string" }, "domain": { "type": "string" },
-                    "citizen_id": { "type": "string" }, "state": { "type": "string", "enum": ["draft", "submitted", "in_progress", "completed", "rejected", "closed"] },
+                    "citizen_id": { "type": "string" }, "state": { "type": "string", "enum": ["draft", "submitted", "in_progress", "complement", "completed", "rejected", "closed"] },
                     "answers": { "type": "object" }, "members": { "type": "array", "items": { "type": "string" } },
                     "requirements": { "type": "array", "items": { "type": "object" } }, "missing": { "type": "array", "items": { "type": "string" } },
                     "notes": { "type": "array", "items": { "type": "object" } }, "history": { "type": "array", "items": { "type": "object" } },
@@ -313,6 +313,10 @@ pub fn spec() -> Value {
                     "channels": { "type": "object", "properties": { "email": { "type": "boolean" }, "sms": { "type": "boolean" }, "in_app": { "type": "boolean" } } },
                     "optional": { "type": "boolean" }, "digest": { "type": "boolean" }, "email": { "type": ["string", "null"] },
                     "phone": { "type": ["string", "null"] }, "account_email": { "type": ["string", "null"] } } },
+                "Token": { "type": "object", "required": ["id", "name", "account", "login", "scopes", "created_at", "expires_at", "revoked_at", "state"], "properties": {
+                    "id": { "type": "string" }, "name": { "type": "string" }, "account": { "type": "string" }, "login": { "type": "string" }, "scopes": { "type": "string" },
+                    "created_at": { "type": "integer", "description": "millisecondes depuis 1970" }, "expires_at": { "type": ["integer", "null"] }, "revoked_at": { "type": ["integer", "null"] },
+                    "state": { "type": "string", "enum": ["active", "expired", "revoked"] } } },
                 "Check": { "type": "object", "properties": {
                     "id": { "type": "string" }, "version": { "type": "integer" }, "intact": { "type": "boolean" },
                     "digest_expected": { "type": "string" }, "digest_actual": { "type": ["string", "null"] } } }
@@ -516,14 +520,15 @@ pub fn spec() -> Value {
                     "summary": "Déposer une nouvelle pièce pour ce justificatif (elle rejoint le porte-documents, typée)", "requestBody": upload_body(false),
                     "responses": op("", "201", request.clone(), &upload_and_404.iter().copied().chain(["409:Demande terminée"]).collect::<Vec<_>>())["responses"]
                 },
-                "delete": op("Retirer la pièce de la demande (elle reste dans le porte-documents)", "200", request.clone(), &["400", "404", "409:Demande terminée"])
+                "delete": op("Retirer la pièce de la demande (elle reste dans le porte-documents) : dans un brouillon, ou pour une pièce demandée en complément", "200", request.clone(), &["400", "404", "409:Demande terminée, envoyée (request-sent) ou verrouillée par un agent (request-locked)"])
             },
             "/requests/{id}/transitions": {
                 "parameters": [id_param()],
                 "post": with_json_body(
-                    op("Changer l'état : submitted (usager), in_progress, completed, rejected, closed (agent)", "200", request.clone(), &["400:Requête invalide, ou justificatifs manquants", "403", "404", "409:Transition impossible ou demande verrouillée"]),
+                    op("Changer l'état : submitted (usager, aussi après un complément), in_progress, complement (avec reason et requirements), completed, rejected (avec reason), closed (agent) ; l'usager est prévenu de chaque changement", "200", request.clone(), &["400:Requête invalide (motif manquant, pièce inconnue)", "403", "404", "409:Transition impossible ou demande verrouillée (request-locked)", "422:Demande incomplète (request-incomplete, liste errors : field, detail)"]),
                     json!({ "type": "object", "additionalProperties": false, "required": ["to"], "properties": {
-                        "to": { "type": "string", "enum": ["submitted", "in_progress", "completed", "rejected", "closed"] }, "reason": nullable("string") } }))
+                        "to": { "type": "string", "enum": ["submitted", "in_progress", "complement", "completed", "rejected", "closed"] }, "reason": nullable("string"),
+                        "requirements": { "type": "array", "items": { "type": "string" } } } }))
             },
             "/requests/{id}/lock": {
                 "parameters": [id_param()],
@@ -561,6 +566,13 @@ pub fn spec() -> Value {
                         "headers": { "Content-Disposition": { "required": true, "description": "attachment; filename=...", "schema": { "type": "string" } } },
                         "content": { "application/zip": { "schema": { "type": "string", "format": "binary" } } } } }),
                         &["403:Réservé aux usagers", "507"], true) }
+            },
+            "/tokens": {
+                "get": op("Mes jetons d'API (jamais leur secret), du plus récent au plus ancien", "200", json!({ "type": "array", "items": { "$ref": "#/components/schemas/Token" } }), &[])
+            },
+            "/tokens/{id}": {
+                "parameters": [id_param()],
+                "delete": op_no_content("Révoquer un de mes jetons : il est refusé dès la requête suivante", "Jeton révoqué (ou déjà révoqué)", &["400", "404:Jeton inconnu ou d'un autre compte"])
             },
             "/session": {
                 "post": { "summary": "Connexion par mot de passe (corps JSON seulement)", "security": [],

@@ -13,6 +13,9 @@ struct Problem {
     title: &'static str,
     status: u16,
     detail: String,
+    /// Each field at fault, for problems about several fields.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<liasse_domain::procedure::Gap>,
 }
 
 /// The problem type URI of a code; stable, part of the API contract.
@@ -26,11 +29,23 @@ pub fn problem(
     title: &'static str,
     detail: impl Into<String>,
 ) -> Response {
+    problem_with_errors(status, code, title, detail, Vec::new())
+}
+
+/// A problem that lists the fields at fault (`errors`: `{field, detail}`).
+pub fn problem_with_errors(
+    status: StatusCode,
+    code: &str,
+    title: &'static str,
+    detail: impl Into<String>,
+    errors: Vec<liasse_domain::procedure::Gap>,
+) -> Response {
     let body = Problem {
         type_: type_uri(code),
         title,
         status: status.as_u16(),
         detail: detail.into(),
+        errors,
     };
     let mut resp = (status, axum::Json(body)).into_response();
     resp.headers_mut().insert(
@@ -150,14 +165,26 @@ impl IntoResponse for AppError {
                 ),
             ),
             AppError::Conflict(m) => problem(S::CONFLICT, "conflict", "Conflit", m),
+            AppError::ConflictOf { code, detail } => problem(S::CONFLICT, code, "Conflit", detail),
+            AppError::Incomplete {
+                code,
+                detail,
+                errors,
+            } => problem_with_errors(
+                S::UNPROCESSABLE_ENTITY,
+                code,
+                "Demande incomplète",
+                detail,
+                errors,
+            ),
             AppError::RateLimited { retry_after_secs } => {
                 let mut r = problem(
                     S::TOO_MANY_REQUESTS,
                     "too-many-attempts",
                     "Trop de tentatives",
                     format!(
-                        "Trop de tentatives de connexion. Réessayez dans {} minute(s).",
-                        retry_after_secs.div_ceil(60)
+                        "Trop de tentatives de connexion. Réessayez dans {}.",
+                        crate::services::auth::retry_wait_fr(retry_after_secs)
                     ),
                 );
                 if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {

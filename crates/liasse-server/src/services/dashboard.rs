@@ -13,7 +13,7 @@ use crate::error::{AppError, Result};
 use crate::services::auth::Principal;
 use crate::services::requests;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Item {
     pub id: String,
     pub number: String,
@@ -101,26 +101,29 @@ pub async fn dashboard(app: &App, p: &Principal) -> Result<Dashboard> {
         late: Vec::new(),
         urgent: Vec::new(),
     };
-    // Late and urgent count every request, including those also listed as new or mine.
-    d.counts
-        .insert("late", all.iter().filter(|(_, i)| i.late).count());
-    d.counts
-        .insert("urgent", all.iter().filter(|(_, i)| i.urgent).count());
+    // One list per section and each count is its list's length, so the page (which shows the
+    // lists) and the API say the same. A late or urgent request is listed as such wherever
+    // else it also belongs, and is no longer "new".
     for (r, item) in all {
         let mine =
             r.lock_holder.as_deref() == Some(p.account_id.as_str()) && r.state == "in_progress";
-        if r.state == "submitted" {
-            d.new.push(item);
-        } else if mine {
-            d.mine.push(item);
-        } else if item.late {
+        if r.state == "submitted" && !item.late && !item.urgent {
+            d.new.push(item.clone());
+        }
+        if mine {
+            d.mine.push(item.clone());
+        }
+        if item.urgent {
+            d.urgent.push(item.clone());
+        }
+        if item.late {
             d.late.push(item);
-        } else if item.urgent {
-            d.urgent.push(item);
         }
     }
     d.counts.insert("new", d.new.len());
     d.counts.insert("mine", d.mine.len());
+    d.counts.insert("late", d.late.len());
+    d.counts.insert("urgent", d.urgent.len());
     Ok(d)
 }
 

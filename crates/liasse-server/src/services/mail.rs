@@ -56,7 +56,7 @@ pub struct Fanout {
 pub async fn notify(tx: &mut WriteTx, app: &App, n: &Notice<'_>, now: i64) -> Result<Fanout> {
     let mut out = Fanout::default();
     let prefs = store::prefs(tx.conn(), n.tenant_id, n.account_id).await?;
-    if !n.mandatory && !prefs.optional {
+    if !n.mandatory && !prefs.optional && !is_request_notice(n.kind) {
         return Ok(out);
     }
     let Some(account) = accounts::by_id(&app.db, n.tenant_id, n.account_id).await? else {
@@ -715,4 +715,113 @@ async fn send_sms(senders: &Senders, o: &OutboxRow) -> std::result::Result<(), S
         permanent,
         message: format!("passerelle SMS : HTTP {status}"),
     })
+}
+
+// ------------------------------------------------------------------------ request notices
+
+/// A request's state notices are not reminders: "optional" (reminders) does not silence
+/// them; the chosen channels still apply.
+fn is_request_notice(kind: &str) -> bool {
+    kind.starts_with("request.state.")
+}
+
+/// A change of a request's state, as the citizen is told about it.
+pub struct RequestChange<'a> {
+    pub request: &'a liasse_store::requests::RequestRow,
+    pub procedure_title: &'a str,
+    /// The state before the change (`complement` → `submitted` is a complement received).
+    pub previous: &'a str,
+    pub reason: Option<&'a str>,
+    /// Labels of the documents asked for in a complement request.
+    pub asked: &'a [String],
+}
+
+/// Tells the citizen of a request's new state, on the channels of their preferences, with
+/// what to do next and a link to the request; inside the transaction of the change.
+pub async fn notify_request_state(
+    tx: &mut WriteTx,
+    app: &App,
+    c: &RequestChange<'_>,
+    now: i64,
+) -> Result<Fanout> {
+    let r = c.request;
+    let link = format!(
+        "{}/demandes/{}",
+        app.config.public_url().trim_end_matches('/'),
+        r.id
+    );
+    let what = format!("votre demande « {} » n° {}", c.procedure_title, r.number);
+    let reason = c.reason.unwrap_or_default();
+    let (title, text) = match (c.previous, r.state.as_str()) {
+        ("complement", "submitted") => (
+            format!("Demande {} : complément reçu", r.number),
+            format!(
+                "Le complément de {what} a bien été reçu. Le service reprend l'instruction ; vous n'avez rien d'autre à faire pour l'instant."
+            ),
+        ),
+        (_, "submitted") => (
+            format!("Demande {} reçue", r.number),
+            format!(
+                "Nous avons bien reçu {what}. Elle va être examinée par le service ; vous serez prévenu à chaque étape. Vous n'avez rien à faire pour l'instant."
+            ),
+        ),
+        (_, "in_progress") => (
+            format!("Demande {} prise en charge", r.number),
+            format!(
+                "Un agent a pris en charge {what}. Vous n'avez rien à faire pour l'instant : s'il manque quelque chose, le service vous le demandera."
+            ),
+        ),
+        (_, "complement") => (
+            format!("Demande {} : un complément vous est demandé", r.number),
+            format!(
+                "Le service vous demande de compléter {what}.\n\nMotif : {reason}\n\nPièces à fournir : {}.\n\nOuvrez votre demande, joignez ces pièces puis renvoyez-la.",
+                c.asked.join(", ")
+            ),
+        ),
+        (_, "completed") => (
+            format!("Demande {} acceptée", r.number),
+            format!(
+                "Bonne nouvelle : {what} a été acceptée.{} Si le service vous adresse un courrier, il arrivera dans votre porte-documents.",
+                if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n\nMessage du service : {reason}\n")
+                }
+            ),
+        ),
+        (_, "rejected") => (
+            format!("Demande {} refusée", r.number),
+            format!(
+                "{} a été refusée.\n\nMotif : {reason}\n\nSi vous pensez qu'il s'agit d'une erreur, répondez au service depuis votre demande ; vous pouvez aussi refaire la démarche avec les pièces qui conviennent.",
+                crate::web::error::capitalise(&what).trim_end_matches('.')
+            ),
+        ),
+        (_, "closed") => (
+            format!("Demande {} close", r.number),
+            format!(
+                "{} est close. Le service n'a plus accès à vos pièces par cette demande ; elles restent dans votre porte-documents.",
+                crate::web::error::capitalise(&what).trim_end_matches('.')
+            ),
+        ),
+        _ => return Ok(Fanout::default()),
+    };
+    let kind = format!("request.state.{}", r.state);
+    notify(
+        tx,
+        app,
+        &Notice {
+            tenant_id: &r.tenant_id,
+            account_id: &r.citizen_id,
+            kind: &kind,
+            // Each change is its own event, written once with it (the same state can come
+            // back, within the same millisecond on a simulated clock).
+            key: format!("request:{}:{}:{}", r.id, r.state, new_id()),
+            title,
+            text: format!("{text}\n\nVotre demande : {link}"),
+            object_id: Some(&r.id),
+            mandatory: false,
+        },
+        now,
+    )
+    .await
 }

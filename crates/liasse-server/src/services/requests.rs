@@ -9,7 +9,7 @@ use liasse_domain::doctype::format_date;
 use liasse_domain::ids::{is_valid_id, new_id};
 use liasse_domain::journal::NewEntry;
 use liasse_domain::policy::{Right, Role};
-use liasse_domain::procedure::{Expanded, Procedure};
+use liasse_domain::procedure::{Expanded, Gap, Procedure};
 use liasse_store::documents::{self, DocumentRow};
 use liasse_store::requests::{self as store, AttachmentRow, HistoryRow, NoteRow, RequestRow};
 use liasse_store::{journal, members};
@@ -154,6 +154,17 @@ pub struct RequirementView {
     pub attached: Option<AttachmentRow>,
     /// The citizen's fitting documents, best first (shown to the citizen only).
     pub candidates: Vec<Candidate>,
+    /// Whether the citizen may attach or remove a document here now: in a draft, or when an
+    /// agent asked for it in a complement request and no agent holds the lock.
+    pub editable: bool,
+}
+
+/// What an agent asked the citizen to complete.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComplementView {
+    pub reason: String,
+    /// Requirement ids.
+    pub requirements: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -170,6 +181,13 @@ pub struct RequestView {
     pub requirements: Vec<RequirementView>,
     /// Mandatory requirements not met yet.
     pub missing: Vec<String>,
+    /// Everything that keeps the request from being sent: unanswered or ill-typed answers,
+    /// no household member chosen when one is needed, missing documents.
+    pub incomplete: Vec<Gap>,
+    /// The open complement request, while the request waits for the citizen.
+    pub complement: Option<ComplementView>,
+    /// An agent holds the lock: the citizen can change nothing now.
+    pub locked: bool,
     pub notes: Vec<NoteRow>,
     pub history: Vec<HistoryRow>,
     pub lock_holder: Option<String>,
@@ -376,8 +394,17 @@ async fn view(
         r.submitted_at.unwrap_or(app.now()),
     ));
     let is_owner = p.account_id == r.citizen_id;
+    let history_rows = store::history(&app.db, &r.tenant_id, &r.id).await?;
+    let locked = agent_lock(r, app.now());
+    let complement = complement_of(r, &history_rows);
     let mut reqs = Vec::new();
     let mut missing = Vec::new();
+    let mut gaps = proc_.gaps(
+        &answers_of(r),
+        &household_of(&member_rows),
+        &members_of(r),
+        question_label,
+    );
     for e in &expanded {
         let attached = attachments.iter().find(|a| a.requirement == e.id).cloned();
         let status = match attached
@@ -391,6 +418,14 @@ async fn view(
         if e.mandatory && status != "attached" {
             missing.push(e.id.clone());
         }
+        let editable = !locked
+            && match r.state.as_str() {
+                "draft" => true,
+                "complement" => complement
+                    .as_ref()
+                    .is_some_and(|c| c.requirements.contains(&e.id)),
+                _ => false,
+            };
         let mut candidates: Vec<&DocumentRow> =
             if is_owner && !matches!(r.state.as_str(), "closed" | "completed" | "rejected") {
                 docs.iter()
@@ -447,6 +482,25 @@ async fn view(
             status: status.into(),
             attached,
             candidates: cands,
+            editable,
+        });
+    }
+    // Sent once, the answers and members are fixed: a complement is about documents only, so
+    // a procedure changed since cannot leave the citizen stuck on a question they cannot edit.
+    if r.state != "draft" {
+        gaps.clear();
+    }
+    for req in reqs.iter().filter(|x| missing.contains(&x.id)) {
+        gaps.push(Gap {
+            field: format!("requirements.{}", req.id),
+            detail: format!(
+                "joignez la pièce « {} » ({})",
+                req.label,
+                req.subject_name
+                    .as_deref()
+                    .map(|n| format!("pour {n}"))
+                    .unwrap_or_else(|| "pour vous".into())
+            ),
         });
     }
     let notes = store::notes(&app.db, &r.tenant_id, &r.id)
@@ -470,8 +524,11 @@ async fn view(
         members: members_of(r),
         requirements: reqs,
         missing,
+        incomplete: gaps,
+        complement: complement.filter(|_| r.state == "complement"),
+        locked,
         notes,
-        history: store::history(&app.db, &r.tenant_id, &r.id).await?,
+        history: history_rows,
         lock_holder: r
             .lock_holder
             .clone()
@@ -564,14 +621,12 @@ pub async fn attach(
     if p.account_id != r.citizen_id {
         return Err(AppError::NotFound);
     }
-    if !matches!(r.state.as_str(), "draft" | "submitted" | "in_progress") {
-        return Err(AppError::Conflict("la demande est terminée".into()));
-    }
     let (_, expanded) = requirements(app, &r).await?;
     let req = expanded
         .iter()
         .find(|e| e.id == requirement)
         .ok_or(AppError::NotFound)?;
+    citizen_may_change(app, &r, requirement).await?;
     if !is_valid_id(document_id) {
         return Err(AppError::invalid(
             "unknown-document",
@@ -595,9 +650,9 @@ pub async fn attach(
         ));
     }
     let now = app.now();
-    let mut r = r;
-    r.updated_at = now;
     let mut tx = app.db.begin_write().await?;
+    let mut r = unchanged_in(&mut tx, &r).await?;
+    r.updated_at = now;
     store::attach(
         &mut tx,
         &p.tenant_id,
@@ -649,6 +704,8 @@ pub async fn requirement_of(
         .into_iter()
         .find(|e| e.id == requirement)
         .ok_or(AppError::NotFound)?;
+    // Refused before the upload: a file for a request that cannot take it stays out of the vault.
+    citizen_may_change(app, &r, requirement).await?;
     Ok((req.type_code, req.subject))
 }
 
@@ -658,12 +715,11 @@ pub async fn detach(app: &App, p: &Principal, id: &str, requirement: &str) -> Re
     if p.account_id != r.citizen_id {
         return Err(AppError::NotFound);
     }
-    if !matches!(r.state.as_str(), "draft" | "submitted" | "in_progress") {
-        return Err(AppError::Conflict("la demande est terminée".into()));
-    }
+    citizen_may_change(app, &r, requirement).await?;
     let now = app.now();
-    r.updated_at = now;
     let mut tx = app.db.begin_write().await?;
+    r = unchanged_in(&mut tx, &r).await?;
+    r.updated_at = now;
     if !store::detach(&mut tx, &p.tenant_id, &r.id, requirement).await? {
         return Err(AppError::NotFound);
     }
@@ -698,11 +754,107 @@ pub struct Transition {
     pub to: String,
     #[serde(default)]
     pub reason: Option<String>,
+    /// For `complement`: the requirement ids the citizen is asked to complete.
+    #[serde(default)]
+    pub requirements: Vec<String>,
 }
 
 fn lock_held_by_other(r: &RequestRow, p: &Principal, now: i64) -> bool {
     r.lock_holder.as_deref().is_some_and(|h| h != p.account_id)
         && r.lock_until.is_some_and(|u| u > now)
+}
+
+/// Whether an agent holds an unexpired lock (only agents take locks).
+fn agent_lock(r: &RequestRow, now: i64) -> bool {
+    r.lock_holder.as_deref().is_some_and(|h| h != r.citizen_id)
+        && r.lock_until.is_some_and(|u| u > now)
+}
+
+/// The last complement request of the history (what the citizen was asked for).
+fn complement_of(r: &RequestRow, history: &[HistoryRow]) -> Option<ComplementView> {
+    if !matches!(r.state.as_str(), "complement") {
+        return None;
+    }
+    let h = history
+        .iter()
+        .rev()
+        .find(|h| h.event == "state.complement")?;
+    Some(ComplementView {
+        reason: h
+            .details
+            .get("reason")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        requirements: h
+            .details
+            .get("requirements")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default(),
+    })
+}
+
+/// After submission the citizen changes only what an agent asked for, and never while an
+/// agent holds the lock: checked before anything is written (or uploaded).
+async fn citizen_may_change(app: &App, r: &RequestRow, requirement: &str) -> Result<()> {
+    let open = matches!(
+        r.state.as_str(),
+        "draft" | "submitted" | "in_progress" | "complement"
+    );
+    if !open {
+        return Err(AppError::Conflict("la demande est terminée".into()));
+    }
+    if r.state == "draft" {
+        return Ok(());
+    }
+    if agent_lock(r, app.now()) {
+        return Err(AppError::ConflictOf {
+            code: "request-locked",
+            detail: "un agent instruit votre demande en ce moment : vous ne pouvez pas la modifier. Réessayez plus tard".into(),
+        });
+    }
+    let history = store::history(&app.db, &r.tenant_id, &r.id).await?;
+    let asked =
+        complement_of(r, &history).is_some_and(|c| c.requirements.iter().any(|x| x == requirement));
+    if asked {
+        return Ok(());
+    }
+    Err(AppError::ConflictOf {
+        code: "request-sent",
+        detail: "la demande est envoyée : vous ne pouvez changer que les pièces que le service vous demande en complément".into(),
+    })
+}
+
+/// The request as the transaction sees it, if its state and lock are still those the checks
+/// saw (an agent may have taken the lock meanwhile); the write then starts from this row.
+async fn unchanged_in(tx: &mut liasse_store::WriteTx, seen: &RequestRow) -> Result<RequestRow> {
+    store::get_in(tx, &seen.tenant_id, &seen.id)
+        .await?
+        .filter(|x| {
+            x.state == seen.state
+                && x.lock_holder == seen.lock_holder
+                && x.lock_until == seen.lock_until
+        })
+        .ok_or_else(|| AppError::Conflict("la demande a changé entre-temps : réessayez".into()))
+}
+
+/// French wording of the demo procedures' questions; other names are shown as they are.
+pub fn question_label(name: &str) -> String {
+    match name {
+        "separated_parents" => "Les parents de l'enfant sont-ils séparés ?".into(),
+        "canteen" => "Souhaitez-vous inscrire l'enfant à la cantine ?".into(),
+        "school_year" => "Année scolaire (par exemple 2026-2027)".into(),
+        "vehicle_owner" => "Êtes-vous propriétaire du véhicule ?".into(),
+        "plate" => "Numéro d'immatriculation du véhicule".into(),
+        "act" => "Acte demandé (naissance, mariage, décès)".into(),
+        "for_self" => "L'acte vous concerne-t-il personnellement ?".into(),
+        other => {
+            let text = other.replace(['_', '-'], " ");
+            crate::web::error::capitalise(&text)
+                .trim_end_matches('.')
+                .to_string()
+        }
+    }
 }
 
 pub async fn transition(app: &App, p: &Principal, id: &str, t: Transition) -> Result<RequestView> {
@@ -711,10 +863,12 @@ pub async fn transition(app: &App, p: &Principal, id: &str, t: Transition) -> Re
     let is_owner = p.account_id == r.citizen_id;
     let staff_modify = p.role.is_staff() && p.facts().right_on(&r.domain) >= Right::Modify;
     let allowed = match (r.state.as_str(), t.to.as_str()) {
-        ("draft", "submitted") => is_owner,
+        ("draft", "submitted") | ("complement", "submitted") => is_owner,
         ("submitted", "in_progress")
         | ("submitted", "rejected")
+        | ("submitted", "complement")
         | ("in_progress", "completed")
+        | ("in_progress", "complement")
         | ("in_progress", "rejected") => staff_modify,
         ("completed", "closed") | ("rejected", "closed") => staff_modify,
         _ => false,
@@ -730,6 +884,67 @@ pub async fn transition(app: &App, p: &Principal, id: &str, t: Transition) -> Re
             AppError::Forbidden
         });
     }
+    let reason = t
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.chars().take(1000).collect::<String>());
+    // The citizen is told why: a refusal or a complement request without a reason says nothing.
+    if matches!(t.to.as_str(), "rejected" | "complement") && reason.is_none() {
+        return Err(AppError::invalid(
+            "reason-required",
+            if t.to == "rejected" {
+                "un refus doit être motivé : le motif est montré à l'usager"
+            } else {
+                "indiquez ce que l'usager doit compléter : le motif lui est montré"
+            },
+        ));
+    }
+    let (_, expanded) = requirements(app, &r).await?;
+    let mut asked: Vec<String> = Vec::new();
+    if t.to == "complement" {
+        for id in &t.requirements {
+            if !expanded.iter().any(|e| &e.id == id) {
+                return Err(AppError::invalid(
+                    "unknown-requirement",
+                    format!(
+                        "la pièce « {} » n'est pas demandée par cette démarche",
+                        id.chars().take(80).collect::<String>()
+                    ),
+                ));
+            }
+            if !asked.contains(id) {
+                asked.push(id.clone());
+            }
+        }
+        if asked.is_empty() {
+            return Err(AppError::invalid(
+                "requirements-required",
+                "choisissez au moins une pièce que l'usager doit compléter",
+            ));
+        }
+    }
+    if t.to == "submitted" {
+        let mut probe = r.clone();
+        probe.submitted_at = Some(r.submitted_at.unwrap_or(now));
+        let v = view(app, p, &probe, None).await?;
+        if !v.incomplete.is_empty() {
+            let detail = format!(
+                "la demande n'est pas complète : {}",
+                v.incomplete
+                    .iter()
+                    .map(|g| g.detail.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ; ")
+            );
+            return Err(AppError::Incomplete {
+                code: "request-incomplete",
+                detail,
+                errors: v.incomplete,
+            });
+        }
+    }
     let mut tracking_code = None;
     let mut tx = app.db.begin_write().await?;
     let mut r = store::get_in(&mut tx, &p.tenant_id, &r.id)
@@ -741,16 +956,14 @@ pub async fn transition(app: &App, p: &Principal, id: &str, t: Transition) -> Re
             "la demande est verrouillée par un autre agent".into(),
         ));
     }
-    if t.to == "submitted" {
-        let mut probe = r.clone();
-        probe.submitted_at = Some(now);
-        let v = view(app, p, &probe, None).await?;
-        if !v.missing.is_empty() {
-            return Err(AppError::invalid(
-                "missing-requirements",
-                format!("justificatifs manquants : {}", v.missing.join(", ")),
-            ));
-        }
+    if is_owner && agent_lock(&r, now) {
+        return Err(AppError::ConflictOf {
+            code: "request-locked",
+            detail: "un agent instruit votre demande en ce moment : vous ne pouvez pas la modifier. Réessayez plus tard".into(),
+        });
+    }
+    let first_submission = t.to == "submitted" && r.state == "draft";
+    if first_submission {
         let code = new_secret("suivi")
             .chars()
             .skip(6)
@@ -764,26 +977,23 @@ pub async fn transition(app: &App, p: &Principal, id: &str, t: Transition) -> Re
         r.lock_holder = Some(p.account_id.clone());
         r.lock_until = Some(now + lock_ms(app, &p.tenant_id).await?);
     }
-    if t.to == "closed" {
-        r.closed_at = Some(now);
+    // The request goes back to the citizen: no agent lock stands in the way of the complement.
+    if t.to == "closed" || t.to == "complement" {
+        if t.to == "closed" {
+            r.closed_at = Some(now);
+        }
         r.lock_holder = None;
         r.lock_until = None;
     }
+    let previous = r.state.clone();
     r.state = t.to.clone();
     r.updated_at = now;
     store::update(&mut tx, &r).await?;
-    let reason = t
-        .reason
-        .as_deref()
-        .map(|s| s.chars().take(1000).collect::<String>());
-    history(
-        &mut tx,
-        p,
-        &r,
-        &format!("state.{}", r.state),
-        serde_json::json!({ "reason": reason }),
-    )
-    .await?;
+    let mut details = serde_json::json!({ "reason": reason });
+    if t.to == "complement" {
+        details["requirements"] = serde_json::json!(asked);
+    }
+    history(&mut tx, p, &r, &format!("state.{}", r.state), details).await?;
     journal::append(
         &mut tx,
         &p.tenant_id,
@@ -794,6 +1004,38 @@ pub async fn transition(app: &App, p: &Principal, id: &str, t: Transition) -> Re
             &r,
             serde_json::json!({ "to": r.state }),
         ),
+    )
+    .await?;
+    let proc_title = get_procedure(app, &r.tenant_id, &r.procedure_code)
+        .await
+        .map(|x| x.title)
+        .unwrap_or_else(|_| r.procedure_code.clone());
+    let asked_labels: Vec<String> = {
+        let types = crate::services::documents::doc_types(app, &r.tenant_id).await?;
+        expanded
+            .iter()
+            .filter(|e| asked.contains(&e.id))
+            .map(|e| {
+                e.label.clone().unwrap_or_else(|| {
+                    types
+                        .get(&e.type_code)
+                        .map(|t| t.label.clone())
+                        .unwrap_or_else(|| e.type_code.clone())
+                })
+            })
+            .collect()
+    };
+    crate::services::mail::notify_request_state(
+        &mut tx,
+        app,
+        &crate::services::mail::RequestChange {
+            request: &r,
+            procedure_title: &proc_title,
+            previous: &previous,
+            reason: reason.as_deref(),
+            asked: &asked_labels,
+        },
+        now,
     )
     .await?;
     tx.commit().await?;

@@ -4,8 +4,8 @@ use crate::app::App;
 use crate::error::Result;
 
 /// (request id, domain, open, attached document ids) of a citizen's requests. A request is
-/// open while it is being handled (submitted or in progress): attaching is consent for that
-/// time only.
+/// open while it is being handled (submitted, in progress, or waiting for a complement):
+/// attaching is consent for that time only.
 pub async fn open_for_citizen(
     app: &App,
     tenant_id: &str,
@@ -15,7 +15,7 @@ pub async fn open_for_citizen(
     for (id, domain, state, doc) in
         liasse_store::requests::attachment_bases(&app.db, tenant_id, citizen_id).await?
     {
-        let open = matches!(state.as_str(), "submitted" | "in_progress");
+        let open = matches!(state.as_str(), "submitted" | "in_progress" | "complement");
         match out.iter_mut().find(|(rid, ..)| *rid == id) {
             Some(entry) => entry.3.push(doc),
             None => out.push((id, domain, open, vec![doc])),

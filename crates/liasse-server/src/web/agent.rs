@@ -182,13 +182,13 @@ async fn dashboard(
         Section {
             anchor: "retard",
             heading: "En retard",
-            empty: "Aucune autre demande en retard.",
+            empty: "Aucune demande en retard.",
             rows: rows(&app, &s, d.late, &mut names).await,
         },
         Section {
             anchor: "urgentes",
             heading: "Urgentes (non prises en charge après le délai de relance)",
-            empty: "Aucune autre demande urgente.",
+            empty: "Aucune demande urgente.",
             rows: rows(&app, &s, d.urgent, &mut names).await,
         },
         Section {
@@ -234,6 +234,7 @@ pub struct AttachedDoc {
 }
 
 pub struct ReqLine {
+    pub id: String,
     pub label: String,
     pub person: String,
     pub mandatory: bool,
@@ -280,6 +281,8 @@ struct RequestPage {
     hidden_docs: usize,
     notes: Vec<NoteLine>,
     next: Vec<NextState>,
+    /// The agent may ask for a complement: the form lists the requirements to tick.
+    can_complement: bool,
     history: Vec<HistoryItem>,
     templates: Vec<(&'static str, &'static str)>,
 }
@@ -292,6 +295,10 @@ fn next_states(state: &str) -> Vec<NextState> {
                 label: "Prendre en charge (en cours d'instruction)",
             },
             NextState {
+                to: "complement",
+                label: "Demander un complément à l'usager (cochez les pièces)",
+            },
+            NextState {
                 to: "rejected",
                 label: "Refuser la demande",
             },
@@ -300,6 +307,10 @@ fn next_states(state: &str) -> Vec<NextState> {
             NextState {
                 to: "completed",
                 label: "Accepter la demande",
+            },
+            NextState {
+                to: "complement",
+                label: "Demander un complément à l'usager (cochez les pièces)",
             },
             NextState {
                 to: "rejected",
@@ -409,6 +420,7 @@ async fn request_view(
                     _ => ("Non fournie (facultative)", "info"),
                 };
                 ReqLine {
+                    id: r.id.clone(),
                     label: r.label.clone(),
                     person: r
                         .subject_name
@@ -437,6 +449,9 @@ async fn request_view(
         } else {
             Vec::new()
         },
+        can_complement: can_modify
+            && !v.requirements.is_empty()
+            && next_states(&v.state).iter().any(|n| n.to == "complement"),
         history: v
             .history
             .iter()
@@ -564,6 +579,7 @@ async fn transition(
     let t = Transition {
         to: f.text("to"),
         reason: f.opt("reason"),
+        requirements: f.all("requirements"),
     };
     match requests::transition(&app, &s.p, &id, t).await {
         Ok(_) => Ok(see_other(&format!("/agent/demandes/{id}?ok=etat"))),

@@ -1326,11 +1326,15 @@ async fn notifications(State(app): State<App>, s: Session) -> Result<Response, W
         .items
         .into_iter()
         .map(|x| NotificationItem {
-            href: x
-                .object_id
-                .as_ref()
-                .filter(|_| x.kind.starts_with("document."))
-                .map(|id| format!("/documents/{id}")),
+            href: x.object_id.as_ref().and_then(|id| {
+                if x.kind.starts_with("document.") {
+                    Some(format!("/documents/{id}"))
+                } else if x.kind.starts_with("request.state.") {
+                    Some(format!("/demandes/{id}"))
+                } else {
+                    None
+                }
+            }),
             id: x.id,
             title: x.title,
             body: x.body,

@@ -37,24 +37,7 @@ pub fn routes() -> Router<App> {
         .route("/demandes/{id}/envoyer", post(submit))
 }
 
-/// French wording of the demo procedures' questions; other names are shown as they are.
-pub fn question_label(name: &str) -> String {
-    match name {
-        "separated_parents" => "Les parents de l'enfant sont-ils séparés ?".into(),
-        "canteen" => "Souhaitez-vous inscrire l'enfant à la cantine ?".into(),
-        "school_year" => "Année scolaire (par exemple 2026-2027)".into(),
-        "vehicle_owner" => "Êtes-vous propriétaire du véhicule ?".into(),
-        "plate" => "Numéro d'immatriculation du véhicule".into(),
-        "act" => "Acte demandé (naissance, mariage, décès)".into(),
-        "for_self" => "L'acte vous concerne-t-il personnellement ?".into(),
-        other => {
-            let text = other.replace(['_', '-'], " ");
-            crate::web::error::capitalise(&text)
-                .trim_end_matches('.')
-                .to_string()
-        }
-    }
-}
+pub use crate::services::requests::question_label;
 
 pub struct RequestItem {
     pub id: String,
@@ -142,6 +125,14 @@ pub struct Question {
     pub label: String,
     pub kind: String,
     pub value: String,
+    pub required: bool,
+    pub choices: Vec<String>,
+}
+
+/// One thing to do before the request can be sent, with where to do it.
+pub struct Todo {
+    pub href: String,
+    pub text: String,
 }
 
 pub struct MemberChoice {
@@ -169,6 +160,10 @@ pub struct RequirementItem {
     /// The id of the upload form's file input (errors point at it).
     pub file_id: String,
     pub upload_action: String,
+    /// The citizen may attach or remove a piece here now.
+    pub editable: bool,
+    /// Asked for in the open complement request.
+    pub asked: bool,
 }
 
 pub struct NoteItem {
@@ -193,16 +188,61 @@ struct RequestPage {
     description: String,
     state: &'static str,
     draft: bool,
-    open: bool,
     created: String,
     submitted: String,
     tracking_code: Option<String>,
     questions: Vec<Question>,
     members: Vec<MemberChoice>,
     requirements: Vec<RequirementItem>,
-    missing: Vec<String>,
+    /// What keeps the request from being sent (draft or complement), with links.
+    todo: Vec<Todo>,
+    /// Sent and waiting for a complement: the agent's reason.
+    complement: Option<String>,
+    /// An agent holds the lock: nothing can be changed now.
+    locked: bool,
+    /// Sent, not locked, nothing asked: the citizen waits.
+    sent_waiting: bool,
     notes: Vec<NoteItem>,
     history: Vec<HistoryItem>,
+}
+
+/// Where the page lets the citizen fix a gap: the question's field, the member choice (or
+/// the household page when there is nobody to choose), the requirement's card.
+fn gap_anchor(field: &str, household_empty: bool) -> String {
+    if let Some(name) = field.strip_prefix("answers.") {
+        format!("q-{name}")
+    } else if field == "members" {
+        if household_empty {
+            "/foyer#name".into()
+        } else {
+            "membres".into()
+        }
+    } else if let Some(id) = field.strip_prefix("requirements.") {
+        format!("exigence-{}", id.replace(':', "-"))
+    } else {
+        String::new()
+    }
+}
+
+fn gap_text(g: &liasse_domain::procedure::Gap, household_empty: bool) -> String {
+    if g.field == "members" && household_empty {
+        "Déclarez d'abord dans votre foyer la personne concernée par la demande (l'enfant, par exemple), puis choisissez-la dans vos réponses.".into()
+    } else {
+        crate::web::error::capitalise(&g.detail)
+    }
+}
+
+/// A refused submission as the page's errors, one per gap, each linking to where to fix it.
+fn gap_errors(gaps: &[liasse_domain::procedure::Gap], household_empty: bool) -> FormErrors {
+    FormErrors {
+        items: gaps
+            .iter()
+            .map(|g| crate::web::FieldError {
+                field: gap_anchor(&g.field, household_empty),
+                message: gap_text(g, household_empty),
+            })
+            .collect(),
+    }
 }
 
 pub fn history_text(event: &str, details: &serde_json::Value) -> String {
@@ -243,6 +283,7 @@ async fn view(
     let doc_title: HashMap<&str, String> =
         docs.iter().map(|d| (d.id.as_str(), title_of(d))).collect();
     let household = members::list(app, &s.p).await?;
+    let household_empty = household.is_empty();
     let types = crate::services::catalogue::list(app, &s.p.tenant_id).await?;
     let printed: Vec<&str> = types
         .iter()
@@ -256,11 +297,13 @@ async fn view(
         .map(|p| {
             p.questions
                 .iter()
-                .map(|(name, kind)| Question {
+                .map(|(name, q)| Question {
                     name: name.clone(),
                     id: format!("q-{name}"),
                     label: question_label(name),
-                    kind: kind.clone(),
+                    kind: q.kind.clone(),
+                    required: q.required,
+                    choices: q.choices.clone(),
                     value: match v.answers.get(name) {
                         Some(serde_json::Value::Bool(true)) => "oui".into(),
                         Some(serde_json::Value::Bool(false)) => "non".into(),
@@ -328,19 +371,12 @@ async fn view(
                     v.id,
                     fmt::urlencode(&r.id)
                 ),
+                editable: r.editable,
+                asked: v
+                    .complement
+                    .as_ref()
+                    .is_some_and(|c| c.requirements.contains(&r.id)),
             }
-        })
-        .collect();
-    let missing = v
-        .requirements
-        .iter()
-        .filter(|r| v.missing.contains(&r.id))
-        .map(|r| {
-            format!(
-                "{} ({})",
-                r.label,
-                r.subject_name.clone().unwrap_or_else(|| "vous".into())
-            )
         })
         .collect();
     Ok(RequestPage {
@@ -352,7 +388,6 @@ async fn view(
         description: proc_.map(|p| p.description).unwrap_or_default(),
         state: fmt::request_state(&v.state),
         draft,
-        open,
         created: fmt::rfc_fr(&v.created_at),
         submitted: v
             .submitted_at
@@ -370,7 +405,27 @@ async fn view(
             })
             .collect(),
         requirements,
-        missing,
+        todo: if matches!(v.state.as_str(), "draft" | "complement") {
+            v.incomplete
+                .iter()
+                .map(|g| Todo {
+                    href: {
+                        let a = gap_anchor(&g.field, household_empty);
+                        if a.starts_with('/') {
+                            a
+                        } else {
+                            format!("#{a}")
+                        }
+                    },
+                    text: gap_text(g, household_empty),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        complement: v.complement.as_ref().map(|c| c.reason.clone()),
+        locked: v.locked && open && !draft,
+        sent_waiting: !v.locked && matches!(v.state.as_str(), "submitted" | "in_progress"),
         notes: v
             .notes
             .iter()
@@ -417,8 +472,17 @@ async fn again(
     ) {
         return Err(e.into());
     }
-    let (status, errors) = FormErrors::from_app(&e, field);
     let v = requests::get(app, &s.p, id).await?;
+    let (status, errors) = match &e {
+        AppError::Incomplete { errors, .. } => {
+            let household_empty = members::list(app, &s.p).await?.is_empty();
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                gap_errors(errors, household_empty),
+            )
+        }
+        _ => FormErrors::from_app(&e, field),
+    };
     let page = view(app, s, v, errors).await?;
     render_status(
         if status == StatusCode::OK {
@@ -433,12 +497,12 @@ async fn again(
 /// The answers typed in the form, as the procedure's questions expect them.
 fn answers_of(f: &Fields, proc_: &Procedure) -> serde_json::Value {
     let mut out = serde_json::Map::new();
-    for (name, kind) in &proc_.questions {
+    for (name, q) in &proc_.questions {
         let raw = f.text(&format!("q_{name}"));
         if raw.is_empty() {
             continue;
         }
-        let value = match kind.as_str() {
+        let value = match q.kind.as_str() {
             "boolean" => serde_json::Value::Bool(raw == "oui"),
             "number" => match raw.replace(',', ".").parse::<f64>() {
                 Ok(n) if n.fract() == 0.0 && n.abs() < 1e15 => serde_json::json!(n as i64),
@@ -557,14 +621,20 @@ async fn submit(
         Transition {
             to: "submitted".into(),
             reason: None,
+            requirements: Vec::new(),
         },
     )
     .await
     {
         // The tracking code is shown once: the page is rendered here rather than redirected.
         Ok(v) => {
+            let resent = v.tracking_code.is_none();
             let mut page = view(&app, &s, v, FormErrors::none()).await?;
-            page.chrome.flash = crate::web::flash_message("envoyee");
+            page.chrome.flash = if resent {
+                Some("Votre complément a été envoyé au service.")
+            } else {
+                crate::web::flash_message("envoyee")
+            };
             render(&page)
         }
         Err(e) => again(&app, &s, &id, e, "").await,

@@ -72,17 +72,22 @@ pub fn describe(e: &AppError) -> (StatusCode, String, String) {
                 crate::web::fmt::size_fr(*limit as i64)
             ),
         ),
-        AppError::Conflict(m) => (
+        AppError::Conflict(m) | AppError::ConflictOf { detail: m, .. } => (
             S::CONFLICT,
             "Action impossible pour le moment".into(),
             capitalise(m),
+        ),
+        AppError::Incomplete { detail, .. } => (
+            S::UNPROCESSABLE_ENTITY,
+            "Demande incomplète".into(),
+            capitalise(detail),
         ),
         AppError::RateLimited { retry_after_secs } => (
             S::TOO_MANY_REQUESTS,
             "Trop de tentatives".into(),
             format!(
-                "Trop de tentatives de connexion. Réessayez dans {} minute(s).",
-                retry_after_secs.div_ceil(60)
+                "Trop de tentatives de connexion. Réessayez dans {}.",
+                crate::services::auth::retry_wait_fr(*retry_after_secs)
             ),
         ),
         AppError::StorageFull => (

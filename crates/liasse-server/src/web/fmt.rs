@@ -102,6 +102,7 @@ pub fn request_state(state: &str) -> &'static str {
         "draft" => "Brouillon (pas encore envoyée)",
         "submitted" => "Envoyée, en attente de traitement",
         "in_progress" => "En cours d'instruction",
+        "complement" => "Complément demandé",
         "completed" => "Acceptée",
         "rejected" => "Refusée",
         "closed" => "Close",

@@ -33,6 +33,8 @@ enum Kind {
     VictimCitizen,
     /// Names one of the victim's requests (`{requirement}`: one of its requirements).
     VictimRequest,
+    /// Names one of the victim's API tokens.
+    VictimToken,
     /// Names a trusted provider of the victim's town (the caller's own consent to it).
     Provider,
     /// A tracking code, which the attackers can only guess.
@@ -67,18 +69,19 @@ fn kind_of(path: &str) -> Option<Kind> {
         | "/requests/{id}/notes"
         | "/requests/{id}/letters" => Kind::VictimRequest,
         "/providers/{id}/consent" => Kind::Provider,
+        "/tokens/{id}" => Kind::VictimToken,
         "/tracking/{code}" => Kind::Tracking,
         "/documents" | "/documents/count" | "/journal" | "/export" | "/household-members"
         | "/document-types" | "/grants" | "/notifications" | "/providers" | "/procedures"
         | "/requests" | "/session" | "/dashboard" | "/search/requests" | "/statistics"
-        | "/deliveries" | "/preferences" => Kind::Collection,
+        | "/deliveries" | "/preferences" | "/tokens" => Kind::Collection,
         "/document-types/{code}" => Kind::Catalogue,
         "/procedures/{code}" => Kind::Procedure,
         _ => return None,
     })
 }
 
-const KINDS: usize = 11;
+const KINDS: usize = 12;
 
 /// Methods in the order the walk uses them (reads before writes before deletions).
 const METHODS: [&str; 6] = ["get", "head", "post", "put", "patch", "delete"];
@@ -109,12 +112,13 @@ struct Victim {
     provider_id: String,
     request_id: String,
     requirement_id: String,
+    token_id: String,
     v1: Vec<u8>,
     v2: Vec<u8>,
 }
 
 impl Victim {
-    fn secrets(&self) -> [(&'static str, &str); 9] {
+    fn secrets(&self) -> [(&'static str, &str); 10] {
         [
             ("document id", &self.doc_id),
             ("document title", &self.title),
@@ -125,6 +129,7 @@ impl Victim {
             ("grant id", &self.grant_id),
             ("notification id", &self.notification_id),
             ("request id", &self.request_id),
+            ("token id", &self.token_id),
         ]
     }
 
@@ -137,6 +142,7 @@ impl Victim {
             Kind::VictimCitizen => &self.account_id,
             Kind::Provider => &self.provider_id,
             Kind::VictimRequest => &self.request_id,
+            Kind::VictimToken => &self.token_id,
             _ => &self.doc_id,
         }
     }
@@ -279,7 +285,8 @@ fn judge(
         | Kind::VictimMember
         | Kind::VictimGrant
         | Kind::VictimNotification
-        | Kind::VictimRequest => problem(404, "not-found"),
+        | Kind::VictimRequest
+        | Kind::VictimToken => problem(404, "not-found"),
         Kind::VictimCitizen if attacker.same_town && attacker.staff => {
             // An agent may know that a citizen of their town exists, nothing of their vault
             // without a basis.
@@ -442,6 +449,9 @@ async fn every_route_refuses_other_accounts_and_towns() {
             .unwrap()
             .to_string();
 
+        let (_, tokens) = t.get_json(&victim_token, "/api/v1/tokens").await;
+        let token_id = tokens[0]["id"].as_str().unwrap().to_string();
+
         let victim = Victim {
             token: victim_token,
             account_id,
@@ -455,6 +465,7 @@ async fn every_route_refuses_other_accounts_and_towns() {
             provider_id,
             request_id,
             requirement_id,
+            token_id,
             v1,
             v2,
         };

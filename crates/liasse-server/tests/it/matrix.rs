@@ -1287,7 +1287,7 @@ async fn admin_manages_everything_but_reads_no_document() {
                 email: None,
                 service: Some(SCHOOL_SERVICE),
                 rights: vec![(DOMAIN.into(), "consult".into())],
-                password: Some("guichet-password".into()),
+                password: Some("lanterne-gravier-mouette-brume".into()),
             },
         )
         .await

@@ -74,7 +74,7 @@ async fn nimes_story_school_registration_for_two_children() {
 
         // The request lists the right requirements for each child and proposes what the vault has.
         let (s, req) = t.send(reqwest::Method::POST, &citizen, "/api/v1/requests", Some(json!({
-            "procedure": "inscription-scolaire", "answers": { "separated_parents": false, "canteen": false }, "members": children,
+            "procedure": "inscription-scolaire", "answers": { "separated_parents": false, "canteen": false, "school_year": "2026-2027" }, "members": children,
         })))
         .await;
         assert_eq!(s, 201, "{req}");
@@ -126,17 +126,20 @@ async fn nimes_story_school_registration_for_two_children() {
                 Some(json!({ "to": "submitted" })),
             )
             .await;
-        assert_eq!(s, 400, "{refused}");
+        assert_eq!(s, 422, "{refused}");
         assert_eq!(
             refused["type"],
-            "https://liasse.fr/problems/missing-requirements"
+            "https://liasse.fr/problems/request-incomplete"
         );
+        let fields: Vec<&str> = refused["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
         for c in &children {
             assert!(
-                refused["detail"]
-                    .as_str()
-                    .unwrap()
-                    .contains(&format!("vaccins:{c}")),
+                fields.contains(&format!("requirements.vaccins:{c}").as_str()),
                 "{refused}"
             );
         }

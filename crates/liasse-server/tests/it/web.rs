@@ -661,6 +661,25 @@ async fn a_request_goes_from_draft_to_review_through_the_pages() {
         "{}",
         draft.body
     );
+    // The child the registration is for is declared in the household and chosen.
+    let r = citizen
+        .post(
+            "/foyer",
+            &[
+                ("csrf", &token),
+                ("name", "Léa Martin"),
+                ("relation", "enfant"),
+                ("birth_date", "2019-03-02"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let principal = liasse_server::services::auth::principal_for_login(&t.app, "web", "camille")
+        .await
+        .unwrap();
+    let child = members::list(&t.app, &principal).await.unwrap()[0]
+        .id
+        .clone();
     let r = citizen
         .post(
             &format!("{path}/reponses"),
@@ -668,10 +687,23 @@ async fn a_request_goes_from_draft_to_review_through_the_pages() {
                 ("csrf", &token),
                 ("q_canteen", "non"),
                 ("q_separated_parents", "non"),
+                ("q_school_year", "2026-2027"),
+                ("members", &child),
             ],
         )
         .await;
     assert_eq!(r.status, 303);
+    let form = Form::new().text("csrf", token.clone()).part(
+        "file",
+        Part::bytes(samples::small_png(30, 40))
+            .file_name("carnet.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let r = citizen
+        .post_multipart(&format!("{path}/deposer?exigence=vaccins:{child}"), form)
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
 
     // Upload straight into the requirements (the document lands in the vault and is attached).
     let form = Form::new().text("csrf", token.clone()).part(
