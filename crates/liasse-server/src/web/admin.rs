@@ -161,6 +161,8 @@ pub struct TypeForm {
     pub formats: Vec<Choice>,
     pub depositors: Vec<Choice>,
     pub max_size_mb: String,
+    /// Pixel limit of images, in megapixels (empty: the default).
+    pub max_megapixels: String,
     pub retention: String,
     pub disposal: String,
     pub notice_days: String,
@@ -222,6 +224,7 @@ impl TypeForm {
                 })
                 .collect(),
             max_size_mb: (t.max_size / (1024 * 1024)).max(1).to_string(),
+            max_megapixels: (t.max_pixels / 1_000_000).max(1).to_string(),
             retention: t.retention.to_string(),
             disposal: serde_json::to_value(t.disposal)
                 .ok()
@@ -260,6 +263,7 @@ impl TypeForm {
                 })
                 .collect(),
             max_size_mb: "10".into(),
+            max_megapixels: (liasse_domain::doctype::DEFAULT_MAX_PIXELS / 1_000_000).to_string(),
             retention: "P1Y".into(),
             disposal: "delete".into(),
             notice_days: "30".into(),
@@ -297,6 +301,7 @@ impl TypeForm {
                 })
                 .collect(),
             max_size_mb: f.text("max_size_mb"),
+            max_megapixels: f.text("max_megapixels"),
             retention: f.text("retention"),
             disposal: f.text("disposal"),
             notice_days: f.text("notice_days"),
@@ -319,6 +324,19 @@ impl TypeForm {
                 "max_size_mb",
             )
         })?;
+        // A form without the field (an older page) keeps the default rather than failing.
+        let megapixels: u64 = match self.max_megapixels.trim() {
+            "" => liasse_domain::doctype::DEFAULT_MAX_PIXELS / 1_000_000,
+            n => n.parse().map_err(|_| {
+                (
+                    AppError::invalid(
+                        "invalid-document-type",
+                        "le nombre maximal de pixels doit être un nombre entier de mégapixels",
+                    ),
+                    "max_megapixels",
+                )
+            })?,
+        };
         let notice: u32 = self.notice_days.parse().map_err(|_| {
             (
                 AppError::invalid(
@@ -358,6 +376,7 @@ impl TypeForm {
             "formats": self.formats.iter().filter(|c| c.selected).map(|c| c.value.clone()).collect::<Vec<_>>(),
             "depositors": self.depositors.iter().filter(|c| c.selected).map(|c| c.value.clone()).collect::<Vec<_>>(),
             "max_size": mb.saturating_mul(1024 * 1024),
+            "max_pixels": megapixels.saturating_mul(1_000_000),
             "retention": self.retention,
             "disposal": if self.disposal == "keep" { "keep" } else { "delete" },
             "disposal_notice_days": notice,

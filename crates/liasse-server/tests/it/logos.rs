@@ -8,20 +8,20 @@ use reqwest::header::SET_COOKIE;
 use reqwest::multipart::{Form, Part};
 
 /// A browser without JavaScript that keeps its cookies by hand and follows no redirect.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
     cookies: Vec<(String, String)>,
 }
 
-struct Page {
-    status: u16,
+pub(crate) struct Page {
+    pub(crate) status: u16,
     location: String,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Page {
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let marker = "name=\"csrf\" value=\"";
         let start = self.body.find(marker).expect("a csrf field") + marker.len();
         let end = self.body[start..].find('"').unwrap();
@@ -30,7 +30,7 @@ impl Page {
 }
 
 impl Browser {
-    fn new(t: &TestApp) -> Browser {
+    pub(crate) fn new(t: &TestApp) -> Browser {
         Browser {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -73,12 +73,12 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let req = self.http.get(format!("{}{path}", self.base));
         self.send(req).await
     }
 
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let req = self.http.post(format!("{}{path}", self.base)).form(fields);
         self.send(req).await
     }
@@ -91,7 +91,7 @@ impl Browser {
         self.send(req).await
     }
 
-    async fn login(&mut self, tenant: &str, login: &str) {
+    pub(crate) async fn login(&mut self, tenant: &str, login: &str) {
         let form = self.get("/connexion").await;
         let token = form.csrf();
         let password = format!("{login}-password");

@@ -218,3 +218,63 @@ async fn a_type_pixel_limit_is_validated() {
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_type_form_shows_and_keeps_the_pixel_limit() {
+    let t = TestApp::embedded().await;
+    let tenant = t.tenant("forme").await;
+    t.account("forme", "alix", "admin", &[]).await;
+    let mut admin = crate::logos::Browser::new(&t);
+    admin.login("forme", "alix").await;
+    let page = admin.get("/admin/types/photo-identite").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("name=\"max_megapixels\" value=\"12\""),
+        "{}",
+        page.body
+    );
+    let token = page.csrf();
+    let form = |mp: &'static str| {
+        vec![
+            ("csrf", token.clone()),
+            ("editing", "on".into()),
+            ("code", "photo-identite".into()),
+            ("label", "Photo d'identité".into()),
+            ("domain", "general".into()),
+            ("description", String::new()),
+            ("validity_kind", "duration".into()),
+            ("duration", "P6M".into()),
+            ("reusable", "on".into()),
+            ("review_required", "on".into()),
+            ("formats", "jpeg".into()),
+            ("formats", "png".into()),
+            ("depositors", "citizen".into()),
+            ("max_size_mb", "5".into()),
+            ("max_megapixels", mp.into()),
+            ("retention", "P1Y".into()),
+            ("disposal", "delete".into()),
+            ("notice_days", "30".into()),
+        ]
+    };
+    let stored = || async {
+        liasse_server::services::catalogue::get_any(&t.app, &tenant, "photo-identite")
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .max_pixels
+    };
+    for (bad, why) in [("douze", "mégapixels"), ("0", "pixels"), ("500", "pixels")] {
+        let fields = form(bad);
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = admin.post("/admin/types", &fields).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert!(r.body.contains(why), "{bad}: {}", r.body);
+        assert_eq!(stored().await, 12_000_000);
+    }
+    let fields = form("8");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = admin.post("/admin/types", &fields).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(stored().await, 8_000_000);
+}
