@@ -1225,7 +1225,12 @@ struct BrandingPage {
 
 fn other_settings(settings: &serde_json::Value) -> String {
     let mut s = settings.as_object().cloned().unwrap_or_default();
-    for k in ["brand_name", "brand_primary", "brand_logo_url", admin::LOGO_KEY] {
+    for k in [
+        "brand_name",
+        "brand_primary",
+        "brand_logo_url",
+        admin::LOGO_KEY,
+    ] {
         s.remove(k);
     }
     serde_json::to_string_pretty(&serde_json::Value::Object(s)).unwrap_or_else(|_| "{}".into())
@@ -1336,10 +1341,7 @@ async fn save_branding(State(app): State<App>, form: Posted) -> Result<Response,
 }
 
 /// The logo file of the branding page (a multipart form: `csrf` first, then `logo`).
-async fn upload_logo(
-    State(app): State<App>,
-    form: PostedMultipart,
-) -> Result<Response, WebError> {
+async fn upload_logo(State(app): State<App>, form: PostedMultipart) -> Result<Response, WebError> {
     let PostedMultipart { s, mut mp } = form;
     s.admin()?;
     let result = async {
