@@ -33,6 +33,18 @@ fn files_under(dir: &Path) -> BTreeSet<String> {
     out
 }
 
+/// Files this process holds open under `dir`: an unnamed spool file (`O_TMPFILE`, or created
+/// and unlinked at once) has no directory entry but still shows here, as `dir/#123 (deleted)`.
+fn open_files_under(dir: &Path) -> Vec<String> {
+    let dir = dir.canonicalize().unwrap();
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target.starts_with(&dir))
+        .map(|target| target.display().to_string())
+        .collect()
+}
+
 /// Large enough that the archive cannot fit in the socket and body buffers between a client
 /// that stopped reading and the server: the server has to wait for it.
 fn big_pdf(seed: usize) -> Vec<u8> {
@@ -63,6 +75,10 @@ async fn export_streams_without_a_spool_and_one_at_a_time() {
         originals.push((id, bytes));
     }
     let before = files_under(&t.data_dir());
+    // The check below sees an unnamed file, such as the spool the export used to write.
+    let probe = tempfile::tempfile_in(&t.app.spool_dir).unwrap();
+    assert_eq!(open_files_under(&t.app.spool_dir).len(), 1);
+    drop(probe);
 
     // The first export starts; its client reads one chunk and pauses.
     let mut first = t.get(&alice, "/api/v1/export").await;
@@ -79,6 +95,11 @@ async fn export_streams_without_a_spool_and_one_at_a_time() {
         "a file in the spool directory during an export"
     );
     assert_eq!(files_under(&t.data_dir()), before);
+    let spool_files = open_files_under(&t.app.spool_dir);
+    assert!(
+        spool_files.is_empty(),
+        "an export holds spool files: {spool_files:?}"
+    );
 
     // A second export of the same account is refused while the first one runs...
     let r = t.get(&alice, "/api/v1/export").await;
