@@ -6,6 +6,7 @@
 //! master keys of a [`KeyRing`]. The key ring lives outside the database, so a stolen dump or
 //! bucket alone reveals nothing, and destroying a wrapped key shreds the content it protects.
 
+pub mod digest;
 pub mod error;
 pub mod keyring;
 pub mod keys;
@@ -13,6 +14,7 @@ pub mod seal;
 pub mod stream;
 pub mod wrap;
 
+pub use digest::{DIGEST_PREFIX, Digester};
 pub use error::CryptoError;
 pub use keyring::KeyRing;
 pub use keys::{Binding, DataKey};

@@ -211,6 +211,9 @@ fn default_formats() -> Vec<String> {
 fn default_max_size() -> u64 {
     10 * 1024 * 1024
 }
+fn default_max_pixels() -> u64 {
+    DEFAULT_MAX_PIXELS
+}
 fn default_true() -> bool {
     true
 }
@@ -255,6 +258,11 @@ pub struct DocumentType {
     pub formats: Vec<String>,
     #[serde(default = "default_max_size")]
     pub max_size: u64,
+    /// Most pixels (width × height) an image of this type may have: decoding costs memory by
+    /// the pixel whatever the file's size, so a small file can still be too big to open.
+    /// Checked from the image's header, before any decoding.
+    #[serde(default = "default_max_pixels")]
+    pub max_pixels: u64,
     #[serde(default = "default_true")]
     pub review_required: bool,
     #[serde(default = "default_depositors")]
@@ -269,6 +277,13 @@ fn default_disposal() -> Disposal {
 
 /// The largest file a type may declare.
 pub const MAX_TYPE_SIZE: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Pixel limit of a type that sets none: 40 megapixels, more than a phone's camera gives
+/// (an A4 page scanned at 600 dpi is 35 megapixels).
+pub const DEFAULT_MAX_PIXELS: u64 = 40_000_000;
+
+/// The highest pixel limit a type may declare (the inspector's own ceiling).
+pub const MAX_TYPE_PIXELS: u64 = 100_000_000;
 
 impl DocumentType {
     /// Checks a definition before it enters the catalogue; the message is in French for admins.
@@ -302,6 +317,12 @@ impl DocumentType {
         }
         if self.depositors.is_empty() {
             return Err("au moins un déposant autorisé est nécessaire".into());
+        }
+        if self.max_pixels == 0 || self.max_pixels > MAX_TYPE_PIXELS {
+            return Err(
+                "le nombre maximal de pixels des images doit être compris entre 1 et 100 millions"
+                    .into(),
+            );
         }
         Ok(())
     }

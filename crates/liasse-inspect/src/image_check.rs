@@ -20,11 +20,15 @@ pub(crate) fn inspect_image(
     if width == 0 || height == 0 {
         return Err(Refusal::ImageMalformed);
     }
-    if width > limits.max_width
-        || height > limits.max_height
-        || u64::from(width) * u64::from(height) > limits.max_pixels
-    {
+    if width > limits.max_width || height > limits.max_height {
         return Err(Refusal::ImageTooLarge { width, height });
+    }
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(Refusal::ImageTooManyPixels {
+            width,
+            height,
+            max_pixels: limits.max_pixels,
+        });
     }
 
     let end = match format {

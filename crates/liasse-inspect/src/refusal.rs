@@ -26,6 +26,14 @@ pub enum Refusal {
     ImageMalformed,
     #[error("image too large ({width}x{height})")]
     ImageTooLarge { width: u32, height: u32 },
+    /// More pixels than the document type accepts (decoding costs memory by the pixel,
+    /// whatever the file's size).
+    #[error("image has too many pixels ({width}x{height}, limit {max_pixels})")]
+    ImageTooManyPixels {
+        width: u32,
+        height: u32,
+        max_pixels: u64,
+    },
 }
 
 impl Refusal {
@@ -43,6 +51,7 @@ impl Refusal {
             Refusal::PdfEmbeddedFile => "pdf-embedded-file",
             Refusal::ImageMalformed => "image-malformed",
             Refusal::ImageTooLarge { .. } => "image-too-large",
+            Refusal::ImageTooManyPixels { .. } => "image-too-many-pixels",
         }
     }
 
@@ -101,7 +110,30 @@ impl Refusal {
                 group_thousands(u64::from(*width)),
                 group_thousands(u64::from(*height))
             ),
+            Refusal::ImageTooManyPixels {
+                width,
+                height,
+                max_pixels,
+            } => format!(
+                "L'image compte trop de pixels ({} × {}, soit {} mégapixels) : ce type de pièce en \
+                 accepte {} mégapixels au plus. Réduisez sa définition (par exemple en la \
+                 redimensionnant ou en la photographiant à nouveau), puis envoyez-la à nouveau.",
+                group_thousands(u64::from(*width)),
+                group_thousands(u64::from(*height)),
+                megapixels(u64::from(*width) * u64::from(*height)),
+                megapixels(*max_pixels)
+            ),
         }
+    }
+}
+
+/// Megapixels for a person: "12", "0,5", "100" (rounded down to one decimal).
+fn megapixels(pixels: u64) -> String {
+    let tenths = pixels / 100_000;
+    if tenths.is_multiple_of(10) {
+        group_thousands(tenths / 10)
+    } else {
+        format!("{},{}", group_thousands(tenths / 10), tenths % 10)
     }
 }
 
@@ -174,6 +206,11 @@ mod tests {
             Refusal::ImageTooLarge {
                 width: 20_000,
                 height: 20_000,
+            },
+            Refusal::ImageTooManyPixels {
+                width: 10_000,
+                height: 10_000,
+                max_pixels: 12_000_000,
             },
         ];
         let mut codes: Vec<&str> = all.iter().map(Refusal::code).collect();

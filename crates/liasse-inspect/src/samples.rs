@@ -613,6 +613,30 @@ pub fn png_bomb(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
+/// A complete, valid PNG of `width` x `height` RGB pixels, all of one colour: a few hundred
+/// KiB for 10000 x 10000, yet decoding it needs width x height x 3 bytes. Built row by row,
+/// so that making it costs no more memory than the result.
+pub fn uniform_png(width: u32, height: u32) -> Vec<u8> {
+    use flate2::{Compression, write::ZlibEncoder};
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = Vec::new();
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]);
+    out.extend_from_slice(&png_chunk(b"IHDR", &header));
+    // Filter byte 0, then the row's pixels: a light grey background.
+    let mut row = vec![0xeeu8; 1 + width as usize * 3];
+    row[0] = 0;
+    let mut z = ZlibEncoder::new(Vec::new(), Compression::best());
+    for _ in 0..height {
+        let _ = z.write_all(&row);
+    }
+    let data = z.finish().unwrap_or_default();
+    out.extend_from_slice(&png_chunk(b"IDAT", &data));
+    out.extend_from_slice(&png_chunk(b"IEND", b""));
+    out
+}
+
 /// A PNG followed by a PDF: valid as both. Refused: `Polyglot`.
 pub fn polyglot_png_pdf() -> Vec<u8> {
     let mut out = small_png(8, 8);

@@ -342,9 +342,10 @@ fn images_over_the_limits_are_refused() {
     };
     assert_eq!(
         check_with(&samples::small_webp(40, 30), ALL, &few_pixels),
-        Err(Refusal::ImageTooLarge {
+        Err(Refusal::ImageTooManyPixels {
             width: 40,
-            height: 30
+            height: 30,
+            max_pixels: 1000
         })
     );
 }

@@ -67,7 +67,7 @@ impl App {
             KeyOrigin::File(path) => tracing::info!(key_file = %path.display(), "loaded key file"),
             KeyOrigin::Secret => tracing::info!("using the master key given as a secret"),
         }
-        Ok(App(Arc::new(Inner {
+        let app = App(Arc::new(Inner {
             config,
             db,
             blobs,
@@ -78,7 +78,10 @@ impl App {
             inspections: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
-        })))
+        }));
+        // Needs the key ring, so it runs after the SQL migrations rather than as one.
+        crate::services::verify::convert_legacy_digests(&app).await?;
+        Ok(app)
     }
 
     pub fn now(&self) -> i64 {

@@ -38,7 +38,10 @@ pub struct VersionRow {
     pub blob_key: String,
     pub size: i64,
     pub media_type: String,
-    pub sha256: String,
+    /// The keyed fingerprint of the plaintext (`hmac-sha256:...`, see
+    /// `liasse_crypto::digest`), in the `sha256` column; a row left by an older release may
+    /// still hold a plain SHA-256 until [`legacy_digests_page`]'s rows are converted.
+    pub digest: String,
     /// `None` once destroyed.
     pub key_id: Option<String>,
     pub wrapped_key: Option<Vec<u8>>,
@@ -83,7 +86,7 @@ fn version_from_row(r: &AnyRow) -> Result<VersionRow> {
         blob_key: r.try_get("blob_key")?,
         size: r.try_get("size")?,
         media_type: r.try_get("media_type")?,
-        sha256: r.try_get("sha256")?,
+        digest: r.try_get("sha256")?,
         key_id: r.try_get("key_id")?,
         wrapped_key: r.try_get("wrapped_key")?,
         sealed_meta: r.try_get("sealed_meta")?,
@@ -168,7 +171,7 @@ pub async fn insert_versions_many(tx: &mut WriteTx, versions: &[&VersionRow]) ->
                 .bind(&v.blob_key)
                 .bind(v.size)
                 .bind(&v.media_type)
-                .bind(&v.sha256)
+                .bind(&v.digest)
                 .bind(v.key_id.as_deref())
                 .bind(v.wrapped_key.clone())
                 .bind(v.sealed_meta.clone())
@@ -349,6 +352,31 @@ pub async fn set_wrapped_key(
     .bind(old_key_id)
     .execute(tx.conn())
     .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Versions whose `sha256` column still holds a plain SHA-256 (no `hmac-sha256:` prefix),
+/// after `after_id` in id order, so that a row that cannot be converted is passed over.
+pub async fn legacy_digests_page(db: &Db, after_id: &str, limit: i64) -> Result<Vec<VersionRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {VERSION_COLUMNS} FROM document_versions \
+         WHERE id > $1 AND sha256 NOT LIKE 'hmac-sha256:%' AND sha256 <> '' ORDER BY id LIMIT $2"
+    ))
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(version_from_row).collect()
+}
+
+/// Replaces a version's stored fingerprint if it is still `old`; returns whether it did.
+pub async fn set_digest(tx: &mut WriteTx, version_id: &str, old: &str, new: &str) -> Result<bool> {
+    let r = sqlx::query("UPDATE document_versions SET sha256 = $1 WHERE id = $2 AND sha256 = $3")
+        .bind(new)
+        .bind(version_id)
+        .bind(old)
+        .execute(tx.conn())
+        .await?;
     Ok(r.rows_affected() == 1)
 }
 

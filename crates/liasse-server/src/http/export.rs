@@ -3,14 +3,14 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tokio_util::io::ReaderStream;
 
 use crate::app::App;
 use crate::error::AppError;
 use crate::http::documents::content_disposition;
+use crate::http::problem::problem;
 use crate::services::auth::Principal;
 use crate::services::export::{self, Via};
 
@@ -18,22 +18,30 @@ pub fn routes() -> Router<App> {
     Router::new().route("/export", get(download))
 }
 
-/// The archive is built and verified in a spool file first (see services::export), then
-/// streamed from it; the file disappears when the response is done or dropped.
+/// The archive is streamed as it is written (see services::export): no length is known in
+/// advance, and a failure midway ends the body in an error instead of a truncated archive.
 async fn download(State(app): State<App>, p: Principal) -> Result<Response, AppError> {
-    let (file, summary) = export::export_to_spool(&app, &p, Via::Api).await?;
-    let file = tokio::fs::File::from_std(file);
-    let body = Body::from_stream(ReaderStream::with_capacity(file, 256 * 1024));
-    let mut resp = body.into_response();
+    let export = match export::download(&app, &p, Via::Api).await {
+        Ok(export) => export,
+        Err(AppError::Conflict(m)) if m == export::EXPORT_BUSY => {
+            return Ok(problem(
+                StatusCode::CONFLICT,
+                "export-in-progress",
+                "Export déjà en cours",
+                m,
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let mut resp = Body::from_stream(export.body).into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/zip"),
     );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(summary.bytes));
     h.insert(
         header::CONTENT_DISPOSITION,
-        content_disposition(&summary.file_name),
+        content_disposition(&export.file_name),
     );
     h.insert(
         header::CACHE_CONTROL,

@@ -242,15 +242,15 @@ pub fn spec() -> Value {
                     "status": { "type": "integer" }, "detail": { "type": "string" } } },
                 "Version": { "type": "object", "properties": {
                     "version": { "type": "integer" }, "size": { "type": "integer" }, "media_type": { "type": "string" },
-                    "sha256": { "type": "string" }, "file_name": { "type": "string" }, "created_at": { "type": "string" }, "destroyed": { "type": "boolean" } } },
-                "Document": { "type": "object", "required": ["id", "type", "state", "version", "sha256"], "properties": {
+                    "digest": { "type": "string", "description": "keyed fingerprint hmac-sha256:<hex> under the version's own key (not a plain SHA-256)" }, "file_name": { "type": "string" }, "created_at": { "type": "string" }, "destroyed": { "type": "boolean" } } },
+                "Document": { "type": "object", "required": ["id", "type", "state", "version", "digest"], "properties": {
                     "id": { "type": "string" }, "type": { "type": "string" }, "type_label": { "type": "string" }, "domain": { "type": "string" },
                     "subject": { "type": ["string", "null"] }, "title": { "type": ["string", "null"] }, "file_name": { "type": "string" },
                     "state": { "type": "string", "enum": ["submitted", "validated", "rejected", "certified", "expired"] },
                     "review_state": { "type": "string" }, "review_reason": { "type": ["string", "null"] },
                     "valid_until": { "type": ["string", "null"], "format": "date" }, "expired": { "type": "boolean" },
                     "channel": { "type": "string" }, "origin": { "type": "string" }, "version": { "type": "integer" },
-                    "size": { "type": "integer" }, "media_type": { "type": "string" }, "sha256": { "type": "string" },
+                    "size": { "type": "integer" }, "media_type": { "type": "string" }, "digest": { "type": "string", "description": "keyed fingerprint hmac-sha256:<hex> under the version's own key (not a plain SHA-256)" },
                     "metadata": { "type": "object" }, "created_at": { "type": "string" }, "updated_at": { "type": "string" },
                     "versions": { "type": "array", "items": { "$ref": "#/components/schemas/Version" } } } },
                 "DocumentType": { "type": "object", "required": ["code", "label", "domain", "validity"], "properties": {
@@ -319,7 +319,7 @@ pub fn spec() -> Value {
                     "state": { "type": "string", "enum": ["active", "expired", "revoked"] } } },
                 "Check": { "type": "object", "properties": {
                     "id": { "type": "string" }, "version": { "type": "integer" }, "intact": { "type": "boolean" },
-                    "sha256_expected": { "type": "string" }, "sha256_actual": { "type": ["string", "null"] } } }
+                    "digest_expected": { "type": "string" }, "digest_actual": { "type": ["string", "null"] } } }
             }
         },
         "security": [{ "bearer": [] }],

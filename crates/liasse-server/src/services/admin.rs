@@ -317,21 +317,126 @@ pub fn valid_colour(s: &str) -> bool {
     s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// A logo the pages' Content-Security-Policy lets load: a path on this server, or a small
-/// `data:` image.
+/// A logo given as an address: only an image among this server's own static files
+/// (`/static/NAME.svg|png|jpg|jpeg|webp`, one plain segment). Any other path would be fetched
+/// by every page with the visitor's cookies (`/api/v1/export`, a logout link...), so the
+/// only other logo is one uploaded through [`set_logo`].
 pub fn valid_logo(s: &str) -> bool {
-    let path = s.starts_with('/')
-        && !s.starts_with("//")
-        && s.len() <= 500
-        && s.bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\' && b != b'\'');
-    let data = ["png", "jpeg", "webp", "svg+xml"]
-        .iter()
-        .any(|t| s.starts_with(&format!("data:image/{t};base64,")))
-        && s.len() <= 200_000
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+/=:;,-.".contains(&b));
-    path || data
+    let Some(file) = s.strip_prefix("/static/") else {
+        return false;
+    };
+    let Some((stem, ext)) = file.rsplit_once('.') else {
+        return false;
+    };
+    !stem.is_empty()
+        && file.len() <= 100
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && ["svg", "png", "jpg", "jpeg", "webp"].contains(&ext)
+}
+
+/// The largest logo accepted for upload.
+pub const LOGO_MAX_BYTES: usize = 128 * 1024;
+
+/// The settings key of an uploaded logo: `{"type": media type, "sha256": hex, "data": base64}`.
+pub const LOGO_KEY: &str = "brand_logo_image";
+
+/// An uploaded logo as stored in the tenant's settings, if it is sound.
+pub struct Logo {
+    pub media_type: &'static str,
+    pub sha256: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Logo {
+    pub fn of(settings: &serde_json::Value) -> Option<Logo> {
+        use base64::Engine;
+        let v = settings.get(LOGO_KEY)?;
+        let media_type = match v.get("type")?.as_str()? {
+            "image/png" => "image/png",
+            "image/jpeg" => "image/jpeg",
+            "image/webp" => "image/webp",
+            _ => return None,
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(v.get("data")?.as_str()?)
+            .ok()?;
+        Some(Logo {
+            media_type,
+            sha256: v.get("sha256")?.as_str()?.to_string(),
+            bytes,
+        })
+    }
+}
+
+/// The refusal of a logo file over [`LOGO_MAX_BYTES`] (also said before reading it all).
+pub fn logo_too_large() -> AppError {
+    AppError::invalid(
+        "logo-too-large",
+        "le logo pèse plus de 128 Ko : enregistrez-le en plus petit (PNG, JPEG ou WebP), puis envoyez-le à nouveau",
+    )
+}
+
+/// Replaces the tenant's logo by an uploaded image: PNG, JPEG or WebP, at most 128 KiB and
+/// 2000 × 2000 pixels, checked like a citizen's upload (sniffed, fully decoded under limits,
+/// nothing hidden after its end). It is served from `/theme/{slug}/logo`.
+pub async fn set_logo(app: &App, p: &Principal, bytes: Vec<u8>) -> Result<()> {
+    use base64::Engine;
+    use liasse_inspect::{Format, Limits};
+    require_admin(p)?;
+    if bytes.len() > LOGO_MAX_BYTES {
+        return Err(logo_too_large());
+    }
+    let limits = Limits {
+        max_width: 2000,
+        max_height: 2000,
+        max_pixels: 4_000_000,
+        ..Limits::default()
+    };
+    let checked = bytes.clone();
+    let inspection = tokio::task::spawn_blocking(move || {
+        let len = checked.len() as u64;
+        liasse_inspect::inspect(
+            &mut std::io::Cursor::new(checked),
+            len,
+            &[Format::Png, Format::Jpeg, Format::Webp],
+            &limits,
+        )
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+    .map_err(AppError::Refused)?;
+    let sha256 = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    let logo = serde_json::json!({
+        "type": inspection.media_type,
+        "sha256": sha256,
+        "data": base64::engine::general_purpose::STANDARD.encode(&bytes),
+    });
+    let tenant = tenants::by_id(&app.db, &p.tenant_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut settings = tenant.settings.as_object().cloned().unwrap_or_default();
+    settings.insert(LOGO_KEY.into(), logo);
+    // An uploaded logo replaces an address.
+    settings.remove("brand_logo_url");
+    save(app, p, serde_json::Value::Object(settings), "tenant.logo").await
+}
+
+/// Removes the uploaded logo (the pages then show none, or the `/static/` one if set).
+pub async fn remove_logo(app: &App, p: &Principal) -> Result<()> {
+    require_admin(p)?;
+    let tenant = tenants::by_id(&app.db, &p.tenant_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut settings = tenant.settings.as_object().cloned().unwrap_or_default();
+    if settings.remove(LOGO_KEY).is_none() {
+        return Ok(());
+    }
+    save(app, p, serde_json::Value::Object(settings), "tenant.logo").await
 }
 
 pub struct Branding {
@@ -361,7 +466,7 @@ pub async fn set_branding(app: &App, p: &Principal, b: Branding) -> Result<()> {
     if !logo.is_empty() && !valid_logo(logo) {
         return Err(AppError::invalid(
             "invalid-logo",
-            "le logo doit être une adresse sur ce serveur (commençant par /) ou une image data:image/png;base64,…",
+            "le logo doit être une image de ce serveur sous /static/ (par exemple /static/icon.svg) : pour un autre logo, envoyez le fichier (PNG, JPEG ou WebP) avec le formulaire « Envoyer un logo »",
         ));
     }
     let tenant = tenants::by_id(&app.db, &p.tenant_id)
@@ -412,7 +517,7 @@ pub async fn set_settings(app: &App, p: &Principal, other: serde_json::Value) ->
         .await?
         .ok_or(AppError::NotFound)?;
     let mut settings = obj.clone();
-    for key in ["brand_name", "brand_primary", "brand_logo_url"] {
+    for key in ["brand_name", "brand_primary", "brand_logo_url", LOGO_KEY] {
         settings.remove(key);
         if let Some(v) = tenant.settings.get(key) {
             settings.insert(key.into(), v.clone());
@@ -431,11 +536,16 @@ async fn save(app: &App, p: &Principal, settings: serde_json::Value, action: &st
     let now = app.now();
     let mut tx = app.db.begin_write().await?;
     tenants::set_settings(&mut tx, &p.tenant_id, &settings).await?;
+    // The journal names an uploaded logo by its fingerprint, without its bytes.
+    let mut details = settings.clone();
+    if let Some(logo) = details.get_mut(LOGO_KEY).and_then(|l| l.as_object_mut()) {
+        logo.remove("data");
+    }
     journal::append(
         &mut tx,
         &p.tenant_id,
         now,
-        &entry(p, action, "tenant", &p.tenant_id, settings.clone()),
+        &entry(p, action, "tenant", &p.tenant_id, details),
     )
     .await?;
     tx.commit().await?;

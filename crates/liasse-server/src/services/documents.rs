@@ -44,7 +44,9 @@ pub struct VersionView {
     pub version: i64,
     pub size: i64,
     pub media_type: String,
-    pub sha256: String,
+    /// The keyed fingerprint (`hmac-sha256:...`, under the version's own key), never a plain
+    /// SHA-256 that could be looked up.
+    pub digest: String,
     pub file_name: String,
     pub created_at: String,
     pub destroyed: bool,
@@ -73,7 +75,8 @@ pub struct DocumentView {
     pub version: i64,
     pub size: i64,
     pub media_type: String,
-    pub sha256: String,
+    /// The current version's keyed fingerprint (see [`VersionView::digest`]).
+    pub digest: String,
     pub metadata: serde_json::Value,
     pub created_at: String,
     pub updated_at: String,
@@ -171,6 +174,11 @@ pub(crate) async fn inspect(
         return Err(AppError::TooLarge { limit: t.max_size });
     }
     let allowed = formats_of(t);
+    // The type's pixel limit, never above the inspector's own.
+    let limits = Limits {
+        max_pixels: t.max_pixels.min(Limits::default().max_pixels),
+        ..Limits::default()
+    };
     let mut file = spooled.file.try_clone()?;
     let size = spooled.size;
     let _turn = app
@@ -180,12 +188,7 @@ pub(crate) async fn inspect(
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let result = tokio::task::spawn_blocking(move || {
         file.seek(SeekFrom::Start(0))?;
-        Ok::<_, std::io::Error>(liasse_inspect::inspect(
-            &mut file,
-            size,
-            &allowed,
-            &Limits::default(),
-        ))
+        Ok::<_, std::io::Error>(liasse_inspect::inspect(&mut file, size, &allowed, &limits))
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;
@@ -302,7 +305,7 @@ pub(crate) fn view(
         version: v.version,
         size: v.size,
         media_type: v.media_type.clone(),
-        sha256: v.sha256.clone(),
+        digest: v.digest.clone(),
         metadata: meta.metadata,
         created_at: rfc3339(d.created_at),
         updated_at: rfc3339(d.updated_at),
@@ -494,9 +497,13 @@ pub(crate) async fn write_version(
     let b = binding(&doc.tenant_id, &doc.id, &version_id);
     let sealed = seal_meta(&key, &b, meta);
     let wrapped = app.keys.ring().and_then(|r| Ok(r.wrap(&key, &b)?));
-    let (sealed, wrapped) = match (sealed, wrapped) {
-        (Ok(s), Ok(w)) => (s, w),
-        (Err(e), _) | (_, Err(e)) => {
+    let digest = key
+        .digester()
+        .of_sha256_hex(&spooled.sha256)
+        .ok_or_else(|| AppError::Internal("upload: malformed SHA-256".into()));
+    let (sealed, wrapped, digest) = match (sealed, wrapped, digest) {
+        (Ok(s), Ok(w), Ok(d)) => (s, w, d),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             let _ = app.blobs.delete(&blob_key).await;
             return Err(e);
         }
@@ -509,7 +516,7 @@ pub(crate) async fn write_version(
         blob_key,
         size: spooled.size as i64,
         media_type: inspection.media_type.to_string(),
-        sha256: spooled.sha256.clone(),
+        digest,
         key_id: Some(wrapped.key_id.clone()),
         wrapped_key: Some(wrapped.to_bytes()),
         sealed_meta: Some(sealed),
@@ -606,7 +613,7 @@ pub async fn get(app: &App, p: &Principal, id: &str) -> Result<DocumentView> {
             version: ver.version,
             size: ver.size,
             media_type: ver.media_type.clone(),
-            sha256: ver.sha256.clone(),
+            digest: ver.digest.clone(),
             file_name: name,
             created_at: rfc3339(ver.created_at),
             destroyed: ver.destroyed_at.is_some(),
@@ -864,8 +871,9 @@ pub struct CheckReport {
     pub id: String,
     pub version: i64,
     pub intact: bool,
-    pub sha256_expected: String,
-    pub sha256_actual: Option<String>,
+    /// Keyed fingerprints (`hmac-sha256:...`), recorded and recomputed.
+    pub digest_expected: String,
+    pub digest_actual: Option<String>,
 }
 
 /// Re-reads and decrypts a document's current version and compares its fingerprint.
@@ -878,9 +886,9 @@ pub async fn check(app: &App, p: &Principal, id: &str) -> Result<CheckReport> {
     let report = CheckReport {
         id: doc.id.clone(),
         version: v.version,
-        intact: actual.as_deref() == Some(v.sha256.as_str()),
-        sha256_expected: v.sha256.clone(),
-        sha256_actual: actual,
+        intact: actual.as_deref() == Some(v.digest.as_str()),
+        digest_expected: v.digest.clone(),
+        digest_actual: actual,
     };
     app.db
         .commit_grouped(GroupedWrite::entry(
@@ -898,15 +906,16 @@ pub async fn check(app: &App, p: &Principal, id: &str) -> Result<CheckReport> {
     Ok(report)
 }
 
-/// Decrypts a version fully and returns its SHA-256 (verify and check).
+/// Decrypts a version fully and returns its keyed fingerprint (verify and check).
 pub async fn fingerprint(app: &App, v: &VersionRow) -> Result<String> {
     let (key, _) = open_version(app, v)?.ok_or(AppError::NotFound)?;
+    let digester = key.digester();
     let mut stream = decrypt_stream(app, v, key).await?;
     let mut h = Sha256::new();
     while let Some(chunk) = stream.next().await {
         h.update(&chunk?);
     }
-    Ok(hex::encode(h.finalize()))
+    Ok(digester.of_sha256(&h.finalize()))
 }
 
 /// Reads a whole spooled file (tests and small conversions).

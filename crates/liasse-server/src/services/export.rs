@@ -1,22 +1,33 @@
 //! The export of a citizen's vault: one ZIP with the original of every live document version,
 //! a `manifest.json` describing them, and the citizen's journal as JSON and CSV.
 //!
-//! The ZIP is written to a seekable file (an unnamed spool file for the API, `FILE.partial`
-//! for the command line) and every original is checked against its recorded fingerprint as it
-//! is written. So an export is complete and verified before its first byte leaves: an HTTP 200
-//! never carries a truncated or unverified archive, and a failure is an ordinary error rather
-//! than a connection cut halfway through a download.
+//! Over HTTP the archive is streamed as it is written (`ZipWriter::new_stream`, data
+//! descriptors after each entry): no clear copy of any document ever touches a disk. Each
+//! original is decrypted chunk by chunk into the archive and checked against its keyed
+//! fingerprint once written; the manifest and the journal come last. Memory is bounded by two
+//! small queues: decrypted chunks to the blocking thread that owns the (synchronous) ZIP
+//! writer, and archive bytes from that thread to the response body.
 //!
-//! Memory does not grow with the files: decrypted chunks go one by one through a bounded
-//! channel to a blocking thread that owns the (synchronous) ZIP writer.
+//! A failure before the first byte leaves is an ordinary error (a problem+json answer); after
+//! it, the body ends in an error, so that the client sees a failed download rather than a
+//! truncated archive (no end-of-archive record is ever written after a failure). Nothing
+//! leaves before the export is journalled: the journal may say a little more than what was
+//! received (a dropped download), never less.
+//!
+//! One export at a time per account: each one decrypts the whole vault.
+//!
+//! `liasse export --out FILE.zip` writes the same stream into `FILE.zip.partial` (the output
+//! the operator chose, mode 0600), then renames it once complete and flushed.
 
 use std::collections::HashSet;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use bytes::Bytes;
 use futures::StreamExt;
-use liasse_crypto::DataKey;
+use futures::stream::BoxStream;
 use liasse_domain::clock::{date_of, rfc3339};
 use liasse_domain::doctype::format_date;
 use liasse_domain::journal::NewEntry;
@@ -39,8 +50,12 @@ use crate::services::journal::{self, JournalItem};
 /// Version of the archive layout, so that tools reading exports can tell layouts apart.
 const FORMAT_VERSION: u32 = 1;
 
-/// Chunks waiting for the ZIP writer: bounds memory whatever the size of the documents.
+/// Chunks waiting in each queue (decrypted chunks, archive bytes): bounds memory whatever
+/// the size of the documents.
 const QUEUE: usize = 8;
+
+/// Archive bytes gathered before they are handed to the response body.
+const OUT_CHUNK: usize = 64 * 1024;
 
 /// How the export was asked for; recorded in the journal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +85,13 @@ pub struct ExportSummary {
     pub bytes: u64,
     /// `liasse-export-{login}-{date}.zip`, the name offered for download.
     pub file_name: String,
+}
+
+/// A streamed export: the body yields the archive's bytes, and ends in an error if the
+/// export fails midway.
+pub struct Download {
+    pub file_name: String,
+    pub body: BoxStream<'static, std::io::Result<Bytes>>,
 }
 
 #[derive(Serialize)]
@@ -127,9 +149,34 @@ struct ManifestVersion {
     path: String,
     size: i64,
     media_type: String,
+    /// The plain SHA-256 of the entry, computed as it is written: the citizen's own
+    /// integrity value for the file beside it (the database keeps only a keyed digest).
     sha256: String,
     file_name: String,
     created_at: String,
+}
+
+/// What goes into one export, decided (and counted, for the journal) before any byte.
+struct Plan {
+    tenant: Tenant,
+    now: i64,
+    documents: Vec<ManifestDocument>,
+    /// The rows of each document's versions, in the order of its `versions`.
+    rows: Vec<Vec<VersionRow>>,
+}
+
+impl Plan {
+    fn versions(&self) -> usize {
+        self.rows.iter().map(Vec::len).sum()
+    }
+
+    fn file_name(&self, login: &str) -> String {
+        format!(
+            "liasse-export-{}-{}.zip",
+            safe_name(login),
+            format_date(date_of(self.now))
+        )
+    }
 }
 
 /// Only a citizen has a vault to export; other roles are refused outright.
@@ -141,18 +188,76 @@ fn ensure_citizen(p: &Principal) -> Result<()> {
     }
 }
 
-/// Writes the export into an unnamed temporary file of the spool directory (it vanishes with
-/// its last handle, even after a crash) and returns it rewound, ready to be streamed.
-pub async fn export_to_spool(
-    app: &App,
-    p: &Principal,
-    via: Via,
-) -> Result<(std::fs::File, ExportSummary)> {
+/// The refusal of a second export while one runs (the API gives it its own problem type).
+pub const EXPORT_BUSY: &str = "Un export de votre porte-documents est déjà en cours. Attendez la fin \
+     du téléchargement, puis réessayez.";
+
+/// Accounts with an export under way in this process (a second node has its own: the limit
+/// is per node, which still bounds the work one account can start at once).
+static RUNNING: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
+
+/// An account's turn to export; released when dropped (export done, failed or abandoned).
+struct Turn(String);
+
+impl Turn {
+    fn take(p: &Principal) -> Result<Turn> {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        if !running.insert(p.account_id.clone()) {
+            return Err(AppError::Conflict(EXPORT_BUSY.into()));
+        }
+        Ok(Turn(p.account_id.clone()))
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        RUNNING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.0);
+    }
+}
+
+/// Starts an export streamed to the caller (the API and the citizen's page). Returns once
+/// the first bytes are ready and the export is journalled.
+pub async fn download(app: &App, p: &Principal, via: Via) -> Result<Download> {
     ensure_citizen(p)?;
-    let file = tempfile::tempfile_in(&app.spool_dir)?;
-    let (mut file, summary) = export_zip(app, p, file, via).await?;
-    file.seek(SeekFrom::Start(0))?;
-    Ok((file, summary))
+    let turn = Turn::take(p)?;
+    let plan = plan(app, p).await?;
+    let file_name = plan.file_name(&p.login);
+    let counts = (plan.documents.len(), plan.versions());
+    let (tx, mut rx) = mpsc::channel::<Result<Bytes>>(QUEUE);
+    let writer = ChannelWriter {
+        tx: tx.clone(),
+        buf: Vec::with_capacity(OUT_CHUNK),
+    };
+    let (task_app, task_p) = (app.clone(), p.clone());
+    tokio::spawn(async move {
+        let outcome = write_archive(&task_app, &task_p, plan, writer).await;
+        // The turn ends before the body does, so that a client which has read the whole
+        // archive can start another export at once.
+        drop(turn);
+        if let Err(e) = outcome {
+            tracing::warn!(account = %task_p.account_id, error = %e, "export failed");
+            let _ = tx.send(Err(e)).await;
+        }
+    });
+    let first = match rx.recv().await {
+        Some(Ok(bytes)) => bytes,
+        Some(Err(e)) => return Err(e),
+        None => return Err(AppError::Internal(WRITER_STOPPED.into())),
+    };
+    journal_export(app, p, counts, via).await?;
+    let rest = futures::stream::unfold(rx, |mut rx| async move {
+        let item = rx.recv().await?;
+        Some((item.map_err(std::io::Error::other), rx))
+    });
+    Ok(Download {
+        file_name,
+        body: futures::stream::once(async move { Ok(first) })
+            .chain(rest)
+            .boxed(),
+    })
 }
 
 /// Writes the export to `path` atomically: into `path.partial` (mode 0600, it holds personal
@@ -164,20 +269,33 @@ pub async fn export_to_path(
     via: Via,
 ) -> Result<ExportSummary> {
     ensure_citizen(p)?;
+    let _turn = Turn::take(p)?;
+    let plan = plan(app, p).await?;
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
-    let file = create_private(&partial)?;
-    let (file, summary) = match export_zip(app, p, file, via).await {
+    let file = BufWriter::new(create_private(&partial)?);
+    let tenant = plan.tenant.slug.clone();
+    let generated_at = rfc3339(plan.now);
+    let file_name = plan.file_name(&p.login);
+    let (documents, versions) = (plan.documents.len(), plan.versions());
+    let (file, bytes, journal_entries) = match write_archive(app, p, plan, file).await {
         Ok(done) => done,
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
             return Err(e);
         }
     };
+    if let Err(e) = journal_export(app, p, (documents, versions), via).await {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e);
+    }
     let target = path.to_path_buf();
     let placed = tokio::task::spawn_blocking(move || {
-        let placed = place(file, &partial, &target);
+        let placed = file
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|file| place(file, &partial, &target));
         if placed.is_err() {
             let _ = std::fs::remove_file(&partial);
         }
@@ -186,7 +304,16 @@ pub async fn export_to_path(
     .await
     .map_err(|e| AppError::Internal(e.to_string()))?;
     placed?;
-    Ok(summary)
+    Ok(ExportSummary {
+        tenant,
+        login: p.login.clone(),
+        generated_at,
+        documents,
+        versions,
+        journal_entries,
+        bytes,
+        file_name,
+    })
 }
 
 fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
@@ -216,29 +343,12 @@ fn place(file: std::fs::File, partial: &Path, target: &Path) -> std::io::Result<
     std::fs::File::open(dir)?.sync_all()
 }
 
-/// Writes the whole export into `out` and journals it; returns `out` (positioned anywhere)
-/// with a summary.
-pub async fn export_zip<W>(app: &App, p: &Principal, out: W, via: Via) -> Result<(W, ExportSummary)>
-where
-    W: Write + Seek + Send + 'static,
-{
-    ensure_citizen(p)?;
-    let tenant = tenants::by_id(&app.db, &p.tenant_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let now = app.now();
-    let sink = ZipSink::start(out);
-    let produced = write_contents(app, p, &tenant, now, &sink).await;
-    let written = sink.finish(produced.is_ok()).await;
-    let ((documents, versions, journal_entries), (out, bytes)) = match (produced, written) {
-        (Ok(counts), Ok(written)) => (counts, written),
-        // The producer only saw that the writer stopped; the writer knows why.
-        (Err(AppError::Internal(m)), Err(w)) if m == WRITER_STOPPED => return Err(w),
-        (Err(e), _) | (Ok(_), Err(e)) => return Err(e),
-    };
-
-    // Journalled before the archive is handed out: an access log may say a little more than
-    // what was received (a dropped download), never less.
+async fn journal_export(
+    app: &App,
+    p: &Principal,
+    (documents, versions): (usize, usize),
+    via: Via,
+) -> Result<()> {
     let mut tx = app.db.begin_write().await?;
     liasse_store::journal::append(
         &mut tx,
@@ -261,36 +371,20 @@ where
     )
     .await?;
     tx.commit().await?;
-
-    let date = format_date(date_of(now));
-    Ok((
-        out,
-        ExportSummary {
-            tenant: tenant.slug.clone(),
-            login: p.login.clone(),
-            generated_at: rfc3339(now),
-            documents,
-            versions,
-            journal_entries,
-            bytes,
-            file_name: format!("liasse-export-{}-{date}.zip", safe_name(&p.login)),
-        },
-    ))
+    Ok(())
 }
 
-/// Writes every entry; returns (documents, versions, journal entries) written.
-async fn write_contents<W>(
-    app: &App,
-    p: &Principal,
-    tenant: &Tenant,
-    now: i64,
-    sink: &ZipSink<W>,
-) -> Result<(usize, usize, usize)> {
+/// Lists what the export holds: every document the citizen may read, with its live versions.
+async fn plan(app: &App, p: &Principal) -> Result<Plan> {
+    let tenant = tenants::by_id(&app.db, &p.tenant_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let now = app.now();
     let types = doc_types(app, &p.tenant_id).await?;
     let docs = doc_store::list_owned(&app.db, &p.tenant_id, &p.account_id).await?;
     let mut stems = HashSet::new();
     let mut listed = Vec::with_capacity(docs.len());
-    let mut version_count = 0;
+    let mut rows = Vec::with_capacity(docs.len());
     let bases = crate::services::access::Bases::load(app, p, &p.account_id).await?;
     for d in docs {
         if bases.decide(p, Action::ReadContent, &d).is_none() {
@@ -311,8 +405,9 @@ async fn write_contents<W>(
         };
         let stem = unique_stem(&d, &mut stems);
         let mut listed_versions = Vec::with_capacity(versions.len());
+        let mut version_rows = Vec::with_capacity(versions.len());
         for v in &versions {
-            let Some((key, meta)) = open_version(app, v)? else {
+            let Some((_, meta)) = open_version(app, v)? else {
                 continue;
             };
             let is_current = v.version == d.current_version;
@@ -323,19 +418,18 @@ async fn write_contents<W>(
                 v.version,
                 extension(&v.media_type)
             );
-            copy_verified(app, sink, v, key, &path).await?;
             listed_versions.push(ManifestVersion {
                 version: v.version,
                 current: is_current,
                 path,
                 size: v.size,
                 media_type: v.media_type.clone(),
-                sha256: v.sha256.clone(),
+                sha256: String::new(),
                 file_name: meta.file_name,
                 created_at: rfc3339(v.created_at),
             });
+            version_rows.push(v.clone());
         }
-        version_count += listed_versions.len();
         let item = view(app, &d, current, types.get(&d.type_code), current_meta);
         let path = listed_versions
             .iter()
@@ -364,19 +458,59 @@ async fn write_contents<W>(
             path,
             versions: listed_versions,
         });
+        rows.push(version_rows);
     }
+    Ok(Plan {
+        tenant,
+        now,
+        documents: listed,
+        rows,
+    })
+}
 
+/// Writes the whole archive into `out`; returns `out`, the archive's size and the number of
+/// journal entries in it. On failure the archive is left without its end record.
+async fn write_archive<W: Write + Send + 'static>(
+    app: &App,
+    p: &Principal,
+    plan: Plan,
+    out: W,
+) -> Result<(W, u64, usize)> {
+    let sink = ZipSink::start(out);
+    let produced = write_contents(app, p, plan, &sink).await;
+    let written = sink.finish(produced.is_ok()).await;
+    match (produced, written) {
+        (Ok(entries), Ok((out, bytes))) => Ok((out, bytes, entries)),
+        // The producer only saw that the writer stopped; the writer knows why.
+        (Err(AppError::Internal(m)), Err(w)) if m == WRITER_STOPPED => Err(w),
+        (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+    }
+}
+
+/// Writes every entry; returns the number of journal entries written.
+async fn write_contents<W>(
+    app: &App,
+    p: &Principal,
+    mut plan: Plan,
+    sink: &ZipSink<W>,
+) -> Result<usize> {
+    for (doc, rows) in plan.documents.iter_mut().zip(&plan.rows) {
+        for (listed, v) in doc.versions.iter_mut().zip(rows) {
+            listed.sha256 = copy_verified(app, sink, v, &listed.path).await?;
+        }
+    }
+    let now = plan.now;
     let entries = journal::for_principal(app, p).await?;
     let generated_at = rfc3339(now);
     let manifest = Manifest {
         format: "liasse-export",
         format_version: FORMAT_VERSION,
-        tenant: &tenant.slug,
-        tenant_name: &tenant.name,
+        tenant: &plan.tenant.slug,
+        tenant_name: &plan.tenant.name,
         account_id: &p.account_id,
         login: &p.login,
         generated_at: &generated_at,
-        documents: &listed,
+        documents: &plan.documents,
         journal: ManifestJournal {
             entries: entries.len(),
             json: "journal.json",
@@ -389,7 +523,7 @@ async fn write_contents<W>(
         .await?;
     sink.text("journal.csv", journal_csv(&entries).into_bytes(), now)
         .await?;
-    Ok((listed.len(), version_count, entries.len()))
+    Ok(entries.len())
 }
 
 fn json_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
@@ -400,14 +534,19 @@ fn json_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 }
 
 /// Decrypts a version into the archive, uncompressed so that the entry is the original byte
-/// for byte, and fails unless what was written matches the recorded size and SHA-256.
+/// for byte, and fails unless what was written matches the recorded size and keyed digest.
+/// Returns the plain SHA-256 of what was written.
 async fn copy_verified<W>(
     app: &App,
     sink: &ZipSink<W>,
     v: &VersionRow,
-    key: DataKey,
     path: &str,
-) -> Result<()> {
+) -> Result<String> {
+    // Deleted since the plan was made: the export fails, and trying again leaves it out.
+    let (key, _) = open_version(app, v)?.ok_or_else(|| {
+        AppError::Conflict("Un document a été supprimé pendant l'export : réessayez.".into())
+    })?;
+    let digester = key.digester();
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Stored)
         .last_modified_time(zip_time(v.created_at))
@@ -427,15 +566,15 @@ async fn copy_verified<W>(
         size += chunk.len() as u64;
         sink.send(Op::Data(chunk)).await?;
     }
-    let actual = hex::encode(hash.finalize());
-    if actual != v.sha256 || i64::try_from(size).ok() != Some(v.size) {
+    let sum = hash.finalize();
+    if !digester.matches(&v.digest, &sum) || i64::try_from(size).ok() != Some(v.size) {
         return Err(AppError::Internal(format!(
             "export: document {} version {} does not match its fingerprint \
-             (recorded {} bytes, sha256 {}; read {size} bytes, sha256 {actual})",
-            v.document_id, v.version, v.size, v.sha256
+             (recorded {} bytes; read {size} bytes)",
+            v.document_id, v.version, v.size
         )));
     }
-    Ok(())
+    Ok(hex::encode(sum))
 }
 
 /// `{subject}/{type}-{short id}` for a document: built from codes and ids only, never from a
@@ -619,27 +758,45 @@ impl<W> ZipSink<W> {
     }
 }
 
-impl<W: Write + Seek + Send + 'static> ZipSink<W> {
+impl<W: Write + Send + 'static> ZipSink<W> {
     fn start(out: W) -> Self {
         let (tx, mut rx) = mpsc::channel::<Op>(QUEUE);
         let task = tokio::task::spawn_blocking(move || {
-            let mut zip = ZipWriter::new(out);
-            while let Some(op) = rx.blocking_recv() {
-                match op {
-                    Op::File { name, options } => {
-                        zip.start_file(name, options).map_err(zip_error)?
-                    }
-                    Op::Data(bytes) => zip.write_all(&bytes)?,
-                    Op::Finish => {
-                        let mut out = zip.finish().map_err(zip_error)?;
-                        let len = out.seek(SeekFrom::End(0))?;
-                        return Ok((out, len));
+            let shut = Arc::new(AtomicBool::new(false));
+            let mut zip = ZipWriter::new_stream(Gated {
+                inner: out,
+                shut: Arc::clone(&shut),
+            });
+            let mut run = || -> Result<bool> {
+                while let Some(op) = rx.blocking_recv() {
+                    match op {
+                        Op::File { name, options } => {
+                            zip.start_file(name, options).map_err(zip_error)?
+                        }
+                        Op::Data(bytes) => zip.write_all(&bytes)?,
+                        Op::Finish => return Ok(true),
                     }
                 }
+                Ok(false)
+            };
+            match run() {
+                Ok(true) => {
+                    let mut out = zip.finish().map_err(zip_error)?;
+                    // A stream writer knows how much it wrote: "seeking" to the end asks it.
+                    let len = out.seek(SeekFrom::End(0))?;
+                    let mut out = out.into_inner().inner;
+                    out.flush()?;
+                    Ok((out, len))
+                }
+                outcome => {
+                    // The producer gave up (an error, or a client that went away). Dropping
+                    // a ZipWriter writes the end of the archive, which would make what was
+                    // sent look complete: the gate swallows it.
+                    shut.store(true, Ordering::SeqCst);
+                    drop(zip);
+                    outcome.and(Err(AppError::Internal("export: abandoned".into())))
+                }
             }
-            // The producer gave up (an error, or a client that went away): no central
-            // directory is written, and the caller discards the output.
-            Err(AppError::Internal("export: abandoned".into()))
         });
         ZipSink { tx, task }
     }
@@ -655,6 +812,67 @@ impl<W: Write + Seek + Send + 'static> ZipSink<W> {
         drop(tx);
         task.await
             .map_err(|e| AppError::Internal(format!("export: archive writer: {e}")))?
+    }
+}
+
+/// The ZIP writer's output, which discards everything once shut (see [`ZipSink::start`]).
+struct Gated<W> {
+    inner: W,
+    shut: Arc<AtomicBool>,
+}
+
+impl<W: Write> Write for Gated<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.shut.load(Ordering::SeqCst) {
+            return Ok(data.len());
+        }
+        self.inner.write(data)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.shut.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.inner.flush()
+    }
+}
+
+/// The ZIP writer's output when streaming: bytes gathered into chunks and handed to the
+/// response body through a bounded channel (the writer thread waits while the client is
+/// slow). Fails once the body is gone, which stops the export.
+struct ChannelWriter {
+    tx: mpsc::Sender<Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn send_buffered(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(OUT_CHUNK),
+        ));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "download dropped"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let room = OUT_CHUNK.saturating_sub(self.buf.len()).max(1);
+        let n = data.len().min(room);
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() >= OUT_CHUNK {
+            self.send_buffered()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send_buffered()
     }
 }
 

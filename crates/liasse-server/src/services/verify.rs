@@ -1,5 +1,6 @@
 //! `liasse verify`: recompute every journal chain, decrypt every stored blob and compare its
-//! fingerprint, and list orphan and missing blobs.
+//! keyed fingerprint, and list orphan and missing blobs. Also the conversion of fingerprints
+//! stored by older releases as plain SHA-256 (see `liasse_crypto::digest`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -59,7 +60,7 @@ async fn check_version(app: &App, v: &VersionRow, listed: bool) -> Result<Checke
         Checked::Missing
     } else {
         match fingerprint(app, v).await {
-            Ok(sum) if sum == v.sha256 => return Ok(Checked::Intact),
+            Ok(sum) if sum == v.digest => return Ok(Checked::Intact),
             Ok(_) => Checked::Corrupt("fingerprint differs".into()),
             Err(e) => Checked::Corrupt(e.to_string()),
         }
@@ -68,6 +69,51 @@ async fn check_version(app: &App, v: &VersionRow, listed: bool) -> Result<Checke
         return Ok(Checked::Deleted);
     }
     Ok(fault)
+}
+
+/// Replaces every plain SHA-256 left in `document_versions` by its keyed digest, without
+/// decrypting any content (the digest is a MAC over the SHA-256). Runs at every start and
+/// `liasse migrate`; once done, it is one query that finds nothing. Concurrent runs (several
+/// nodes starting) compute the same values, and an update applies only to the value it read.
+/// Returns how many rows were converted.
+pub async fn convert_legacy_digests(app: &App) -> Result<u64> {
+    let mut converted = 0u64;
+    let mut after = String::new();
+    loop {
+        let page = documents::legacy_digests_page(&app.db, &after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id.clone();
+        let mut tx = app.db.begin_write().await?;
+        for v in &page {
+            // A destroyed version has no key left to compute a digest with: its plain
+            // SHA-256 is only a way to tell that someone held a known file, so it goes.
+            let new = if v.wrapped_key.is_none() {
+                Some(String::new())
+            } else {
+                match crate::services::documents::open_version(app, v) {
+                    Ok(Some((key, _))) => key.digester().of_sha256_hex(&v.digest),
+                    Ok(None) => Some(String::new()),
+                    Err(e) => {
+                        // Left as it is: `liasse verify` reports the version as corrupt.
+                        tracing::warn!(version = %v.id, error = %e, "cannot convert a version's fingerprint");
+                        None
+                    }
+                }
+            };
+            let Some(new) = new else { continue };
+            if documents::set_digest(&mut tx, &v.id, &v.digest, &new).await? {
+                converted += 1;
+            }
+        }
+        tx.commit().await?;
+    }
+    if converted > 0 {
+        tracing::info!(
+            versions = converted,
+            "converted plain SHA-256 fingerprints to keyed digests"
+        );
+    }
+    Ok(converted)
 }
 
 /// What `liasse verify` may do.

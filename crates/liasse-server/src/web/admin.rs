@@ -24,7 +24,9 @@ use crate::web::citizen::Choice;
 use crate::web::fmt;
 use crate::web::session::Fields;
 use crate::web::theme::Brand;
-use crate::web::{FormErrors, Posted, Session, WebError, render, render_status, see_other};
+use crate::web::{
+    FormErrors, Posted, PostedMultipart, Session, WebError, render, render_status, see_other,
+};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -47,6 +49,8 @@ pub fn routes() -> Router<App> {
         .route("/admin/services", get(services).post(create_service))
         .route("/admin/services/{id}", post(rename_service))
         .route("/admin/apparence", get(branding).post(save_branding))
+        .route("/admin/apparence/logo", post(upload_logo))
+        .route("/admin/apparence/logo/retirer", post(remove_logo))
         .route("/admin/reglages", post(save_settings))
 }
 
@@ -163,6 +167,8 @@ pub struct TypeForm {
     pub formats: Vec<Choice>,
     pub depositors: Vec<Choice>,
     pub max_size_mb: String,
+    /// Pixel limit of images, in megapixels (empty: the default).
+    pub max_megapixels: String,
     pub retention: String,
     pub disposal: String,
     pub notice_days: String,
@@ -224,6 +230,7 @@ impl TypeForm {
                 })
                 .collect(),
             max_size_mb: (t.max_size / (1024 * 1024)).max(1).to_string(),
+            max_megapixels: (t.max_pixels / 1_000_000).max(1).to_string(),
             retention: t.retention.to_string(),
             disposal: serde_json::to_value(t.disposal)
                 .ok()
@@ -262,6 +269,7 @@ impl TypeForm {
                 })
                 .collect(),
             max_size_mb: "10".into(),
+            max_megapixels: (liasse_domain::doctype::DEFAULT_MAX_PIXELS / 1_000_000).to_string(),
             retention: "P1Y".into(),
             disposal: "delete".into(),
             notice_days: "30".into(),
@@ -299,6 +307,7 @@ impl TypeForm {
                 })
                 .collect(),
             max_size_mb: f.text("max_size_mb"),
+            max_megapixels: f.text("max_megapixels"),
             retention: f.text("retention"),
             disposal: f.text("disposal"),
             notice_days: f.text("notice_days"),
@@ -321,6 +330,19 @@ impl TypeForm {
                 "max_size_mb",
             )
         })?;
+        // A form without the field (an older page) keeps the default rather than failing.
+        let megapixels: u64 = match self.max_megapixels.trim() {
+            "" => liasse_domain::doctype::DEFAULT_MAX_PIXELS / 1_000_000,
+            n => n.parse().map_err(|_| {
+                (
+                    AppError::invalid(
+                        "invalid-document-type",
+                        "le nombre maximal de pixels doit être un nombre entier de mégapixels",
+                    ),
+                    "max_megapixels",
+                )
+            })?,
+        };
         let notice: u32 = self.notice_days.parse().map_err(|_| {
             (
                 AppError::invalid(
@@ -360,6 +382,7 @@ impl TypeForm {
             "formats": self.formats.iter().filter(|c| c.selected).map(|c| c.value.clone()).collect::<Vec<_>>(),
             "depositors": self.depositors.iter().filter(|c| c.selected).map(|c| c.value.clone()).collect::<Vec<_>>(),
             "max_size": mb.saturating_mul(1024 * 1024),
+            "max_pixels": megapixels.saturating_mul(1_000_000),
             "retention": self.retention,
             "disposal": if self.disposal == "keep" { "keep" } else { "delete" },
             "disposal_notice_days": notice,
@@ -1469,11 +1492,18 @@ struct BrandingPage {
     primary: String,
     logo: String,
     settings: String,
+    /// The address of the uploaded logo, if there is one.
+    uploaded_logo: Option<String>,
 }
 
 fn other_settings(settings: &serde_json::Value) -> String {
     let mut s = settings.as_object().cloned().unwrap_or_default();
-    for k in ["brand_name", "brand_primary", "brand_logo_url"] {
+    for k in [
+        "brand_name",
+        "brand_primary",
+        "brand_logo_url",
+        admin::LOGO_KEY,
+    ] {
         s.remove(k);
     }
     serde_json::to_string_pretty(&serde_json::Value::Object(s)).unwrap_or_else(|_| "{}".into())
@@ -1509,6 +1539,10 @@ async fn branding_page(
     });
     let mut chrome = s.chrome(app, "Apparence et réglages").await;
     let brand = Brand::of(&tenant);
+    let uploaded_logo = admin::Logo::of(&tenant.settings)
+        .is_some()
+        .then(|| brand.logo.clone())
+        .flatten();
     chrome.site = brand.name;
     chrome.logo = brand.logo;
     render_status(
@@ -1521,6 +1555,7 @@ async fn branding_page(
             primary,
             logo,
             settings,
+            uploaded_logo,
         },
     )
 }
@@ -1576,6 +1611,59 @@ async fn save_branding(State(app): State<App>, form: Posted) -> Result<Response,
             .await
         }
     }
+}
+
+/// The logo file of the branding page (a multipart form: `csrf` first, then `logo`).
+async fn upload_logo(State(app): State<App>, form: PostedMultipart) -> Result<Response, WebError> {
+    let PostedMultipart { s, mut mp } = form;
+    s.admin()?;
+    let result = async {
+        let mut bytes = None;
+        while let Some(mut field) = mp.next_field().await.map_err(|_| unreadable_logo())? {
+            if field.name() != Some("logo") {
+                continue;
+            }
+            let mut data = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(|_| unreadable_logo())? {
+                // Stops reading as soon as the file is known to be too big.
+                if data.len() + chunk.len() > admin::LOGO_MAX_BYTES {
+                    return Err(admin::logo_too_large());
+                }
+                data.extend_from_slice(&chunk);
+            }
+            bytes = Some(data);
+            break;
+        }
+        match bytes {
+            Some(b) if !b.is_empty() => admin::set_logo(&app, &s.p, b).await,
+            _ => Err(AppError::invalid(
+                "missing-field",
+                "choisissez le fichier du logo (PNG, JPEG ou WebP)",
+            )),
+        }
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(see_other("/admin/apparence?ok=apparence")),
+        Err(e) => {
+            let (status, errors) = FormErrors::from_app(&e, "logo");
+            branding_page(&app, &s, errors, None, status).await
+        }
+    }
+}
+
+fn unreadable_logo() -> AppError {
+    AppError::invalid(
+        "invalid-logo",
+        "le fichier du logo n'a pas pu être lu : envoyez-le à nouveau",
+    )
+}
+
+async fn remove_logo(State(app): State<App>, form: Posted) -> Result<Response, WebError> {
+    let Posted { s, .. } = form;
+    s.admin()?;
+    admin::remove_logo(&app, &s.p).await?;
+    Ok(see_other("/admin/apparence?ok=apparence"))
 }
 
 async fn save_settings(State(app): State<App>, form: Posted) -> Result<Response, WebError> {

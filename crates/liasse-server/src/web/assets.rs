@@ -10,7 +10,7 @@ use axum::routing::get;
 use crate::app::App;
 use crate::error::AppError;
 use crate::web::WebError;
-use crate::web::theme::{Brand, css};
+use crate::web::theme::{Brand, Logo, css};
 
 pub const APP_CSS: &str = include_str!("../../static/app.css");
 pub const APP_JS: &str = include_str!("../../static/app.js");
@@ -27,6 +27,7 @@ pub fn routes() -> Router<App> {
         .route("/sw.js", get(service_worker))
         .route("/favicon.ico", get(favicon))
         .route("/theme/{slug}/brand.css", get(theme))
+        .route("/theme/{slug}/logo", get(logo))
 }
 
 fn asset(content_type: &'static str, cache: &'static str, body: impl IntoResponse) -> Response {
@@ -75,4 +76,26 @@ async fn theme(State(app): State<App>, Path(slug): Path<String>) -> Result<Respo
         "no-cache",
         css(&Brand::of(&tenant)),
     ))
+}
+
+/// The tenant's uploaded logo (public, like the theme; no session needed). Its address
+/// carries its fingerprint, so it may be cached for a day; `nosniff` and a CSP that allows
+/// nothing keep it an image even if opened on its own.
+async fn logo(State(app): State<App>, Path(slug): Path<String>) -> Result<Response, WebError> {
+    let tenant = liasse_store::tenants::by_slug(&app.db, &slug)
+        .await
+        .map_err(AppError::from)?
+        .ok_or(AppError::NotFound)?;
+    let logo = Logo::of(&tenant.settings).ok_or(AppError::NotFound)?;
+    let mut resp = asset(logo.media_type, "public, max-age=86400", logo.bytes);
+    let h = resp.headers_mut();
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(resp)
 }

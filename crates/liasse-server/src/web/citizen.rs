@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use futures::TryStreamExt;
 use liasse_domain::doctype::{Depositor, DocumentType, Validity};
 use serde::Deserialize;
-use tokio_util::io::ReaderStream;
 
 use crate::app::App;
 use crate::error::AppError;
@@ -1358,22 +1357,19 @@ async fn mark_read(
     Ok(see_other("/notifications?ok=lu"))
 }
 
-/// The whole vault as one ZIP (the same export as the API and the command line).
+/// The whole vault as one ZIP (the same streamed export as the API and the command line).
 async fn export_zip(State(app): State<App>, s: Session) -> Result<Response, WebError> {
     s.citizen()?;
-    let (file, summary) = export::export_to_spool(&app, &s.p, export::Via::Api).await?;
-    let file = tokio::fs::File::from_std(file);
-    let body = Body::from_stream(ReaderStream::with_capacity(file, 256 * 1024));
-    let mut resp = body.into_response();
+    let export = export::download(&app, &s.p, export::Via::Api).await?;
+    let mut resp = Body::from_stream(export.body).into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/zip"),
     );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(summary.bytes));
     h.insert(
         header::CONTENT_DISPOSITION,
-        content_disposition(&summary.file_name),
+        content_disposition(&export.file_name),
     );
     h.insert(
         header::CACHE_CONTROL,

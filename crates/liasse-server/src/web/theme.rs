@@ -26,14 +26,24 @@ impl Brand {
             primary: text("brand_primary")
                 .filter(|c| valid_colour(c))
                 .map(|c| c.to_ascii_lowercase()),
-            logo: text("brand_logo_url")
-                .filter(|u| valid_logo(u))
-                .map(String::from),
+            // An uploaded logo from its fixed route (its fingerprint in the address, so that
+            // it can be cached and a new one shows at once); else a `/static/` image; an
+            // address set before these rules that points anywhere else is ignored.
+            logo: match Logo::of(s) {
+                Some(logo) => Some(format!(
+                    "/theme/{}/logo?v={}",
+                    t.slug,
+                    logo.sha256.get(..16).unwrap_or_default()
+                )),
+                None => text("brand_logo_url")
+                    .filter(|u| valid_logo(u))
+                    .map(String::from),
+            },
         }
     }
 }
 
-pub use crate::services::admin::{valid_colour, valid_logo};
+pub use crate::services::admin::{Logo, valid_colour, valid_logo};
 
 fn rgb(hex: &str) -> (f64, f64, f64) {
     let c = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0) as f64 / 255.0;
@@ -111,8 +121,17 @@ mod tests {
     #[test]
     fn logos_stay_on_this_origin() {
         assert!(valid_logo("/static/icon.svg"));
-        assert!(valid_logo("data:image/png;base64,iVBORw0KGgo="));
+        assert!(valid_logo("/static/logo-ville_2.png"));
         for bad in [
+            "/api/v1/export",
+            "/static/../api/v1/export",
+            "/static/%2e%2e/api/v1/export",
+            "/static/app.js",
+            "/static/x.svg?logout=1",
+            "/static/a/b.png",
+            "/static/.png",
+            "/deconnexion",
+            "data:image/png;base64,iVBORw0KGgo=",
             "https://evil.example/x.png",
             "//evil.example/x.png",
             "javascript:alert(1)",

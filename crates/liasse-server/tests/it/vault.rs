@@ -220,7 +220,11 @@ async fn citizen_story_from_deposit_to_export() {
         assert_eq!(pdf["version"], 1);
         assert_eq!(pdf["size"], bill_v1.len());
         assert_eq!(pdf["media_type"], "application/pdf");
-        assert_eq!(pdf["sha256"], sha256_hex(&bill_v1));
+        // A keyed digest, never the plain SHA-256 that anyone could look up.
+        let digest_v1 = pdf["digest"].as_str().unwrap().to_string();
+        assert!(digest_v1.starts_with("hmac-sha256:"), "{pdf}");
+        assert!(!digest_v1.contains(&sha256_hex(&bill_v1)));
+        assert!(pdf.get("sha256").is_none());
         assert_eq!(pdf["subject"], Value::Null);
         assert_eq!(pdf["origin"], "citizen");
 
@@ -266,7 +270,8 @@ async fn citizen_story_from_deposit_to_export() {
             .await;
         assert_eq!(status, 200, "{replaced}");
         assert_eq!(replaced["version"], 2);
-        assert_eq!(replaced["sha256"], sha256_hex(&bill_v2));
+        let digest_v2 = replaced["digest"].as_str().unwrap().to_string();
+        assert!(digest_v2.starts_with("hmac-sha256:") && digest_v2 != digest_v1);
         assert_eq!(replaced["file_name"], "facture janvier.pdf");
         assert_eq!(replaced["title"], "Facture EDF");
         let (status, one) = t
@@ -276,9 +281,9 @@ async fn citizen_story_from_deposit_to_export() {
         let versions = one["versions"].as_array().unwrap();
         assert_eq!(versions.len(), 2, "{one:#}");
         assert_eq!(versions[0]["version"], 1);
-        assert_eq!(versions[0]["sha256"], sha256_hex(&bill_v1));
+        assert_eq!(versions[0]["digest"], digest_v1.as_str());
         assert_eq!(versions[0]["file_name"], "facture décembre.pdf");
-        assert_eq!(versions[1]["sha256"], sha256_hex(&bill_v2));
+        assert_eq!(versions[1]["digest"], digest_v2.as_str());
 
         // The old version stays readable, both ways; the current one is the new file.
         let pdf_type = "application/pdf";
@@ -945,8 +950,10 @@ async fn validity_is_computed_filtered_and_expires_with_the_clock() {
         let check = r.json();
         assert_eq!(check["intact"], true, "{check}");
         assert_eq!(check["version"], 1);
-        assert_eq!(check["sha256_expected"], sha256_hex(&proof));
-        assert_eq!(check["sha256_actual"], sha256_hex(&proof));
+        assert_eq!(check["digest_expected"], check["digest_actual"]);
+        let expected = check["digest_expected"].as_str().unwrap();
+        assert!(expected.starts_with("hmac-sha256:"), "{check}");
+        assert!(!expected.contains(&sha256_hex(&proof)));
 
         // Downloads: an attachment with the right type, never sniffed, never cached.
         let r = reply(req(
