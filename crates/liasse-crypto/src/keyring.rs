@@ -27,6 +27,8 @@ use crate::keys::{Binding, DataKey, Secret};
 use crate::wrap::{WrappedKey, unwrap_with, wrap_with};
 
 const KEK_SALT: &[u8] = b"liasse-kek-v1";
+/// Salt of [`KeyRing::derived_secret`], apart from the KEKs'.
+const DERIVED_SALT: &[u8] = b"liasse-derived-v1";
 const KEY_FILE_FORMAT: u32 = 1;
 /// A key file is a few hundred bytes; the cap keeps a wrong path from reading a huge file.
 const MAX_KEY_FILE_LEN: u64 = 1024 * 1024;
@@ -272,6 +274,28 @@ impl KeyRing {
         }
         self.keys.remove(&version);
         Ok(())
+    }
+
+    /// A secret the server can compute again whenever it needs it, but never stores: for
+    /// `purpose` and `id`, under the current master key. An enrolment link is made of one, so
+    /// that the message waiting in the outbox holds no usable link (it is put in at delivery).
+    /// After `rotate`, the same call gives another value: callers that stored a hash of the
+    /// old one refresh it.
+    pub fn derived_secret(
+        &self,
+        purpose: &str,
+        id: &str,
+    ) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+        let master = self
+            .keys
+            .get(&self.current)
+            .ok_or_else(|| CryptoError::UnknownKey(self.current_id()))?;
+        let hk = Hkdf::<Sha256>::new(Some(DERIVED_SALT), master.as_bytes());
+        let mut out = Zeroizing::new([0u8; 32]);
+        let info = [purpose.as_bytes(), b"\0", id.as_bytes()].concat();
+        hk.expand(&info, out.as_mut())
+            .map_err(|_| CryptoError::Format("secret derivation failed".into()))?;
+        Ok(out)
     }
 
     fn kek(&self, version: u32, tenant: &str) -> Result<Secret, CryptoError> {

@@ -260,6 +260,27 @@ pub async fn use_enrolment(tx: &mut WriteTx, id: &str, now: i64) -> Result<bool>
     Ok(r.rows_affected() == 1)
 }
 
+/// Points a link that can still be used at a new secret's hash (its secret is derived again
+/// at delivery, under the key ring's current key); false when the link is used, revoked or
+/// expired, and nothing changes.
+pub async fn refresh_enrolment_hash(
+    tx: &mut WriteTx,
+    id: &str,
+    secret_hash: &str,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE enrolments SET secret_hash = $1 WHERE id = $2 AND used_at IS NULL \
+         AND revoked_at IS NULL AND expires_at > $3",
+    )
+    .bind(secret_hash)
+    .bind(id)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

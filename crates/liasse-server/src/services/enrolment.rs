@@ -3,8 +3,10 @@
 //! choose their password. The admin never chooses, sees or receives a staff password, so an
 //! admin cannot log in as an agent and read what the agent may read.
 //!
-//! The link's secret goes only into the e-mail; the database keeps its SHA-256, and neither
-//! the journal nor the log ever carries it. Changing a staff account's address, or resetting
+//! The link's secret goes only into the e-mail, and only as it is sent: it is derived from the
+//! key ring and the enrolment's id ([`link_secret`]), so the message waiting in the outbox holds
+//! a placeholder, not a link, and a database dump gives no way to enrol. The database keeps the
+//! secret's SHA-256; neither the journal nor the log ever carries it. Changing a staff account's address, or resetting
 //! it, takes its password, sessions and API tokens away until the holder enrols again.
 
 use liasse_domain::clock::rfc3339;
@@ -30,6 +32,59 @@ pub const LINK_LIFETIME_MS: i64 = 48 * 3600 * 1000;
 /// The enrolment link under `public_url`, before its secret. The secret goes in the query
 /// string: the request log records paths, not queries.
 pub const LINK_PATH: &str = "/activation?jeton=";
+
+/// Where the link goes in the queued message; [`delivery_body`] puts it in as it is sent.
+const LINK_PLACEHOLDER: &str = "{{lien-activation}}";
+
+/// How the outbox names an enrolment's message: `enrolment:{id}:email`.
+const IDEM_PREFIX: &str = "enrolment:";
+
+/// The secret of an enrolment's link, derived from the current master key and the
+/// enrolment's id: the server computes it again at delivery instead of storing it.
+fn link_secret(app: &App, enrolment_id: &str) -> Result<String> {
+    use base64::Engine;
+    let derived = app
+        .keys
+        .ring()?
+        .derived_secret("enrolment-link", enrolment_id)?;
+    Ok(format!(
+        "lenr_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(derived.as_slice())
+    ))
+}
+
+/// The body of an outbox message as it must be sent. For an enrolment's message: the link put
+/// in place of the placeholder, or `None` when the link can no longer be used (replaced,
+/// revoked, expired, used), so that a stale link is never sent. The secret's stored hash is
+/// refreshed first, so a link still works after `liasse keys rotate`. Other messages go as
+/// they are.
+pub async fn delivery_body(app: &App, o: &OutboxRow) -> Result<Option<String>> {
+    let Some(enrolment_id) = o
+        .idem_key
+        .strip_prefix(IDEM_PREFIX)
+        .and_then(|rest| rest.strip_suffix(":email"))
+    else {
+        return Ok(Some(o.body.clone()));
+    };
+    let secret = link_secret(app, enrolment_id)?;
+    let mut tx = app.db.begin_write().await?;
+    let live = staff::refresh_enrolment_hash(
+        &mut tx,
+        enrolment_id,
+        &auth::secret_hash(&secret),
+        app.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    if !live {
+        return Ok(None);
+    }
+    let url = format!(
+        "{}{LINK_PATH}{secret}",
+        app.config.public_url().trim_end_matches('/')
+    );
+    Ok(Some(o.body.replace(LINK_PLACEHOLDER, &url)))
+}
 
 /// An agent or a manager, as the admin's form describes them: no password.
 pub struct NewStaff<'a> {
@@ -210,9 +265,10 @@ async fn issue(
         ));
     };
     let now = app.now();
-    let secret = auth::new_secret("lenr");
+    let id = new_id();
+    let secret = link_secret(app, &id)?;
     let row = EnrolmentRow {
-        id: new_id(),
+        id,
         tenant_id: account.tenant_id.clone(),
         account_id: account.id.clone(),
         secret_hash: auth::secret_hash(&secret),
@@ -227,15 +283,11 @@ async fn issue(
         .await?
         .map(|t| t.name)
         .unwrap_or_default();
-    let url = format!(
-        "{}{LINK_PATH}{secret}",
-        app.config.public_url().trim_end_matches('/')
-    );
     let body = format!(
         "Bonjour {name},\n\n\
          Un compte a été ouvert pour vous sur le porte-documents de {tenant_name}.\n\n\
          Pour choisir votre mot de passe, ouvrez ce lien (il ne sert qu'une fois et n'est valable que 48 heures) :\n\
-         {url}\n\n\
+         {LINK_PLACEHOLDER}\n\n\
          Votre identifiant : {login}\nVotre collectivité : {tenant_slug}\n\n\
          Personne d'autre que vous ne connaîtra ce mot de passe, pas même l'administration de la collectivité.\n\
          Si vous n'attendiez pas ce message, ne faites rien et prévenez votre collectivité.\n\n\
@@ -249,7 +301,7 @@ async fn issue(
             id: new_id(),
             tenant_id: account.tenant_id.clone(),
             account_id: account.id.clone(),
-            idem_key: format!("enrolment:{}:email", row.id),
+            idem_key: format!("{IDEM_PREFIX}{}:email", row.id),
             channel: "email".into(),
             address,
             subject: "Activez votre compte : choisissez votre mot de passe".into(),

@@ -610,6 +610,22 @@ pub async fn deliver_due(app: &App, senders: &Senders, owner: &str) -> Result<De
                 tenant_names.insert(o.tenant_id.clone(), name);
             }
             let tenant = tenant_names.get(&o.tenant_id).cloned().unwrap_or_default();
+            // An enrolment's link is put in only now (the queued body holds none).
+            let o = match crate::services::enrolment::delivery_body(app, &o).await? {
+                Some(body) => OutboxRow { body, ..o },
+                None => {
+                    store::outbox_failed(
+                        &app.db,
+                        &o.id,
+                        owner,
+                        "lien d'activation remplacé, expiré ou déjà utilisé : message non envoyé",
+                        None,
+                    )
+                    .await?;
+                    report.failed += 1;
+                    continue;
+                }
+            };
             let sent = match o.channel.as_str() {
                 "email" => send_email(senders, &o, &tenant).await,
                 "sms" => send_sms(senders, &o).await,

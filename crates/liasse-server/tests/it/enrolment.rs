@@ -71,16 +71,38 @@ async fn create(admin: &mut Browser, fields: &[(&str, &str)]) -> Page {
     admin.post("/admin/agents", &all).await
 }
 
-/// The e-mails queued for an account: (address, body), oldest first.
+/// The e-mails queued for an account: (address, body as the mailer sends it), oldest first.
+/// The queued body holds no link (checked here): the mailer puts it in at delivery.
 async fn mails(t: &TestApp, account_id: &str) -> Vec<(String, String)> {
-    sqlx::query("SELECT address, body FROM outbox WHERE account_id = $1 ORDER BY created_at, id")
-        .bind(account_id)
-        .fetch_all(t.app.db.pool())
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get("address"), r.get("body")))
-        .collect()
+    let rows = sqlx::query(
+        "SELECT id, tenant_id FROM outbox WHERE account_id = $1 ORDER BY created_at, id",
+    )
+    .bind(account_id)
+    .fetch_all(t.app.db.pool())
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for r in rows {
+        let id: String = r.get("id");
+        let tenant_id: String = r.get("tenant_id");
+        let o = liasse_store::jobs::outbox_for_account(&t.app.db, &tenant_id, account_id, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|o| o.id == id)
+            .unwrap();
+        assert!(
+            !o.body.contains("/activation?jeton="),
+            "a queued message holds a usable link: {}",
+            o.body
+        );
+        let body = liasse_server::services::enrolment::delivery_body(&t.app, &o)
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        out.push((o.address.clone(), body));
+    }
+    out
 }
 
 /// The secret of the enrolment link in a message's body.
@@ -392,17 +414,22 @@ async fn expired_and_replaced_links_are_refused() {
     // The admin sends a new one, then another: only the last works.
     admin = self::admin(&t).await;
     let page = format!("/admin/agents/{}", noe.id);
+    // Each link is read as it would be sent, before the next one replaces it.
+    let mut links = Vec::new();
     for _ in 0..2 {
         let token = csrf(&mut admin, &page).await;
         let p = admin
             .post(&format!("{page}/activation"), &[("csrf", &token)])
             .await;
         assert_eq!(p.status, 303, "{}", p.body);
+        links.push(last_secret(&t, &noe.id).await);
     }
     let sent = mails(&t, &noe.id).await;
     assert_eq!(sent.len(), 3);
     assert!(sent.iter().all(|(to, _)| to == "noe@enrol.test"));
-    let (second, third) = (secret_in(&sent[1].1), secret_in(&sent[2].1));
+    // A message whose link was replaced before it went out is not sent at all.
+    assert!(sent[1].1.is_empty(), "a replaced link is never sent");
+    let (second, third) = (links[0].clone(), links[1].clone());
     let (form, _) = enrol(&t, &second, GOOD, GOOD).await;
     assert_eq!(form.status, 410);
     assert!(form.body.contains("remplacé"), "{}", form.body);
@@ -925,4 +952,82 @@ async fn a_typed_service_name_reaches_no_other_services_letters() {
     assert_eq!(read["basis_kind"], "deposit", "{read}");
     assert_eq!(read["basis_id"], ccas.id.as_str());
     assert_eq!(read["actor_service"], "CCAS (ancien)");
+}
+
+/// The queued e-mail holds no link: the mailer derives it from the key ring as it sends the
+/// message, so a dump of the database gives no way to enrol. The link that reaches the SMTP
+/// server works; after `liasse keys rotate`, a message sent later carries a link that works.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_enrolment_link_exists_only_in_the_sent_mail() {
+    let smtp = liasse_testkit::smtp_dir();
+    let t = TestApp::embedded().await;
+    setup(&t).await;
+    let mut admin = admin(&t).await;
+    let address = format!("sacha-{}@enrol.test", uuid::Uuid::now_v7().simple());
+    let p = create(
+        &mut admin,
+        &[
+            ("login", "sacha"),
+            ("name", "Sacha Petit"),
+            ("email", &address),
+        ],
+    )
+    .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let sacha = account(&t, "sacha").await;
+
+    // What the database holds: a placeholder, no link, no secret.
+    let queued: Vec<String> = sqlx::query("SELECT body FROM outbox WHERE account_id = $1")
+        .bind(&sacha.id)
+        .fetch_all(t.app.db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("body"))
+        .collect();
+    assert_eq!(queued.len(), 1);
+    assert!(!queued[0].contains("jeton="), "{}", queued[0]);
+    assert!(!queued[0].contains("lenr_"), "{}", queued[0]);
+
+    match &smtp {
+        Some(dir) => {
+            let report = liasse_server::services::jobs::sweep(&t.app).await.unwrap();
+            assert_eq!(report.failed, 0, "{report:?}");
+            let got = liasse_testkit::mails_to(dir, &address);
+            assert_eq!(got.len(), 1, "{got:?}");
+            let body = got[0]["body"].as_str().unwrap();
+            let (_, p) = enrol(&t, &secret_in(body), GOOD, GOOD).await;
+            assert_eq!(p.status, 200, "{}", p.body);
+            assert_eq!(api_login(&t, "sacha", GOOD).await, 200);
+        }
+        None => {
+            let (_, p) = enrol(&t, &last_secret(&t, &sacha.id).await, GOOD, GOOD).await;
+            assert_eq!(p.status, 200, "{}", p.body);
+        }
+    }
+
+    // Keys rotate while a second agent's message waits: the link put in at delivery, under the
+    // new key, works, and the one the old key would have given does not.
+    let p = create(
+        &mut admin,
+        &[
+            ("login", "camil"),
+            ("name", "Camil Roy"),
+            ("email", "camil@enrol.test"),
+        ],
+    )
+    .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let camil = account(&t, "camil").await;
+    let before = last_secret(&t, &camil.id).await;
+    liasse_server::services::rotate::rotate(&t.app, 100, None)
+        .await
+        .unwrap();
+    let after = last_secret(&t, &camil.id).await;
+    assert_ne!(before, after);
+    let (form, _) = enrol(&t, &before, GOOD, GOOD).await;
+    assert_eq!(form.status, 404, "{}", form.body);
+    let (_, p) = enrol(&t, &after, GOOD, GOOD).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert_eq!(api_login(&t, "camil", GOOD).await, 200);
 }
