@@ -8,143 +8,10 @@ use liasse_inspect::samples;
 use liasse_server::services::requests;
 use liasse_testkit::TestApp;
 use reqwest::Method;
-use reqwest::header::{HeaderMap, SET_COOKIE};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-/// A browser without JavaScript: keeps cookies by hand, never follows redirects.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: Vec<(String, String)>,
-}
-
-struct Page {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        let marker = "name=\"csrf\" value=\"";
-        let start = self.body.find(marker).expect("csrf field") + marker.len();
-        let end = self.body[start..].find('"').unwrap();
-        self.body[start..start + end].to_string()
-    }
-
-    fn location(&self) -> &str {
-        self.headers
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-}
-
-impl Browser {
-    fn new(t: &TestApp) -> Browser {
-        Browser {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: t.base_url.clone(),
-            cookies: Vec::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn page(&mut self, resp: reqwest::Response) -> Page {
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        for v in headers.get_all(SET_COOKIE) {
-            let v = v.to_str().unwrap();
-            let (kv, _) = v.split_once(';').unwrap_or((v, ""));
-            let (k, val) = kv.split_once('=').unwrap();
-            self.cookies.retain(|(name, _)| name != k);
-            if !v.contains("Max-Age=0") {
-                self.cookies.push((k.to_string(), val.to_string()));
-            }
-        }
-        let body = resp
-            .text()
-            .await
-            .unwrap_or_default()
-            .replace("&#39;", "'")
-            .replace("&quot;", "\"")
-            .replace("&amp;", "&")
-            .replace("&#x2f;", "/")
-            .replace("&#47;", "/");
-        Page {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        self.page(r).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .form(fields)
-            .send()
-            .await
-            .unwrap();
-        self.page(r).await
-    }
-
-    async fn post_multipart(&mut self, path: &str, form: Form) -> Page {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        self.page(r).await
-    }
-
-    /// Logs in through the login form; returns the CSRF token of the page after it.
-    async fn login(&mut self, tenant: &str, login: &str, password: &str) -> String {
-        let form = self.get("/connexion").await;
-        let token = form.csrf();
-        let done = self
-            .post(
-                "/connexion",
-                &[
-                    ("csrf", &token),
-                    ("tenant", tenant),
-                    ("login", login),
-                    ("password", password),
-                    ("suite", ""),
-                ],
-            )
-            .await;
-        assert_eq!(done.status, 303, "login of {login}: {}", done.body);
-        let next = done.location().to_string();
-        self.get(&next).await.csrf()
-    }
-}
+use crate::web::Browser;
 
 /// A tenant with the demo procedures, a citizen (camille), a school agent (dominique) and
 /// a civil-status agent (claude); returns their API tokens.
@@ -367,7 +234,7 @@ async fn an_empty_request_is_refused_on_the_page_with_links_to_fix_it() {
     let t = TestApp::embedded().await;
     let (citizen_token, _, _) = setup(&t, "page").await;
     let mut b = Browser::new(&t);
-    let csrf = b.login("page", "camille", "camille-password").await;
+    let csrf = b.login("page", "camille", "camille-password").await.csrf();
     let r = b
         .post(
             "/demandes",
@@ -375,7 +242,7 @@ async fn an_empty_request_is_refused_on_the_page_with_links_to_fix_it() {
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
-    let path = r.location().split('?').next().unwrap().to_string();
+    let path = r.header("location").split('?').next().unwrap().to_string();
     let id = path.trim_start_matches("/demandes/").to_string();
     for (req, fields) in [
         ("domicile", vec![]),
@@ -616,7 +483,7 @@ async fn every_state_change_tells_the_citizen() {
             "{notes}"
         );
         let mut b = Browser::new(&t);
-        b.login("avis", "camille", "camille-password").await;
+        b.login("avis", "camille", "camille-password").await.csrf();
         let page = b.get("/notifications").await;
         assert!(
             page.body.contains(&format!("href=\"/demandes/{id}\"")) && page.body.contains(reason),
@@ -763,7 +630,10 @@ async fn a_locked_or_sent_request_changes_only_as_the_agent_asked() {
 
         // On the page: a French message, no button; a forged form is refused the same way.
         let mut b = Browser::new(&t);
-        let csrf = b.login("verrou", "camille", "camille-password").await;
+        let csrf = b
+            .login("verrou", "camille", "camille-password")
+            .await
+            .csrf();
         let page = b.get(&format!("/demandes/{id}")).await;
         assert_eq!(page.status, 200);
         assert!(
@@ -822,7 +692,10 @@ async fn a_locked_or_sent_request_changes_only_as_the_agent_asked() {
         assert_eq!(s, 409, "the citizen cannot ask themself for a complement");
         // The agent asks from the request page: the requirements are ticked there.
         let mut agent = Browser::new(&t);
-        let agent_csrf = agent.login("verrou", "claude", "claude-password").await;
+        let agent_csrf = agent
+            .login("verrou", "claude", "claude-password")
+            .await
+            .csrf();
         let page = agent.get(&format!("/agent/demandes/{id}")).await;
         assert!(
             page.body.contains("name=\"requirements\" value=\"livret\""),
@@ -932,7 +805,7 @@ async fn the_board_counts_a_late_request_as_late_on_the_page_and_the_api() {
     assert_eq!(s, 200);
 
     let mut b = Browser::new(&t);
-    b.login("tableau", "claude", "claude-password").await;
+    b.login("tableau", "claude", "claude-password").await.csrf();
     let section = |body: &str, anchor: &str| -> (u64, String) {
         let marker = format!("<h2 id=\"{anchor}\">");
         let start = body
@@ -976,7 +849,7 @@ async fn the_board_counts_a_late_request_as_late_on_the_page_and_the_api() {
     assert_eq!(d["late"][0]["id"], id.as_str());
     // The session did not last six days: a new one.
     let mut b = Browser::new(&t);
-    b.login("tableau", "claude", "claude-password").await;
+    b.login("tableau", "claude", "claude-password").await.csrf();
     let page = b.get("/agent").await;
     assert_eq!(page.status, 200, "{}", page.body);
     check(&page.body, &d);

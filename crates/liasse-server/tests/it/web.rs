@@ -90,7 +90,9 @@ impl Browser {
             .unwrap_or_default()
             .replace("&#39;", "'")
             .replace("&quot;", "\"")
-            .replace("&amp;", "&");
+            .replace("&amp;", "&")
+            .replace("&#x2f;", "/")
+            .replace("&#47;", "/");
         Page {
             status,
             headers,
@@ -121,7 +123,7 @@ impl Browser {
         self.page(r).await
     }
 
-    async fn post_multipart(&mut self, path: &str, form: Form) -> Page {
+    pub(crate) async fn post_multipart(&mut self, path: &str, form: Form) -> Page {
         let r = self
             .http
             .post(format!("{}{path}", self.base))
