@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "services",
         include_str!("../migrations/20261203000002_services.sql"),
     ),
+    (
+        20261203000003,
+        "digests",
+        include_str!("../migrations/20261203000003_digests.sql"),
+    ),
 ];
 
 /// [`MIGRATIONS`] as a source for sqlx's migrator.

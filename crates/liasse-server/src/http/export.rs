@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::http::documents::content_disposition;
 use crate::http::problem::problem;
 use crate::services::auth::Principal;
-use crate::services::export::{self, Via};
+use crate::services::export::{self, Download, Via};
 
 pub fn routes() -> Router<App> {
     Router::new().route("/export", get(download))
@@ -33,6 +33,11 @@ async fn download(State(app): State<App>, p: Principal) -> Result<Response, AppE
         }
         Err(e) => return Err(e),
     };
+    Ok(zip_response(export))
+}
+
+/// A streamed export as a download (the API's and the citizen's page).
+pub fn zip_response(export: Download) -> Response {
     let mut resp = Body::from_stream(export.body).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -51,5 +56,5 @@ async fn download(State(app): State<App>, p: Principal) -> Result<Response, AppE
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
-    Ok(resp)
+    resp
 }

@@ -1361,21 +1361,7 @@ async fn mark_read(
 async fn export_zip(State(app): State<App>, s: Session) -> Result<Response, WebError> {
     s.citizen()?;
     let export = export::download(&app, &s.p, export::Via::Api).await?;
-    let mut resp = Body::from_stream(export.body).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/zip"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        content_disposition(&export.file_name),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    Ok(resp)
+    Ok(crate::http::export::zip_response(export))
 }
 
 pub struct ProviderChoice {

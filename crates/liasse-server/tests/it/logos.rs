@@ -7,110 +7,7 @@ use liasse_testkit::TestApp;
 use reqwest::header::SET_COOKIE;
 use reqwest::multipart::{Form, Part};
 
-/// A browser without JavaScript that keeps its cookies by hand and follows no redirect.
-pub(crate) struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: Vec<(String, String)>,
-}
-
-pub(crate) struct Page {
-    pub(crate) status: u16,
-    location: String,
-    pub(crate) body: String,
-}
-
-impl Page {
-    pub(crate) fn csrf(&self) -> String {
-        let marker = "name=\"csrf\" value=\"";
-        let start = self.body.find(marker).expect("a csrf field") + marker.len();
-        let end = self.body[start..].find('"').unwrap();
-        self.body[start..start + end].to_string()
-    }
-}
-
-impl Browser {
-    pub(crate) fn new(t: &TestApp) -> Browser {
-        Browser {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: t.base_url.clone(),
-            cookies: Vec::new(),
-        }
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let r = req.header("cookie", cookie).send().await.unwrap();
-        for v in r.headers().get_all(SET_COOKIE) {
-            let v = v.to_str().unwrap();
-            let (kv, _) = v.split_once(';').unwrap_or((v, ""));
-            let (k, val) = kv.split_once('=').unwrap();
-            self.cookies.retain(|(name, _)| name != k);
-            if !v.contains("Max-Age=0") {
-                self.cookies.push((k.to_string(), val.to_string()));
-            }
-        }
-        let status = r.status().as_u16();
-        let location = r
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let body = r.text().await.unwrap_or_default().replace("&#39;", "'");
-        Page {
-            status,
-            location,
-            body,
-        }
-    }
-
-    pub(crate) async fn get(&mut self, path: &str) -> Page {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req).await
-    }
-
-    pub(crate) async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let req = self.http.post(format!("{}{path}", self.base)).form(fields);
-        self.send(req).await
-    }
-
-    async fn post_multipart(&mut self, path: &str, form: Form) -> Page {
-        let req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .multipart(form);
-        self.send(req).await
-    }
-
-    pub(crate) async fn login(&mut self, tenant: &str, login: &str) {
-        let form = self.get("/connexion").await;
-        let token = form.csrf();
-        let password = format!("{login}-password");
-        let done = self
-            .post(
-                "/connexion",
-                &[
-                    ("csrf", &token),
-                    ("tenant", tenant),
-                    ("login", login),
-                    ("password", &password),
-                    ("suite", ""),
-                ],
-            )
-            .await;
-        assert_eq!(done.status, 303, "login of {login}: {}", done.body);
-        self.get(&done.location).await;
-    }
-}
+use crate::web::{Browser, Page};
 
 fn logo_form(token: &str, bytes: Vec<u8>, name: &str, mime: &str) -> Form {
     Form::new().text("csrf", token.to_string()).part(
@@ -143,7 +40,7 @@ async fn a_logo_is_an_uploaded_image_or_a_static_one_never_any_path() {
     t.account("logo", "alix", "admin", &[]).await;
     t.account("logo", "camille", "citizen", &[]).await;
     let mut admin = Browser::new(&t);
-    admin.login("logo", "alix").await;
+    admin.login("logo", "alix", "alix-password").await;
     let token = admin.get("/admin/apparence").await.csrf();
 
     // Addresses that pages would fetch with the visitor's cookies: refused, in French.
@@ -187,7 +84,7 @@ async fn a_logo_is_an_uploaded_image_or_a_static_one_never_any_path() {
         .unwrap();
     tx.commit().await.unwrap();
     let mut citizen = Browser::new(&t);
-    citizen.login("logo", "camille").await;
+    citizen.login("logo", "camille", "camille-password").await;
     for page in [
         Browser::new(&t).get("/connexion?collectivite=logo").await,
         citizen.get("/documents").await,

@@ -224,8 +224,8 @@ async fn the_type_form_shows_and_keeps_the_pixel_limit() {
     let t = TestApp::embedded().await;
     let tenant = t.tenant("forme").await;
     t.account("forme", "alix", "admin", &[]).await;
-    let mut admin = crate::logos::Browser::new(&t);
-    admin.login("forme", "alix").await;
+    let mut admin = crate::web::Browser::new(&t);
+    admin.login("forme", "alix", "alix-password").await;
     let page = admin.get("/admin/types/photo-identite").await;
     assert_eq!(page.status, 200);
     assert!(
