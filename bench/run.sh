@@ -187,7 +187,7 @@ if selected small-uploads && [ "$USE_S3" -eq 1 ]; then
     S3S_BUILD_PID=$!
 fi
 if [ "$BUILD" -eq 1 ]; then
-    (cd "$REPO" && cargo build --release --locked -p liasse-server -p liasse-bench)
+    (cd "$REPO" && cargo build --release --locked -p liasse -p liasse-bench)
 fi
 BIN_DIR="${BIN_DIR:-$REPO/target/release}"
 LIASSE="$BIN_DIR/liasse"

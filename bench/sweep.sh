@@ -11,5 +11,5 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 mkdir -p bench/out
 # Built with the same packages as bench/run.sh, so that neither rebuilds the other's crates.
-cargo build --release --locked -p liasse-server -p liasse-bench
+cargo build --release --locked -p liasse -p liasse-bench
 "$REPO/target/release/liasse-bench" sweep --out "$REPO/bench/out/sweep.md" "$@"

@@ -38,7 +38,7 @@
 #   max_response_time         a benchmark matter (bench/run.sh), not a conformance one.
 # object_level_authorization stays in the list but only acts when one run holds several
 # identities; each run here has one token, so cross-account reads are left to the access walk
-# of crates/liasse-server/tests/it/access.rs (every route, every foreign identity).
+# of crates/liasse/tests/it/access.rs (every route, every foreign identity).
 # Every operation of the document is run, destructive ones included (it is a throw-away data
 # directory). No operation can invalidate the bearer tokens (the API has no route that
 # revokes a token or deletes an account; DELETE /session only ends a cookie session), so none
@@ -155,7 +155,7 @@ ST="$VENV/bin/schemathesis"
 
 if [ "$BUILD" -eq 1 ]; then
     say "Building liasse (release)"
-    (cd "$REPO" && cargo build --release --locked -p liasse-server --bin liasse)
+    (cd "$REPO" && cargo build --release --locked -p liasse --bin liasse)
 fi
 LIASSE_BIN="$REPO/target/release/liasse"
 [ -x "$LIASSE_BIN" ] || { fail "no $LIASSE_BIN (run without --no-build)"; exit 1; }

@@ -233,7 +233,7 @@ else
     command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || ensure_apt_packages nodejs npm
     (cd "$REPO/e2e" && npm ci --no-audit --no-fund --loglevel=error)
     # The `liasse` binary of the test build (the same command is a no-op after the tests; a
-    # plain `cargo build -p liasse-server` would rebuild it with other features).
+    # plain `cargo build -p liasse` would rebuild it with other features).
     cargo test --workspace --locked --no-run --quiet
     rm -rf "$ARTIFACTS/e2e"
     mkdir -p "$ARTIFACTS/e2e"

@@ -334,7 +334,7 @@ def report(args: argparse.Namespace) -> None:
     md.append(f"- schemathesis {args.version}, seed {args.seed_value}, at most {args.max_examples} examples per operation and phase, phases {', '.join(data['phases'])}")
     md.append(f"- Checks: {', '.join(data['checks'])}")
     md.append("  (object_level_authorization needs several identities in one run, so it checks nothing here; "
-              "cross-account access is walked by `crates/liasse-server/tests/it/access.rs`)")
+              "cross-account access is walked by `crates/liasse/tests/it/access.rs`)")
     if data["excluded_checks"]:
         md.append(f"- Not run: {', '.join(data['excluded_checks'])} (why: header of the script)")
     md.append(f"- Wall time of the whole script: {args.wall_seconds} s (build, set-up and the {len(roles)} runs)")

@@ -18,13 +18,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
+use liasse_app::App;
+use liasse_app::config::Config;
+use liasse_app::{catalogue, tenants};
 use liasse_domain::clock::{Clock, DAY_MS, date_of};
 use liasse_domain::doctype::{Disposal, DocumentType, IsoDuration, format_date};
 use liasse_domain::ids::new_id;
-use liasse_server::App;
-use liasse_server::config::Config;
-use liasse_server::services::jobs::{Runner, SweepReport};
-use liasse_server::services::{catalogue, lifecycle, tenants};
+use liasse_jobs::lifecycle;
+use liasse_jobs::runner::{Runner, SweepReport};
 use sqlx::Row;
 use time::Date;
 

@@ -8,9 +8,9 @@
 
 use std::path::PathBuf;
 
+use liasse_app::App;
+use liasse_app::config::Config;
 use liasse_domain::clock::Clock;
-use liasse_server::App;
-use liasse_server::config::Config;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use sqlx::Connection;
@@ -141,8 +141,7 @@ impl TestApp {
         // The real server loop (timeouts, connection caps), as `liasse serve` runs it.
         let served = app.clone();
         let server = tokio::spawn(async move {
-            let _ =
-                liasse_server::http::server::run(listener, served, std::future::pending()).await;
+            let _ = liasse::serve(listener, served, std::future::pending()).await;
         });
         TestApp {
             backend,
@@ -188,7 +187,7 @@ impl TestApp {
 
     /// Creates a tenant with the default catalogue.
     pub async fn tenant(&self, slug: &str) -> String {
-        liasse_server::services::tenants::create(&self.app, slug, &format!("Ville de {slug}"), true)
+        liasse_app::tenants::create(&self.app, slug, &format!("Ville de {slug}"), true)
             .await
             .expect("create tenant")
             .id
@@ -202,7 +201,7 @@ impl TestApp {
         role: &str,
         rights: &[(&str, &str)],
     ) -> String {
-        use liasse_server::services::auth;
+        use liasse_app::auth;
         let account = auth::create_user(
             &self.app,
             liasse_domain::journal::Actor::operator(),

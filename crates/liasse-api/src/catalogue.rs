@@ -1,0 +1,88 @@
+//! The document-type catalogue over HTTP: everyone of the tenant reads it, admins change it.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use liasse_domain::doctype::DocumentType;
+
+use crate::extract::{Path, json_object};
+use liasse_app::app::App;
+use liasse_app::catalogue;
+use liasse_app::error::AppError;
+
+pub fn routes() -> Router<App> {
+    Router::new().route("/document-types", get(list)).route(
+        "/document-types/{code}",
+        get(get_one).put(put).post(put).delete(remove),
+    )
+}
+
+async fn list(
+    State(app): State<App>,
+    Caller(p): Caller,
+) -> Result<Json<Vec<DocumentType>>, ApiError> {
+    Ok(Json(catalogue::list(&app, &p.tenant_id).await?))
+}
+
+async fn get_one(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(code): Path<String>,
+) -> Result<Json<DocumentType>, ApiError> {
+    match catalogue::get_any(&app, &p.tenant_id, &code).await? {
+        Some((t, true)) => Ok(Json(t)),
+        _ => Err(AppError::NotFound.into()),
+    }
+}
+
+async fn put(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(code): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<DocumentType>), ApiError> {
+    catalogue::require_admin(&p)?;
+    let mut value: serde_json::Value = json_object(&body)?;
+    if let Some(obj) = value.as_object_mut() {
+        match obj.get("code") {
+            Some(c) if c.as_str() != Some(code.as_str()) => {
+                return Err(AppError::invalid(
+                    "code-mismatch",
+                    "le code du corps diffère de celui de l'adresse",
+                )
+                .into());
+            }
+            _ => {
+                obj.insert("code".into(), serde_json::Value::String(code.clone()));
+            }
+        }
+    }
+    let t: DocumentType = serde_json::from_value(value).map_err(|e| {
+        AppError::invalid(
+            "invalid-document-type",
+            format!("définition invalide : {e}"),
+        )
+    })?;
+    let existed = catalogue::put(&app, &p.tenant_id, p.actor(), t.clone()).await?;
+    Ok((
+        if existed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        },
+        Json(t),
+    ))
+}
+
+async fn remove(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(code): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    catalogue::require_admin(&p)?;
+    catalogue::remove(&app, &p.tenant_id, p.actor(), &code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

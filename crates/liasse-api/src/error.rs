@@ -1,0 +1,27 @@
+//! The API's error: what a use case or an extractor refused, answered as problem+json
+//! (see `problem`). Handlers return it; `?` turns a use case's error into it.
+
+use liasse_app::AppError;
+
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl From<liasse_store::StoreError> for ApiError {
+    fn from(e: liasse_store::StoreError) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(e: std::io::Error) -> Self {
+        ApiError(e.into())
+    }
+}
+
+pub type ApiResult<T> = std::result::Result<T, ApiError>;

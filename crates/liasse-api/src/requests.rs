@@ -1,0 +1,242 @@
+//! Procedures and requests over HTTP.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use liasse_domain::procedure::Procedure;
+use liasse_store::requests::RequestRow;
+use serde::Deserialize;
+
+use crate::documents::read_form;
+use crate::extract::{Multipart, Path, json_object};
+use liasse_app::app::App;
+use liasse_app::documents;
+use liasse_app::error::AppError;
+use liasse_app::requests::{
+    self, DraftUpdate, NewNote, NewRequest, RequestView, Tracking, Transition,
+};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/procedures", get(list_procedures))
+        .route("/procedures/{code}", put(put_procedure))
+        .route("/requests", get(list).post(create))
+        .route("/requests/{id}", get(get_one).patch(update_draft))
+        .route(
+            "/requests/{id}/attachments/{requirement}",
+            put(attach).post(upload).delete(detach),
+        )
+        .route("/requests/{id}/transitions", post(transition))
+        .route("/requests/{id}/lock", post(lock).delete(unlock))
+        .route("/requests/{id}/notes", post(add_note))
+        .route("/requests/{id}/letters", post(write_letter))
+        .route("/tracking/{code}", get(track))
+}
+
+fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    Ok(json_object(body)?)
+}
+
+async fn list_procedures(
+    State(app): State<App>,
+    Caller(p): Caller,
+) -> Result<Json<Vec<Procedure>>, ApiError> {
+    Ok(Json(requests::list_procedures(&app, &p).await?))
+}
+
+async fn put_procedure(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(code): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Procedure>), ApiError> {
+    let mut value: serde_json::Value = json(&body)?;
+    if let Some(obj) = value.as_object_mut() {
+        match obj.get("code") {
+            Some(c) if c.as_str() != Some(code.as_str()) => {
+                return Err(AppError::invalid(
+                    "code-mismatch",
+                    "le code du corps diffère de celui de l'adresse",
+                )
+                .into());
+            }
+            _ => {
+                obj.insert("code".into(), serde_json::Value::String(code));
+            }
+        }
+    }
+    let proc_: Procedure = serde_json::from_value(value).map_err(|e| {
+        AppError::invalid("invalid-procedure", format!("définition invalide : {e}"))
+    })?;
+    let existed = requests::put_procedure(&app, &p, proc_.clone()).await?;
+    Ok((
+        if existed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        },
+        Json(proc_),
+    ))
+}
+
+async fn list(
+    State(app): State<App>,
+    Caller(p): Caller,
+) -> Result<Json<Vec<RequestRow>>, ApiError> {
+    Ok(Json(requests::list(&app, &p).await?))
+}
+
+async fn create(
+    State(app): State<App>,
+    Caller(p): Caller,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<RequestView>), ApiError> {
+    let n: NewRequest = json(&body)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(requests::create(&app, &p, n).await?),
+    ))
+}
+
+async fn get_one(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, ApiError> {
+    Ok(Json(requests::get(&app, &p, &id).await?))
+}
+
+async fn update_draft(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<RequestView>, ApiError> {
+    let u: DraftUpdate = json(&body)?;
+    Ok(Json(requests::update_draft(&app, &p, &id, u).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttachBody {
+    document: String,
+}
+
+async fn attach(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path((id, requirement)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<RequestView>, ApiError> {
+    let b: AttachBody = json(&body)?;
+    Ok(Json(
+        requests::attach(&app, &p, &id, &requirement, &b.document).await?,
+    ))
+}
+
+/// Uploads a new document that lands in the vault with the requirement's type and subject,
+/// and attaches it.
+async fn upload(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path((id, requirement)): Path<(String, String)>,
+    mp: Multipart,
+) -> Result<(StatusCode, Json<RequestView>), ApiError> {
+    let (type_code, subject) = requests::requirement_of(&app, &p, &id, &requirement).await?;
+    let form = read_form(&app, &p, mp, Some(&type_code)).await?;
+    let file = form.file.ok_or_else(|| {
+        AppError::invalid(
+            "missing-field",
+            "le champ « file » (le fichier) est obligatoire",
+        )
+    })?;
+    let mut input = form.input;
+    input.type_code = type_code;
+    input.subject = subject;
+    let doc = documents::deposit(&app, &p, input, file).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(requests::attach(&app, &p, &id, &requirement, &doc.id).await?),
+    ))
+}
+
+async fn detach(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path((id, requirement)): Path<(String, String)>,
+) -> Result<Json<RequestView>, ApiError> {
+    Ok(Json(requests::detach(&app, &p, &id, &requirement).await?))
+}
+
+async fn transition(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<RequestView>, ApiError> {
+    let t: Transition = json(&body)?;
+    Ok(Json(requests::transition(&app, &p, &id, t).await?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LockBody {
+    #[serde(default, rename = "break")]
+    force: bool,
+}
+
+async fn lock(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<RequestView>, ApiError> {
+    let b: LockBody = if body.is_empty() {
+        LockBody::default()
+    } else {
+        json(&body)?
+    };
+    Ok(Json(requests::lock(&app, &p, &id, b.force).await?))
+}
+
+async fn unlock(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, ApiError> {
+    Ok(Json(requests::unlock(&app, &p, &id).await?))
+}
+
+async fn add_note(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<RequestView>, ApiError> {
+    let n: NewNote = json(&body)?;
+    Ok(Json(requests::add_note(&app, &p, &id, n).await?))
+}
+
+/// No authentication: the tracking code is the secret.
+async fn track(
+    State(app): State<App>,
+    Path(code): Path<String>,
+) -> Result<Json<Tracking>, ApiError> {
+    Ok(Json(requests::track(&app, &code).await?))
+}
+
+async fn write_letter(
+    State(app): State<App>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<liasse_app::documents::DocumentView>), ApiError> {
+    let l: liasse_app::letters::NewLetter = json(&body)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(liasse_app::letters::write(&app, &p, &id, l).await?),
+    ))
+}

@@ -1,0 +1,628 @@
+//! What agents and service clients do with a citizen's vault: see what a basis allows, review
+//! documents, deposit letters and generated documents, deposit at the counter on the citizen's
+//! behalf; trusted providers push certified documents to citizens who opted in.
+
+use std::sync::Arc;
+
+use liasse_domain::clock::date_of;
+use liasse_domain::doctype::{Depositor, format_date, parse_date};
+use liasse_domain::ids::{is_valid_id, new_id};
+use liasse_domain::journal::NewEntry;
+use liasse_domain::policy::{Action, Basis, Right, Role};
+use liasse_store::accounts::{self, AccountRow};
+use liasse_store::documents::{self, DocumentRow};
+use liasse_store::group::{self, GroupedWrite};
+use liasse_store::notifications::{self, NotificationRow};
+use liasse_store::reviews::{self, ReviewRow};
+use liasse_store::{StoreError, journal, members};
+use serde::{Deserialize, Serialize};
+
+use crate::access::Bases;
+use crate::app::App;
+use crate::auth::Principal;
+use crate::catalogue;
+use crate::documents::{
+    DepositInput, DocumentView, SealedMeta, authorize, compute_validity, display_name, inspect,
+    open_version, view, write_version,
+};
+use crate::error::{AppError, Result};
+use crate::upload::Spooled;
+
+#[derive(Debug, Serialize)]
+pub struct AgentDocumentView {
+    #[serde(flatten)]
+    pub document: DocumentView,
+    /// Why the caller may see it.
+    pub basis: Basis,
+}
+
+/// A citizen of the caller's tenant, or "not found".
+async fn citizen_account(app: &App, p: &Principal, citizen_id: &str) -> Result<AccountRow> {
+    if !is_valid_id(citizen_id) {
+        return Err(AppError::NotFound);
+    }
+    accounts::by_id(&app.db, &p.tenant_id, citizen_id)
+        .await?
+        .filter(|a| a.role == "citizen")
+        .ok_or(AppError::NotFound)
+}
+
+/// The agent view of a citizen: only what a basis allows, each item with its basis.
+pub async fn citizen_documents(
+    app: &App,
+    p: &Principal,
+    citizen_id: &str,
+) -> Result<Vec<AgentDocumentView>> {
+    if !(p.role.is_staff() || p.role == Role::Service) {
+        return Err(AppError::Forbidden);
+    }
+    let citizen = citizen_account(app, p, citizen_id).await?;
+    let bases = Bases::load(app, p, &citizen.id).await?;
+    let docs = documents::list_owned(&app.db, &p.tenant_id, &citizen.id).await?;
+    let visible: Vec<(DocumentRow, Basis)> = docs
+        .into_iter()
+        .filter_map(|d| bases.decide(p, Action::ReadMetadata, &d).map(|b| (d, b)))
+        .collect();
+    if visible.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Seeing which documents a citizen has is an access too: the citizen reads it in their
+    // journal, with the bases used.
+    let mut tx = app.db.begin_write().await?;
+    let used: Vec<serde_json::Value> = visible
+        .iter()
+        .map(
+            |(d, b)| serde_json::json!({ "document": d.id, "basis": b.kind(), "basis_id": b.id() }),
+        )
+        .collect();
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        app.now(),
+        &NewEntry {
+            actor: p.actor(),
+            action: "citizen.documents.list".into(),
+            object_kind: "account".into(),
+            object_id: citizen.id.clone(),
+            citizen_id: Some(citizen.id.clone()),
+            basis_kind: visible[0].1.kind().into(),
+            basis_id: visible[0].1.id().into(),
+            details: serde_json::json!({ "documents": used }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let types = crate::documents::doc_types(app, &p.tenant_id).await?;
+    let mut current: std::collections::HashMap<String, _> =
+        documents::current_versions_owned(&app.db, &p.tenant_id, &citizen.id)
+            .await?
+            .into_iter()
+            .map(|v| (v.document_id.clone(), v))
+            .collect();
+    let mut out = Vec::with_capacity(visible.len());
+    for (d, basis) in visible {
+        let Some(v) = current.remove(&d.id) else {
+            continue;
+        };
+        let meta = open_version(app, &v)?.map(|(_, m)| m).unwrap_or_default();
+        out.push(AgentDocumentView {
+            document: view(app, &d, &v, types.get(&d.type_code), meta),
+            basis,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewInput {
+    /// `validated` or `rejected`.
+    pub decision: String,
+    /// Required for a rejection; shown to the citizen.
+    pub reason: Option<String>,
+    /// The end of validity read on the document.
+    pub valid_until: Option<String>,
+}
+
+/// An agent with modify right on a basis validates or rejects a document.
+pub async fn review(
+    app: &App,
+    p: &Principal,
+    id: &str,
+    input: ReviewInput,
+) -> Result<DocumentView> {
+    let (doc, basis) = authorize(app, p, id, Action::Review).await?;
+    let decision = match input.decision.as_str() {
+        "validated" | "rejected" => input.decision.clone(),
+        _ => {
+            return Err(AppError::invalid(
+                "invalid-decision",
+                "la décision doit être « validated » ou « rejected »",
+            ));
+        }
+    };
+    let reason = input
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| r.chars().take(1000).collect::<String>());
+    if decision == "rejected" && reason.is_none() {
+        return Err(AppError::invalid(
+            "reason-required",
+            "un refus doit être motivé : le motif est montré à l'usager",
+        ));
+    }
+    let valid_until = match input
+        .valid_until
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+    {
+        Some(s) => Some(format_date(
+            parse_date(s).map_err(|m| AppError::invalid("invalid-date", m))?,
+        )),
+        None => None,
+    };
+    // Looked up before the write transaction, which should hold SQLite's single writer for
+    // its own statements only (a document's type never changes).
+    let label = catalogue::get_any(app, &p.tenant_id, &doc.type_code)
+        .await?
+        .map(|(t, _)| t.label)
+        .unwrap_or_else(|| doc.type_code.clone());
+    let (title, body) = if decision == "validated" {
+        (
+            format!("Pièce validée : {label}"),
+            format!(
+                "Votre pièce « {label} » a été validée par {}.",
+                service_label(p)
+            ),
+        )
+    } else {
+        (
+            format!("Pièce refusée : {label}"),
+            format!(
+                "Votre pièce « {label} » a été refusée. Motif : {}. Vous pouvez la remplacer.",
+                reason.as_deref().unwrap_or_default()
+            ),
+        )
+    };
+    let now = app.now();
+    // The review goes through the group commit: its transaction may carry other reviews,
+    // deposits and reads, which share the commit (see `liasse_store::group`). The step may run
+    // twice (alone, after a shared transaction failed), so it only uses what it captured.
+    let ctx = Arc::new(ReviewStep {
+        p: p.clone(),
+        basis,
+        document_id: doc.id.clone(),
+        decision,
+        reason,
+        valid_until,
+        title,
+        body,
+        now,
+    });
+    app.db
+        .commit_grouped(GroupedWrite::step(
+            &p.tenant_id,
+            now,
+            group::step(move |tx| {
+                let c = ctx.clone();
+                Box::pin(async move { c.run(tx).await })
+            }),
+        ))
+        .await?;
+    crate::documents::get(app, p, &doc.id).await
+}
+
+/// What a review writes, inside its transaction.
+struct ReviewStep {
+    p: Principal,
+    basis: Basis,
+    document_id: String,
+    decision: String,
+    reason: Option<String>,
+    valid_until: Option<String>,
+    title: String,
+    body: String,
+    now: i64,
+}
+
+impl ReviewStep {
+    async fn run(&self, tx: &mut liasse_store::WriteTx) -> liasse_store::error::Result<NewEntry> {
+        let p = &self.p;
+        let Some(mut fresh) = documents::get_for_update(tx, &p.tenant_id, &self.document_id)
+            .await?
+            .filter(|d| d.deleted_at.is_none())
+        else {
+            return Err(StoreError::NotFound);
+        };
+        if fresh.state == "certified" {
+            return Err(StoreError::Conflict(
+                "un document certifié par son émetteur n'a pas à être revu".into(),
+            ));
+        }
+        fresh.state = self.decision.clone();
+        fresh.review_reason = if self.decision == "rejected" {
+            self.reason.clone()
+        } else {
+            None
+        };
+        if self.valid_until.is_some() {
+            fresh.valid_until = self.valid_until.clone();
+        }
+        fresh.updated_at = self.now;
+        documents::update(tx, &fresh).await?;
+        reviews::insert(
+            tx,
+            &ReviewRow {
+                id: new_id(),
+                tenant_id: p.tenant_id.clone(),
+                document_id: fresh.id.clone(),
+                version: fresh.current_version,
+                decision: self.decision.clone(),
+                reason: self.reason.clone(),
+                valid_until: self.valid_until.clone(),
+                reviewer_id: p.account_id.clone(),
+                basis_kind: self.basis.kind().into(),
+                basis_id: self.basis.id().into(),
+                at: self.now,
+            },
+        )
+        .await?;
+        notifications::insert(
+            tx,
+            &NotificationRow {
+                id: new_id(),
+                tenant_id: fresh.tenant_id.clone(),
+                account_id: fresh.owner_id.clone(),
+                kind: format!("document.{}", self.decision),
+                title: self.title.clone(),
+                body: self.body.clone(),
+                object_id: Some(fresh.id.clone()),
+                created_at: self.now,
+                read_at: None,
+            },
+        )
+        .await?;
+        Ok(crate::documents::entry(
+            p,
+            "document.review",
+            &fresh,
+            &self.basis,
+            serde_json::json!({
+                "decision": self.decision,
+                "version": fresh.current_version,
+                "valid_until": self.valid_until,
+            }),
+        ))
+    }
+}
+
+fn service_label(p: &Principal) -> String {
+    if p.service.is_empty() {
+        "la collectivité".into()
+    } else {
+        p.service.clone()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn notify(
+    tx: &mut liasse_store::WriteTx,
+    tenant_id: &str,
+    account_id: &str,
+    kind: &str,
+    title: &str,
+    body: &str,
+    object_id: &str,
+    now: i64,
+) -> Result<()> {
+    notifications::insert(
+        tx,
+        &NotificationRow {
+            id: new_id(),
+            tenant_id: tenant_id.into(),
+            account_id: account_id.into(),
+            kind: kind.into(),
+            title: title.into(),
+            body: body.into(),
+            object_id: Some(object_id.into()),
+            created_at: now,
+            read_at: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Channels an agency deposit may come through.
+const CHANNELS: [&str; 5] = ["web", "counter", "post", "email", "api"];
+
+/// An agent or a service client deposits a document into a citizen's vault: a letter, a
+/// generated document, or (channel `counter` or `post`) the citizen's own document brought to
+/// the counter or sent by post. A service client with the `provider` scope pushes a certified
+/// document to a citizen who opted in.
+pub async fn deposit_for(
+    app: &App,
+    p: &Principal,
+    citizen_id: &str,
+    input: DepositInput,
+    mut spooled: Spooled,
+) -> Result<DocumentView> {
+    let provider = p.role == Role::Service && p.has_scope("provider");
+    if !(p.role.is_staff() || (p.role == Role::Service && (provider || p.has_scope("deposit")))) {
+        return Err(AppError::Forbidden);
+    }
+    let citizen = citizen_account(app, p, citizen_id).await?;
+    let code = if input.type_code.trim().is_empty() {
+        "courrier"
+    } else {
+        input.type_code.trim()
+    };
+    let t = catalogue::get_active(app, &p.tenant_id, code).await?;
+    let (origin, state) = if provider {
+        if !t.depositors.contains(&Depositor::Provider) {
+            return Err(AppError::invalid(
+                "depositor-not-allowed",
+                "ce type de pièce ne peut pas être transmis par un émetteur certifié",
+            ));
+        }
+        if !notifications::has_optin(&app.db, &p.tenant_id, &citizen.id, &p.account_id).await? {
+            return Err(AppError::invalid(
+                "no-consent",
+                "l'usager n'a pas accepté de recevoir les documents de cet émetteur",
+            ));
+        }
+        ("provider", "certified")
+    } else {
+        if !t.depositors.contains(&Depositor::Agent) {
+            return Err(AppError::invalid(
+                "depositor-not-allowed",
+                "ce type de pièce ne peut pas être déposé par la collectivité",
+            ));
+        }
+        if p.role.is_staff()
+            && t.domain != "courrier"
+            && p.facts().right_on(&t.domain) < Right::Modify
+        {
+            return Err(AppError::Forbidden);
+        }
+        (
+            "agency",
+            if t.review_required {
+                "submitted"
+            } else {
+                "validated"
+            },
+        )
+    };
+    let channel = input.channel.clone().unwrap_or_else(|| {
+        if p.role == Role::Service {
+            "api".into()
+        } else {
+            "web".into()
+        }
+    });
+    if !CHANNELS.contains(&channel.as_str()) {
+        return Err(AppError::invalid(
+            "invalid-channel",
+            "canal inconnu : web, counter, post, email ou api",
+        ));
+    }
+    let subject = match input
+        .subject
+        .as_deref()
+        .filter(|s| !s.is_empty() && *s != "self")
+    {
+        Some(s) => {
+            let theirs = members::list(&app.db, &p.tenant_id, &citizen.id).await?;
+            if !theirs.iter().any(|m| m.id == s) {
+                return Err(AppError::invalid(
+                    "unknown-subject",
+                    "la personne concernée ne fait pas partie du foyer de l'usager",
+                ));
+            }
+            Some(s.to_string())
+        }
+        None => None,
+    };
+    let valid_until = compute_validity(
+        &t,
+        date_of(app.now()),
+        input.issued_on.as_deref(),
+        input.valid_until.as_deref(),
+    )?;
+    if spooled.size == 0 {
+        return Err(AppError::Refused(liasse_inspect::Refusal::Empty));
+    }
+    let inspection = inspect(app, &mut spooled, &t).await?;
+    crate::scan::scan(app, &spooled).await?;
+    let now = app.now();
+    let doc = DocumentRow {
+        id: new_id(),
+        tenant_id: p.tenant_id.clone(),
+        owner_id: citizen.id.clone(),
+        subject_member_id: subject,
+        type_code: t.code.clone(),
+        channel,
+        origin: origin.into(),
+        depositor_id: p.account_id.clone(),
+        depositor_service: p.service_id.clone(),
+        state: state.into(),
+        valid_until,
+        review_reason: None,
+        current_version: 1,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    };
+    let title = input
+        .title
+        .map(|s| s.trim().chars().take(200).collect::<String>())
+        .filter(|s| !s.is_empty());
+    let meta = SealedMeta {
+        title,
+        file_name: display_name(input.file_name.as_deref(), &t, inspection.format),
+        metadata: input.metadata.unwrap_or_else(|| serde_json::json!({})),
+    };
+    let version = write_version(app, p, &doc, 1, &spooled, inspection, &meta).await?;
+    let basis = Basis::Deposit(p.service_id.clone());
+    let mut tx = app.db.begin_write().await?;
+    let committed = async {
+        documents::insert(&mut tx, &doc).await?;
+        documents::insert_version(&mut tx, &version).await?;
+        journal::append(
+            &mut tx,
+            &p.tenant_id,
+            now,
+            &NewEntry {
+                actor: p.actor(),
+                action: "document.deposit".into(),
+                object_kind: "document".into(),
+                object_id: doc.id.clone(),
+                citizen_id: Some(citizen.id.clone()),
+                basis_kind: basis.kind().into(),
+                basis_id: basis.id().into(),
+                details: serde_json::json!({ "type": doc.type_code, "origin": origin, "channel": doc.channel, "version": 1, "size": version.size }),
+            },
+        )
+        .await?;
+        let (title, body) = if provider {
+            (format!("Document certifié reçu : {}", t.label), format!("{} a déposé un document certifié dans votre porte-documents : « {} ».", p.display_name, t.label))
+        } else {
+            (format!("Nouveau document : {}", t.label), format!("{} a déposé « {} » dans votre porte-documents.", service_label(p), t.label))
+        };
+        notify(&mut tx, &p.tenant_id, &citizen.id, "document.received", &title, &body, &doc.id, now).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    if let Err(e) = committed {
+        let _ = app.blobs.delete(&version.blob_key).await;
+        return Err(e);
+    }
+    Ok(view(app, &doc, &version, Some(&t), meta))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Notifications {
+    pub unread: usize,
+    pub items: Vec<NotificationRow>,
+}
+
+pub async fn notifications(app: &App, p: &Principal) -> Result<Notifications> {
+    let items = notifications::for_account(&app.db, &p.tenant_id, &p.account_id).await?;
+    Ok(Notifications {
+        unread: items.iter().filter(|n| n.read_at.is_none()).count(),
+        items,
+    })
+}
+
+pub async fn mark_read(app: &App, p: &Principal, id: &str) -> Result<()> {
+    if !is_valid_id(id) {
+        return Err(AppError::NotFound);
+    }
+    let mut tx = app.db.begin_write().await?;
+    if !notifications::mark_read(&mut tx, &p.tenant_id, &p.account_id, id, app.now()).await? {
+        return Err(AppError::NotFound);
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+pub struct Provider {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+}
+
+/// Service clients a citizen can opt in to.
+pub async fn providers(app: &App, p: &Principal) -> Result<Vec<Provider>> {
+    Ok(accounts::services(&app.db, &p.tenant_id)
+        .await?
+        .into_iter()
+        .map(|a| Provider {
+            id: a.id,
+            name: a.display_name,
+            service: a.service,
+        })
+        .collect())
+}
+
+/// A citizen opts in to (or out of) a trusted provider's certified documents.
+pub async fn set_consent(app: &App, p: &Principal, provider_id: &str, on: bool) -> Result<()> {
+    if p.role != Role::Citizen {
+        return Err(AppError::Forbidden);
+    }
+    if !is_valid_id(provider_id) {
+        return Err(AppError::NotFound);
+    }
+    accounts::by_id(&app.db, &p.tenant_id, provider_id)
+        .await?
+        .filter(|a| a.role == "service")
+        .ok_or(AppError::NotFound)?;
+    let now = app.now();
+    let mut tx = app.db.begin_write().await?;
+    notifications::set_optin(&mut tx, &p.tenant_id, &p.account_id, provider_id, now, on).await?;
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        now,
+        &NewEntry {
+            actor: p.actor(),
+            action: if on {
+                "provider.optin".into()
+            } else {
+                "provider.optout".into()
+            },
+            object_kind: "account".into(),
+            object_id: provider_id.into(),
+            citizen_id: Some(p.account_id.clone()),
+            basis_kind: "owner".into(),
+            basis_id: String::new(),
+            details: serde_json::json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalUse {
+    /// The case in the caller's own software (a w.c.s. form number, a business file id).
+    pub case: String,
+}
+
+/// A service client (or agent) records that it attached a document it may read to a case of
+/// its own software; the citizen sees it in their journal, with the case reference.
+pub async fn record_use(app: &App, p: &Principal, id: &str, body: &[u8]) -> Result<()> {
+    // Access first: a caller without a basis learns nothing, whatever the body.
+    let (doc, basis) = authorize(app, p, id, Action::ReadMetadata).await?;
+    let u: ExternalUse = crate::error::json_object(body)?;
+    let case = u.case.trim();
+    if case.is_empty() || case.chars().count() > 200 {
+        return Err(AppError::invalid(
+            "invalid-case",
+            "la référence du dossier est obligatoire (200 caractères au plus)",
+        ));
+    }
+    let mut tx = app.db.begin_write().await?;
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        app.now(),
+        &crate::documents::entry(
+            p,
+            "document.use",
+            &doc,
+            &basis,
+            serde_json::json!({ "case": case }),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,843 @@
+//! Notifications beyond the application: per-account preferences, the fan-out of one notice
+//! to its channels (in-app, e-mail, SMS) inside the transaction of the event it tells about,
+//! and the delivery of the outbox through SMTP (lettre) and an HTTP SMS gateway.
+//!
+//! Exactly once: every notice carries the idempotency key of its (event, recipient); the
+//! in-app row and each outbox row are inserted with that key, so running the same job twice
+//! records nothing new. Sending goes through the outbox: a failing server leaves the message
+//! pending with its error, and the next pass retries it.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, Message};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use liasse_domain::clock::{date_of, rfc3339};
+use liasse_domain::ids::new_id;
+use liasse_domain::journal::NewEntry;
+use liasse_domain::policy::Role;
+use liasse_store::jobs::{self as store, NewJob, OutboxRow, Prefs};
+use liasse_store::notifications::NotificationRow;
+use liasse_store::{WriteTx, accounts, journal, tenants};
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::auth::Principal;
+use crate::error::{AppError, Result};
+
+/// One notice to one account.
+pub struct Notice<'a> {
+    pub tenant_id: &'a str,
+    pub account_id: &'a str,
+    /// `document.expiring`, `document.expired`, `document.disposal`, ...
+    pub kind: &'a str,
+    /// The idempotency key of the (event, recipient).
+    pub key: String,
+    /// Title in the application, subject of the e-mail.
+    pub title: String,
+    /// The text, in French, without greeting or signature.
+    pub text: String,
+    pub object_id: Option<&'a str>,
+    /// Disposal and deletion notices cannot be turned off: the citizen loses something.
+    pub mandatory: bool,
+}
+
+/// What a notice turned into.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Fanout {
+    pub in_app: bool,
+    pub email: bool,
+    pub sms: bool,
+}
+
+/// Records a notice on the channels the recipient chose, inside the caller's transaction.
+pub async fn notify(tx: &mut WriteTx, app: &App, n: &Notice<'_>, now: i64) -> Result<Fanout> {
+    let mut out = Fanout::default();
+    let prefs = store::prefs(tx.conn(), n.tenant_id, n.account_id).await?;
+    if !n.mandatory && !prefs.optional && !is_request_notice(n.kind) {
+        return Ok(out);
+    }
+    let Some(account) = accounts::by_id(&app.db, n.tenant_id, n.account_id).await? else {
+        return Ok(out);
+    };
+    if account.disabled {
+        return Ok(out);
+    }
+    if prefs.in_app || n.mandatory {
+        out.in_app = store::notify_once(
+            tx,
+            &NotificationRow {
+                id: new_id(),
+                tenant_id: n.tenant_id.into(),
+                account_id: n.account_id.into(),
+                kind: n.kind.into(),
+                title: n.title.clone(),
+                body: n.text.clone(),
+                object_id: n.object_id.map(Into::into),
+                created_at: now,
+                read_at: None,
+            },
+            &n.key,
+        )
+        .await?;
+    }
+    let tenant_name = tenants::by_id(&app.db, n.tenant_id)
+        .await?
+        .map(|t| t.name)
+        .unwrap_or_default();
+    let address = prefs.email_address.clone().or(account.email.clone());
+    if let Some(address) = address.filter(|_| prefs.email || n.mandatory) {
+        let staff = Role::parse(&account.role).is_some_and(Role::is_staff);
+        let held = staff && prefs.digest;
+        out.email = store::outbox_insert(
+            tx,
+            &OutboxRow {
+                id: new_id(),
+                tenant_id: n.tenant_id.into(),
+                account_id: n.account_id.into(),
+                idem_key: format!("{}:email", n.key),
+                channel: "email".into(),
+                address,
+                subject: n.title.clone(),
+                body: mail_text(&account.display_name, &n.text, &tenant_name, app),
+                state: if held { "held" } else { "pending" }.into(),
+                attempts: 0,
+                run_at: now,
+                lease_until: None,
+                last_error: None,
+                created_at: now,
+                sent_at: None,
+            },
+        )
+        .await?;
+        if held && out.email {
+            // One digest a day: tomorrow morning's job gathers everything held until then.
+            let day = date_of(now);
+            let run_at = day_start(day.next_day().unwrap_or(day)) + DIGEST_HOUR_MS;
+            store::enqueue(
+                tx,
+                &NewJob {
+                    id: &new_id(),
+                    tenant_id: n.tenant_id,
+                    kind: "digest",
+                    key: &format!(
+                        "{}:{}",
+                        n.account_id,
+                        liasse_domain::doctype::format_date(day)
+                    ),
+                    payload: &serde_json::json!({ "account_id": n.account_id }),
+                    run_at,
+                },
+                now,
+            )
+            .await?;
+        }
+    }
+    if let Some(phone) = prefs.phone.clone().filter(|_| prefs.sms) {
+        out.sms = store::outbox_insert(
+            tx,
+            &OutboxRow {
+                id: new_id(),
+                tenant_id: n.tenant_id.into(),
+                account_id: n.account_id.into(),
+                idem_key: format!("{}:sms", n.key),
+                channel: "sms".into(),
+                address: phone,
+                subject: n.title.clone(),
+                body: sms_text(&n.title, &tenant_name),
+                state: "pending".into(),
+                attempts: 0,
+                run_at: now,
+                lease_until: None,
+                last_error: None,
+                created_at: now,
+                sent_at: None,
+            },
+        )
+        .await?;
+    }
+    Ok(out)
+}
+
+/// Folds the e-mails held for an agent's daily digest into one message (the `digest` job,
+/// inside its transaction); returns whether there was anything to send.
+pub async fn digest(
+    tx: &mut WriteTx,
+    app: &App,
+    tenant_id: &str,
+    account_id: &str,
+    now: i64,
+) -> Result<bool> {
+    let held = store::outbox_held(tx, tenant_id, account_id, now).await?;
+    if held.is_empty() {
+        return Ok(false);
+    }
+    let Some(account) = accounts::by_id(&app.db, tenant_id, account_id).await? else {
+        return Ok(false);
+    };
+    let prefs = store::prefs(tx.conn(), tenant_id, account_id).await?;
+    let tenant_name = tenants::by_id(&app.db, tenant_id)
+        .await?
+        .map(|t| t.name)
+        .unwrap_or_default();
+    let ids: Vec<String> = held.iter().map(|o| o.id.clone()).collect();
+    let address = prefs
+        .email_address
+        .clone()
+        .or(account.email.clone())
+        .or_else(|| held.last().map(|o| o.address.clone()))
+        .unwrap_or_default();
+    let mut text = format!("Voici les {} avis de la journée :\n", held.len());
+    for o in &held {
+        text.push_str(&format!("\n- {}\n", o.subject));
+    }
+    store::outbox_insert(
+        tx,
+        &OutboxRow {
+            id: new_id(),
+            tenant_id: tenant_id.into(),
+            account_id: account_id.into(),
+            // Named after its first message: the same set of held messages is sent once.
+            idem_key: format!("digest:{account_id}:{}:email", ids[0]),
+            channel: "email".into(),
+            address,
+            subject: format!("Récapitulatif du porte-documents : {} avis", held.len()),
+            body: mail_text(&account.display_name, text.trim_end(), &tenant_name, app),
+            state: "pending".into(),
+            attempts: 0,
+            run_at: now,
+            lease_until: None,
+            last_error: None,
+            created_at: now,
+            sent_at: None,
+        },
+    )
+    .await?;
+    store::outbox_digested(tx, &ids, now).await?;
+    Ok(true)
+}
+
+/// Digests go out at 06:00 UTC, before the working day.
+const DIGEST_HOUR_MS: i64 = 6 * 3_600_000;
+
+/// Midnight UTC of a day, in milliseconds.
+pub fn day_start(day: time::Date) -> i64 {
+    day.midnight().assume_utc().unix_timestamp() * 1000
+}
+
+/// The e-mail template: greeting, text, link, the tenant's signature.
+fn mail_text(name: &str, text: &str, tenant: &str, app: &App) -> String {
+    let signature = if tenant.is_empty() { "Liasse" } else { tenant };
+    format!(
+        "Bonjour {name},\n\n{text}\n\nVotre porte-documents : {url}/\n\n{signature}\n\n--\n\
+         Message automatique envoyé par le porte-documents de {signature} ; merci de ne pas y répondre.\n\
+         Vous pouvez choisir comment recevoir ces avis dans vos préférences de notification.\n",
+        url = app.config.public_url().trim_end_matches('/'),
+    )
+}
+
+/// SMS are short: the title and who sends it.
+fn sms_text(title: &str, tenant: &str) -> String {
+    let text = if tenant.is_empty() {
+        title.to_string()
+    } else {
+        format!("{tenant} : {title}")
+    };
+    text.chars().take(300).collect()
+}
+
+// ----------------------------------------------------------------------------- preferences
+
+#[derive(Debug, Serialize)]
+pub struct Channels {
+    pub email: bool,
+    pub sms: bool,
+    pub in_app: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PrefsView {
+    pub channels: Channels,
+    /// Receive reminders that are not mandatory (expiry); disposal notices always come.
+    pub optional: bool,
+    /// One e-mail a day instead of one per event (agents).
+    pub digest: bool,
+    /// Where e-mails go when it is not the account's address.
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// The account's own address, used when `email` is empty.
+    pub account_email: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelsInput {
+    pub email: Option<bool>,
+    pub sms: Option<bool>,
+    pub in_app: Option<bool>,
+}
+
+/// A change of preferences: absent fields keep their value; an empty `email` or `phone`
+/// clears it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefsInput {
+    #[serde(default)]
+    pub channels: ChannelsInput,
+    pub optional: Option<bool>,
+    pub digest: Option<bool>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+async fn prefs_view(app: &App, p: &Principal, prefs: Prefs) -> Result<PrefsView> {
+    let account = accounts::by_id(&app.db, &p.tenant_id, &p.account_id).await?;
+    Ok(PrefsView {
+        channels: Channels {
+            email: prefs.email,
+            sms: prefs.sms,
+            in_app: prefs.in_app,
+        },
+        optional: prefs.optional,
+        digest: prefs.digest,
+        email: prefs.email_address,
+        phone: prefs.phone,
+        account_email: account.and_then(|a| a.email),
+    })
+}
+
+pub async fn preferences(app: &App, p: &Principal) -> Result<PrefsView> {
+    let prefs = store::prefs(app.db.pool(), &p.tenant_id, &p.account_id).await?;
+    prefs_view(app, p, prefs).await
+}
+
+pub(crate) fn check_email(s: &str) -> Result<String> {
+    let s = s.trim();
+    if s.len() > 254 || s.parse::<lettre::Address>().is_err() {
+        return Err(AppError::invalid(
+            "invalid-email",
+            "adresse électronique invalide",
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// A mobile number in international form (`+33612345678`); French numbers may be written
+/// `06 12 34 56 78`.
+fn check_phone(s: &str) -> Result<String> {
+    let compact: String = s
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-'))
+        .collect();
+    let international = match compact.strip_prefix('0') {
+        Some(rest) if compact.len() == 10 && !rest.starts_with('0') => format!("+33{rest}"),
+        _ => compact,
+    };
+    let digits = international.strip_prefix('+').unwrap_or_default();
+    let ok = (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    if ok {
+        Ok(international)
+    } else {
+        Err(AppError::invalid(
+            "invalid-phone",
+            "numéro de téléphone invalide : format attendu +33612345678 ou 06 12 34 56 78",
+        ))
+    }
+}
+
+pub async fn set_preferences(app: &App, p: &Principal, input: PrefsInput) -> Result<PrefsView> {
+    let mut prefs = store::prefs(app.db.pool(), &p.tenant_id, &p.account_id).await?;
+    if let Some(v) = input.channels.email {
+        prefs.email = v;
+    }
+    if let Some(v) = input.channels.sms {
+        prefs.sms = v;
+    }
+    if let Some(v) = input.channels.in_app {
+        prefs.in_app = v;
+    }
+    if let Some(v) = input.optional {
+        prefs.optional = v;
+    }
+    if let Some(v) = input.digest {
+        if v && !p.role.is_staff() {
+            return Err(AppError::invalid(
+                "digest-staff-only",
+                "le récapitulatif quotidien est réservé aux agents",
+            ));
+        }
+        prefs.digest = v;
+    }
+    if let Some(e) = input.email {
+        prefs.email_address = if e.trim().is_empty() {
+            None
+        } else {
+            Some(check_email(&e)?)
+        };
+    }
+    if let Some(ph) = input.phone {
+        prefs.phone = if ph.trim().is_empty() {
+            None
+        } else {
+            Some(check_phone(&ph)?)
+        };
+    }
+    if prefs.sms && prefs.phone.is_none() {
+        return Err(AppError::invalid(
+            "phone-required",
+            "indiquez un numéro de téléphone mobile pour recevoir les avis par SMS",
+        ));
+    }
+    let now = app.now();
+    let mut tx = app.db.begin_write().await?;
+    store::set_prefs(&mut tx, &p.tenant_id, &p.account_id, &prefs, now).await?;
+    journal::append(
+        &mut tx,
+        &p.tenant_id,
+        now,
+        &NewEntry {
+            actor: p.actor(),
+            action: "preferences.update".into(),
+            object_kind: "account".into(),
+            object_id: p.account_id.clone(),
+            citizen_id: (p.role == Role::Citizen).then(|| p.account_id.clone()),
+            basis_kind: "owner".into(),
+            basis_id: String::new(),
+            // Choices only: addresses and numbers stay out of the append-only journal.
+            details: serde_json::json!({
+                "email": prefs.email, "sms": prefs.sms, "in_app": prefs.in_app,
+                "optional": prefs.optional, "digest": prefs.digest,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    prefs_view(app, p, prefs).await
+}
+
+/// A message as its recipient (or, without its content, the tenant's admin) sees it.
+#[derive(Debug, Serialize)]
+pub struct DeliveryView {
+    pub id: String,
+    pub channel: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+/// The caller's e-mails and SMS with their state; for a tenant admin, the tenant's messages
+/// that are not delivered (pending or failed), without their content.
+pub async fn deliveries(app: &App, p: &Principal) -> Result<Vec<DeliveryView>> {
+    if p.role == Role::Admin {
+        let mut rows = store::outbox_by_state(&app.db, &p.tenant_id, "failed", 500).await?;
+        rows.extend(store::outbox_by_state(&app.db, &p.tenant_id, "pending", 500).await?);
+        rows.extend(store::outbox_by_state(&app.db, &p.tenant_id, "sending", 500).await?);
+        return Ok(rows.into_iter().map(|o| delivery_view(o, false)).collect());
+    }
+    Ok(
+        store::outbox_for_account(&app.db, &p.tenant_id, &p.account_id, 500)
+            .await?
+            .into_iter()
+            .map(|o| delivery_view(o, true))
+            .collect(),
+    )
+}
+
+fn delivery_view(o: OutboxRow, own: bool) -> DeliveryView {
+    DeliveryView {
+        id: o.id,
+        channel: o.channel,
+        subject: own.then_some(o.subject),
+        address: own.then_some(o.address),
+        state: o.state,
+        attempts: o.attempts,
+        last_error: o.last_error,
+        created_at: rfc3339(o.created_at),
+        sent_at: o.sent_at.map(rfc3339),
+    }
+}
+
+// -------------------------------------------------------------------------------- delivery
+
+/// A claimed message is the node's for this long; a node that dies mid-send leaves it to
+/// be taken back after that.
+pub const OUTBOX_LEASE_MS: i64 = 5 * 60 * 1000;
+/// Retry delays grow from one minute to at most an hour; transient failures never give up.
+const OUTBOX_RETRY_MIN_MS: i64 = 60 * 1000;
+const OUTBOX_RETRY_MAX_MS: i64 = 60 * 60 * 1000;
+const OUTBOX_BATCH: i64 = 20;
+
+/// The configured ways out: an SMTP transport and an SMS gateway, when set.
+pub struct Senders {
+    smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    from: Mailbox,
+    sms: Option<(reqwest::Client, String)>,
+}
+
+impl Senders {
+    pub fn from_config(app: &App) -> Result<Senders> {
+        let c = &app.config;
+        let bad = |m: String| AppError::Internal(format!("configuration: {m}"));
+        let from: Mailbox = c
+            .mail_from()
+            .parse()
+            .map_err(|e| bad(format!("mail_from « {} »: {e}", c.mail_from())))?;
+        let smtp = match c.smtp_url.as_deref().filter(|u| !u.is_empty()) {
+            None => None,
+            Some(url) => {
+                let (scheme, rest) = url
+                    .split_once("://")
+                    .ok_or_else(|| bad(format!("smtp_url « {url} » is not smtp:// or smtps://")))?;
+                // Credentials belong in smtp_username / smtp_password; a userinfo part is dropped.
+                let hostport = rest
+                    .rsplit('@')
+                    .next()
+                    .unwrap_or(rest)
+                    .trim_end_matches('/');
+                let (host, port) = match hostport.rsplit_once(':') {
+                    Some((h, p)) => (
+                        h.to_string(),
+                        Some(
+                            p.parse::<u16>()
+                                .map_err(|_| bad(format!("smtp_url port « {p} »")))?,
+                        ),
+                    ),
+                    None => (hostport.to_string(), None),
+                };
+                let builder = match scheme {
+                    "smtps" => AsyncSmtpTransport::<Tokio1Executor>::relay(&host)
+                        .map_err(|e| bad(format!("smtp_url: {e}")))?,
+                    "smtp" if c.smtp_starttls() => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host)
+                            .map_err(|e| bad(format!("smtp_url: {e}")))?
+                    }
+                    "smtp" => {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host).port(25)
+                    }
+                    other => {
+                        return Err(bad(format!("smtp_url scheme « {other} »: smtp or smtps")));
+                    }
+                };
+                let mut builder = builder.timeout(Some(Duration::from_secs(30)));
+                if let Some(port) = port {
+                    builder = builder.port(port);
+                }
+                let password = c.smtp_password().map_err(|e| bad(e.to_string()))?;
+                if let Some(user) = c.smtp_username.clone().filter(|u| !u.is_empty()) {
+                    builder =
+                        builder.credentials(Credentials::new(user, password.unwrap_or_default()));
+                }
+                Some(builder.build())
+            }
+        };
+        let sms = c
+            .sms_gateway_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .map(|url| {
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(15))
+                    .build()
+                    .map(|client| (client, url))
+                    .map_err(|e| bad(format!("sms gateway client: {e}")))
+            })
+            .transpose()?;
+        Ok(Senders { smtp, from, sms })
+    }
+
+    pub fn has_email(&self) -> bool {
+        self.smtp.is_some()
+    }
+
+    pub fn has_sms(&self) -> bool {
+        self.sms.is_some()
+    }
+}
+
+/// What a delivery pass did.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct DeliveryReport {
+    pub emails_sent: usize,
+    pub sms_sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+/// A failed send: retry later, or give up (the address or the message is refused for good).
+struct SendError {
+    permanent: bool,
+    message: String,
+}
+
+/// Sends every due message of the configured channels, until none is left.
+pub async fn deliver_due(app: &App, senders: &Senders, owner: &str) -> Result<DeliveryReport> {
+    let mut report = DeliveryReport::default();
+    if !senders.has_email() && !senders.has_sms() {
+        return Ok(report);
+    }
+    let mut tenant_names: HashMap<String, String> = HashMap::new();
+    loop {
+        let now = app.now();
+        let batch = store::outbox_claim(
+            &app.db,
+            now,
+            OUTBOX_LEASE_MS,
+            owner,
+            OUTBOX_BATCH,
+            senders.has_email(),
+            senders.has_sms(),
+        )
+        .await?;
+        if batch.is_empty() {
+            return Ok(report);
+        }
+        for o in batch {
+            if !tenant_names.contains_key(&o.tenant_id) {
+                let name = tenants::by_id(&app.db, &o.tenant_id)
+                    .await?
+                    .map(|t| t.name)
+                    .unwrap_or_default();
+                tenant_names.insert(o.tenant_id.clone(), name);
+            }
+            let tenant = tenant_names.get(&o.tenant_id).cloned().unwrap_or_default();
+            // An enrolment's link is put in only now (the queued body holds none).
+            let o = match crate::enrolment::delivery_body(app, &o).await? {
+                Some(body) => OutboxRow { body, ..o },
+                None => {
+                    store::outbox_failed(
+                        &app.db,
+                        &o.id,
+                        owner,
+                        "lien d'activation remplacé, expiré ou déjà utilisé : message non envoyé",
+                        None,
+                    )
+                    .await?;
+                    report.failed += 1;
+                    continue;
+                }
+            };
+            let sent = match o.channel.as_str() {
+                "email" => send_email(senders, &o, &tenant).await,
+                "sms" => send_sms(senders, &o).await,
+                other => Err(SendError {
+                    permanent: true,
+                    message: format!("canal inconnu « {other} »"),
+                }),
+            };
+            match sent {
+                Ok(()) => {
+                    if !store::outbox_sent(&app.db, &o.id, owner, app.now()).await? {
+                        tracing::warn!(message = %o.id, "a message was sent after its lease expired: it may go out twice");
+                    }
+                    if o.channel == "sms" {
+                        report.sms_sent += 1;
+                    } else {
+                        report.emails_sent += 1;
+                    }
+                }
+                Err(e) => {
+                    let retry_at = (!e.permanent).then(|| {
+                        let exp = (o.attempts - 1).clamp(0, 20) as u32;
+                        let delay = OUTBOX_RETRY_MIN_MS
+                            .saturating_mul(2i64.saturating_pow(exp))
+                            .min(OUTBOX_RETRY_MAX_MS);
+                        app.now() + delay
+                    });
+                    tracing::warn!(message = %o.id, channel = %o.channel, attempts = o.attempts, permanent = e.permanent, error = %e.message, "delivery failed");
+                    store::outbox_failed(&app.db, &o.id, owner, &e.message, retry_at).await?;
+                    if e.permanent {
+                        report.failed += 1;
+                    } else {
+                        report.retried += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn send_email(
+    senders: &Senders,
+    o: &OutboxRow,
+    tenant: &str,
+) -> std::result::Result<(), SendError> {
+    let Some(smtp) = &senders.smtp else {
+        return Err(SendError {
+            permanent: false,
+            message: "aucun serveur SMTP configuré".into(),
+        });
+    };
+    let to: Mailbox = o.address.parse().map_err(|e| SendError {
+        permanent: true,
+        message: format!("adresse invalide : {e}"),
+    })?;
+    // The tenant signs its notices; the address is the instance's.
+    let from = if tenant.is_empty() {
+        senders.from.clone()
+    } else {
+        Mailbox::new(Some(tenant.to_string()), senders.from.email.clone())
+    };
+    let message = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(o.subject.clone())
+        // A stable id lets a mail system drop the copy of a message sent twice after a crash.
+        .message_id(Some(format!("<{}@liasse>", o.id)))
+        .header(ContentType::TEXT_PLAIN)
+        .body(o.body.clone())
+        .map_err(|e| SendError {
+            permanent: true,
+            message: format!("message invalide : {e}"),
+        })?;
+    smtp.send(message).await.map(|_| ()).map_err(|e| SendError {
+        permanent: e.is_permanent(),
+        message: format!("SMTP : {e}"),
+    })
+}
+
+async fn send_sms(senders: &Senders, o: &OutboxRow) -> std::result::Result<(), SendError> {
+    let Some((client, url)) = &senders.sms else {
+        return Err(SendError {
+            permanent: false,
+            message: "aucune passerelle SMS configurée".into(),
+        });
+    };
+    let r = client
+        .post(url)
+        .json(&serde_json::json!({ "to": o.address, "text": o.body, "id": o.id }))
+        .send()
+        .await
+        .map_err(|e| SendError {
+            permanent: false,
+            message: format!("passerelle SMS : {e}"),
+        })?;
+    let status = r.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    // A refusal of the request itself will not change by retrying; overload and outages will.
+    let permanent = status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429;
+    Err(SendError {
+        permanent,
+        message: format!("passerelle SMS : HTTP {status}"),
+    })
+}
+
+// ------------------------------------------------------------------------ request notices
+
+/// A request's state notices are not reminders: "optional" (reminders) does not silence
+/// them; the chosen channels still apply.
+fn is_request_notice(kind: &str) -> bool {
+    kind.starts_with("request.state.")
+}
+
+/// A change of a request's state, as the citizen is told about it.
+pub struct RequestChange<'a> {
+    pub request: &'a liasse_store::requests::RequestRow,
+    pub procedure_title: &'a str,
+    /// The state before the change (`complement` → `submitted` is a complement received).
+    pub previous: &'a str,
+    pub reason: Option<&'a str>,
+    /// Labels of the documents asked for in a complement request.
+    pub asked: &'a [String],
+}
+
+/// Tells the citizen of a request's new state, on the channels of their preferences, with
+/// what to do next and a link to the request; inside the transaction of the change.
+pub async fn notify_request_state(
+    tx: &mut WriteTx,
+    app: &App,
+    c: &RequestChange<'_>,
+    now: i64,
+) -> Result<Fanout> {
+    let r = c.request;
+    let link = format!(
+        "{}/demandes/{}",
+        app.config.public_url().trim_end_matches('/'),
+        r.id
+    );
+    let what = format!("votre demande « {} » n° {}", c.procedure_title, r.number);
+    let reason = c.reason.unwrap_or_default();
+    let (title, text) = match (c.previous, r.state.as_str()) {
+        ("complement", "submitted") => (
+            format!("Demande {} : complément reçu", r.number),
+            format!(
+                "Le complément de {what} a bien été reçu. Le service reprend l'instruction ; vous n'avez rien d'autre à faire pour l'instant."
+            ),
+        ),
+        (_, "submitted") => (
+            format!("Demande {} reçue", r.number),
+            format!(
+                "Nous avons bien reçu {what}. Elle va être examinée par le service ; vous serez prévenu à chaque étape. Vous n'avez rien à faire pour l'instant."
+            ),
+        ),
+        (_, "in_progress") => (
+            format!("Demande {} prise en charge", r.number),
+            format!(
+                "Un agent a pris en charge {what}. Vous n'avez rien à faire pour l'instant : s'il manque quelque chose, le service vous le demandera."
+            ),
+        ),
+        (_, "complement") => (
+            format!("Demande {} : un complément vous est demandé", r.number),
+            format!(
+                "Le service vous demande de compléter {what}.\n\nMotif : {reason}\n\nPièces à fournir : {}.\n\nOuvrez votre demande, joignez ces pièces puis renvoyez-la.",
+                c.asked.join(", ")
+            ),
+        ),
+        (_, "completed") => (
+            format!("Demande {} acceptée", r.number),
+            format!(
+                "Bonne nouvelle : {what} a été acceptée.{} Si le service vous adresse un courrier, il arrivera dans votre porte-documents.",
+                if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n\nMessage du service : {reason}\n")
+                }
+            ),
+        ),
+        (_, "rejected") => (
+            format!("Demande {} refusée", r.number),
+            format!(
+                "{} a été refusée.\n\nMotif : {reason}\n\nSi vous pensez qu'il s'agit d'une erreur, répondez au service depuis votre demande ; vous pouvez aussi refaire la démarche avec les pièces qui conviennent.",
+                crate::text::capitalise(&what).trim_end_matches('.')
+            ),
+        ),
+        (_, "closed") => (
+            format!("Demande {} close", r.number),
+            format!(
+                "{} est close. Le service n'a plus accès à vos pièces par cette demande ; elles restent dans votre porte-documents.",
+                crate::text::capitalise(&what).trim_end_matches('.')
+            ),
+        ),
+        _ => return Ok(Fanout::default()),
+    };
+    let kind = format!("request.state.{}", r.state);
+    notify(
+        tx,
+        app,
+        &Notice {
+            tenant_id: &r.tenant_id,
+            account_id: &r.citizen_id,
+            kind: &kind,
+            // Each change is its own event, written once with it (the same state can come
+            // back, within the same millisecond on a simulated clock).
+            key: format!("request:{}:{}:{}", r.id, r.state, new_id()),
+            title,
+            text: format!("{text}\n\nVotre demande : {link}"),
+            object_id: Some(&r.id),
+            mandatory: false,
+        },
+        now,
+    )
+    .await
+}

@@ -1,3 +1,0 @@
-fn main() -> std::process::ExitCode {
-    liasse_server::cli::main()
-}

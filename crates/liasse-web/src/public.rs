@@ -1,0 +1,305 @@
+//! Pages anyone may open: the home page (with the demo accounts when the demo is loaded), the
+//! login and logout, and the offline page of the installed app.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use liasse_domain::policy::Role;
+use liasse_store::tenants::Tenant;
+use serde::Deserialize;
+
+use crate::chrome::Chrome;
+use crate::error::describe;
+use crate::session::read_form;
+use crate::{Posted, Visitor, WebError, local_path, render, render_status, see_other};
+use liasse_app::app::App;
+use liasse_app::auth;
+use liasse_app::error::AppError;
+use liasse_http::client::ClientIp;
+use liasse_http::cookies::ct_eq;
+use liasse_http::cookies::{cookie_value, session_cookie, set_cookie};
+
+/// The anti-forgery token of the login form (no session exists yet): a random value in a
+/// cookie that the form must repeat (double submit).
+pub const LOGIN_COOKIE: &str = "__Host-liasse-login";
+/// Its name when `secure_cookies = false`.
+pub const PLAIN_LOGIN_COOKIE: &str = "liasse-login";
+
+pub(crate) fn login_cookie_name(app: &App) -> &'static str {
+    if app.config.secure_cookies() {
+        LOGIN_COOKIE
+    } else {
+        PLAIN_LOGIN_COOKIE
+    }
+}
+
+/// Said on the login page when the form came back without its cookie: the browser did not
+/// keep it (a `Secure` cookie over plain HTTP from another host), so the form cannot work.
+pub const COOKIE_NOT_RETURNED: &str = "Votre navigateur n'a pas renvoyé le cookie de connexion : ce serveur exige HTTPS (ou le réglage secure_cookies = false sur un réseau interne). Vérifiez aussi que les cookies ne sont pas bloqués pour ce site.";
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/", get(home))
+        .route("/connexion", get(login_page).post(login))
+        .route("/deconnexion", post(logout))
+        .route("/hors-ligne", get(offline))
+}
+
+/// Where each role starts.
+pub fn home_of(role: Role) -> &'static str {
+    match role {
+        Role::Citizen => "/documents",
+        Role::Agent | Role::Manager => "/agent",
+        Role::Admin => "/admin",
+        Role::Service => "/",
+    }
+}
+
+/// The tenant a visitor most likely belongs to: the demo, or the only one.
+async fn default_tenant(app: &App) -> Result<Option<Tenant>, AppError> {
+    if let Some(t) = liasse_store::tenants::by_slug(&app.db, liasse_app::demo::DEMO_TENANT).await? {
+        return Ok(Some(t));
+    }
+    let all = liasse_store::tenants::list(&app.db).await?;
+    Ok(if all.len() == 1 {
+        all.into_iter().next()
+    } else {
+        None
+    })
+}
+
+pub struct DemoAccount {
+    pub login: &'static str,
+    pub password: &'static str,
+    pub role: &'static str,
+    pub name: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    chrome: Chrome,
+    demo: Vec<DemoAccount>,
+    logged_in_home: Option<&'static str>,
+}
+
+async fn home(State(app): State<App>, Visitor(v): Visitor) -> Result<Response, WebError> {
+    if let Some(s) = &v
+        && s.p.role != Role::Service
+    {
+        return Ok(see_other(home_of(s.p.role)));
+    }
+    let tenant = default_tenant(&app).await?;
+    let is_demo = tenant
+        .as_ref()
+        .is_some_and(|t| t.slug == liasse_app::demo::DEMO_TENANT);
+    let demo = if is_demo {
+        liasse_app::demo::accounts()
+            .into_iter()
+            .map(|(login, password, role, name)| DemoAccount {
+                login,
+                password,
+                role,
+                name,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    render(&HomePage {
+        chrome: Chrome::for_tenant("Accueil", tenant.as_ref()),
+        demo,
+        logged_in_home: v.map(|s| home_of(s.p.role)),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    chrome: Chrome,
+    token: String,
+    tenant: String,
+    login: String,
+    next: String,
+    error: Option<String>,
+    /// Whether the error concerns the credentials (tied to the fields) or is general.
+    credentials_error: bool,
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    suite: Option<String>,
+    collectivite: Option<String>,
+}
+
+pub(crate) fn login_cookie(app: &App, token: &str) -> HeaderValue {
+    set_cookie(app, login_cookie_name(app), token, "Strict", 7200)
+}
+
+fn new_login_token() -> String {
+    auth::new_secret("login").chars().take(48).collect()
+}
+
+async fn login_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, WebError> {
+    let tenant = match q.collectivite.as_deref().filter(|s| !s.is_empty()) {
+        Some(slug) => liasse_store::tenants::by_slug(&app.db, slug)
+            .await
+            .map_err(AppError::from)?,
+        None => default_tenant(&app).await?,
+    };
+    // Reuse the token of an open login page (several tabs), or make one.
+    let token = cookie_value(&headers, login_cookie_name(&app))
+        .filter(|t| {
+            t.len() == 48
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
+        .unwrap_or_else(new_login_token);
+    let page = LoginPage {
+        chrome: Chrome::for_tenant("Connexion", tenant.as_ref()),
+        token: token.clone(),
+        tenant: tenant.map(|t| t.slug).unwrap_or_default(),
+        login: String::new(),
+        next: q
+            .suite
+            .as_deref()
+            .and_then(local_path)
+            .unwrap_or_default()
+            .to_string(),
+        error: None,
+        credentials_error: false,
+    };
+    let mut resp = render(&page)?;
+    resp.headers_mut()
+        .append(header::SET_COOKIE, login_cookie(&app, &token));
+    Ok(resp)
+}
+
+async fn login(
+    State(app): State<App>,
+    ClientIp(client): ClientIp,
+    req: Request,
+) -> Result<Response, WebError> {
+    let cookie = cookie_value(req.headers(), login_cookie_name(&app)).unwrap_or_default();
+    let f = read_form(req.into_body()).await?;
+    let token = f.text("csrf");
+    let slug = f.text("tenant");
+    let login = f.text("login");
+    let next = f.text("suite");
+    if cookie.is_empty() {
+        // Not a forged form: the browser dropped the cookie. Say why, nothing is tried.
+        let tenant = liasse_store::tenants::by_slug(&app.db, &slug)
+            .await
+            .ok()
+            .flatten();
+        let token = new_login_token();
+        let page = LoginPage {
+            chrome: Chrome::for_tenant("Connexion", tenant.as_ref()),
+            token: token.clone(),
+            tenant: slug,
+            login,
+            next: local_path(&next).unwrap_or_default().to_string(),
+            error: Some(COOKIE_NOT_RETURNED.to_string()),
+            credentials_error: false,
+        };
+        let mut resp = render_status(StatusCode::FORBIDDEN, &page)?;
+        resp.headers_mut()
+            .append(header::SET_COOKIE, login_cookie(&app, &token));
+        return Ok(resp);
+    }
+    if !ct_eq(&token, &cookie) {
+        return Err(WebError::Csrf);
+    }
+    let password = f.get("password").unwrap_or_default().to_string();
+    match auth::login(&app, &slug, &login, &password, &client).await {
+        Ok((session, _csrf, principal)) => {
+            let target = local_path(&next)
+                .filter(|n| *n != "/")
+                .unwrap_or(home_of(principal.role))
+                .to_string();
+            let mut resp = see_other(&target);
+            let h = resp.headers_mut();
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(&app, session_cookie(&app), &session, "Lax", 28800),
+            );
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(&app, login_cookie_name(&app), "", "Strict", 0),
+            );
+            Ok(resp)
+        }
+        Err(e) => {
+            let tenant = liasse_store::tenants::by_slug(&app.db, &slug)
+                .await
+                .ok()
+                .flatten();
+            let (status, error, credentials_error) = match &e {
+                AppError::Unauthorized => (
+                    StatusCode::UNAUTHORIZED,
+                    "Identifiant, mot de passe ou collectivité incorrect. Vérifiez votre saisie et réessayez.".to_string(),
+                    true,
+                ),
+                other => {
+                    let (status, _, detail) = describe(other);
+                    (status, detail, false)
+                }
+            };
+            let page = LoginPage {
+                chrome: Chrome::for_tenant("Connexion", tenant.as_ref()),
+                token,
+                tenant: slug,
+                login,
+                next: local_path(&next).unwrap_or_default().to_string(),
+                error: Some(error),
+                credentials_error,
+            };
+            let mut resp = render_status(status, &page)?;
+            if let AppError::RateLimited { retry_after_secs } = e
+                && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+            {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(resp)
+        }
+    }
+}
+
+async fn logout(State(app): State<App>, headers: HeaderMap, _form: Posted) -> Response {
+    if let Some(session) = cookie_value(&headers, session_cookie(&app))
+        && let Err(e) = auth::logout(&app, &session).await
+    {
+        tracing::warn!(error = %e, "logout");
+    }
+    let mut resp = see_other("/connexion");
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(&app, session_cookie(&app), "", "Lax", 0),
+    );
+    resp.headers_mut()
+        .insert("clear-site-data", HeaderValue::from_static("\"cache\""));
+    resp
+}
+
+#[derive(Template)]
+#[template(path = "offline.html")]
+struct OfflinePage {
+    chrome: Chrome,
+}
+
+async fn offline() -> Result<Response, WebError> {
+    let mut resp = render(&OfflinePage {
+        chrome: Chrome::bare("Hors connexion"),
+    })?;
+    // The service worker keeps this page for offline use; it holds no personal data.
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(resp.into_response())
+}
