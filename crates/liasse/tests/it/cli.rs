@@ -61,7 +61,7 @@ fn readme_first_command_runs_the_server() {
         .expect("[workspace] default-members");
     assert_eq!(
         defaults,
-        &vec![toml::Value::from("crates/liasse-server")],
+        &vec![toml::Value::from("crates/liasse")],
         "`cargo run` at the root must find one binary, the server's"
     );
     let server: toml::Table = std::fs::read_to_string(root.join("crates/liasse-server/Cargo.toml"))
