@@ -1,5 +1,4 @@
-//! The access policy: one function decides every access to a document, deny by default, and
-//! says which basis allowed it so that the journal can record it.
+//! Access to a document, and the basis that allows it.
 //!
 //! Bases, in the order they are tried: the citizen themself; an open request of a domain where
 //! the agent has the needed right and to which the document is attached (attaching is
@@ -8,66 +7,8 @@
 
 use serde::Serialize;
 
-/// The kind of account acting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Citizen,
-    Agent,
-    Manager,
-    Admin,
-    Service,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "citizen" => Some(Role::Citizen),
-            "agent" => Some(Role::Agent),
-            "manager" => Some(Role::Manager),
-            "admin" => Some(Role::Admin),
-            "service" => Some(Role::Service),
-            _ => None,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Role::Citizen => "citizen",
-            Role::Agent => "agent",
-            Role::Manager => "manager",
-            Role::Admin => "admin",
-            Role::Service => "service",
-        }
-    }
-
-    /// Agents and managers work on citizens' files within their domains.
-    pub fn is_staff(self) -> bool {
-        matches!(self, Role::Agent | Role::Manager)
-    }
-}
-
-/// An agent's right on a domain (CapDémat's four levels), ordered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Right {
-    None,
-    Consult,
-    Modify,
-    Manage,
-}
-
-impl Right {
-    pub fn parse(s: &str) -> Option<Right> {
-        match s {
-            "none" => Some(Right::None),
-            "consult" => Some(Right::Consult),
-            "modify" => Some(Right::Modify),
-            "manage" => Some(Right::Manage),
-            _ => None,
-        }
-    }
-}
+use super::actor::ActorFacts;
+use super::role::{Right, Role};
 
 /// What the actor wants to do with a document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -116,27 +57,6 @@ pub struct DocumentFacts<'a> {
     /// The id of the service whose member deposited it (empty for the citizen's own
     /// deposits).
     pub depositor_service_id: &'a str,
-}
-
-/// The actor as the policy sees it.
-#[derive(Clone, Debug)]
-pub struct ActorFacts<'a> {
-    pub tenant_id: &'a str,
-    pub account_id: &'a str,
-    pub role: Role,
-    /// The id of the service the account belongs to (empty for none), set by an admin from
-    /// the tenant's list: a name anyone can type is no basis.
-    pub service_id: &'a str,
-    pub rights: &'a [(String, Right)],
-}
-
-impl ActorFacts<'_> {
-    pub fn right_on(&self, domain: &str) -> Right {
-        self.rights
-            .iter()
-            .find(|(d, _)| d == domain)
-            .map_or(Right::None, |(_, r)| *r)
-    }
 }
 
 /// A grant of the document's owner.
@@ -215,9 +135,9 @@ impl Basis {
     }
 }
 
-/// Decides an access. Anything not explicitly allowed is denied; a denial carries no detail
-/// because callers answer it as "not found".
-pub fn decide(
+/// Decides an access to a document. Anything not explicitly allowed is denied; a denial carries
+/// no detail because callers answer it as "not found".
+pub(super) fn decide_document(
     actor: &ActorFacts,
     action: Action,
     doc: &DocumentFacts,
@@ -278,6 +198,7 @@ fn deposited_by_actor(actor: &ActorFacts, action: Action, doc: &DocumentFacts) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::decide;
 
     fn doc<'a>() -> DocumentFacts<'a> {
         DocumentFacts {
