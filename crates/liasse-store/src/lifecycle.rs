@@ -32,7 +32,7 @@ impl FromRow<'_, AnyRow> for DatedDoc {
             valid_until: r.try_get("valid_until")?,
             updated_at: r.try_get("updated_at")?,
         })
-}
+    }
 }
 
 /// Live documents whose valid_until is in `[lo, hi]`, in (valid_until, id) order after
@@ -107,7 +107,7 @@ impl FromRow<'_, AnyRow> for DatedRequest {
             updated_at: r.try_get("updated_at")?,
             closed_at: r.try_get("closed_at")?,
         })
-}
+    }
 }
 
 /// A tenant's drafts untouched since before `before` (served by `requests_state_updated`).

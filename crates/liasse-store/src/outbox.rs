@@ -154,12 +154,7 @@ pub async fn for_account(
 }
 
 /// A tenant's messages in a state, oldest first.
-pub async fn by_state(
-    db: &Db,
-    tenant_id: &str,
-    state: &str,
-    limit: i64,
-) -> Result<Vec<OutboxRow>> {
+pub async fn by_state(db: &Db, tenant_id: &str, state: &str, limit: i64) -> Result<Vec<OutboxRow>> {
     let columns = OUTBOX.columns;
     Ok(sqlx::query_as(&format!(
         "SELECT {columns} FROM outbox WHERE tenant_id = $1 AND state = $2 ORDER BY created_at, id LIMIT $3"
