@@ -14,7 +14,7 @@ use liasse_domain::ids::new_id;
 use liasse_domain::journal::{Actor, NewEntry};
 use liasse_domain::policy::Role;
 use liasse_store::accounts::{self, AccountRow};
-use liasse_store::jobs::{self as store_jobs, OutboxRow};
+use liasse_store::outbox::OutboxRow;
 use liasse_store::staff::{self, EnrolmentRow};
 use liasse_store::{WriteTx, journal, tenants};
 
@@ -295,7 +295,7 @@ async fn issue(
         name = account.display_name,
         login = account.login,
     );
-    store_jobs::outbox_insert(
+    liasse_store::outbox::insert(
         tx,
         &OutboxRow {
             id: new_id(),

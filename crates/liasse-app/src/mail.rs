@@ -18,8 +18,10 @@ use liasse_domain::clock::{date_of, rfc3339};
 use liasse_domain::ids::new_id;
 use liasse_domain::journal::NewEntry;
 use liasse_domain::policy::Role;
-use liasse_store::jobs::{self as store, NewJob, OutboxRow, Prefs};
+use liasse_store::jobs::{self as store, NewJob};
 use liasse_store::notifications::NotificationRow;
+use liasse_store::notifications::Prefs;
+use liasse_store::outbox::OutboxRow;
 use liasse_store::{WriteTx, accounts, journal, tenants};
 use serde::{Deserialize, Serialize};
 
@@ -55,7 +57,7 @@ pub struct Fanout {
 /// Records a notice on the channels the recipient chose, inside the caller's transaction.
 pub async fn notify(tx: &mut WriteTx, app: &App, n: &Notice<'_>, now: i64) -> Result<Fanout> {
     let mut out = Fanout::default();
-    let prefs = store::prefs(tx.conn(), n.tenant_id, n.account_id).await?;
+    let prefs = liasse_store::notifications::prefs(tx.conn(), n.tenant_id, n.account_id).await?;
     if !n.mandatory && !prefs.optional && !is_request_notice(n.kind) {
         return Ok(out);
     }
@@ -66,7 +68,7 @@ pub async fn notify(tx: &mut WriteTx, app: &App, n: &Notice<'_>, now: i64) -> Re
         return Ok(out);
     }
     if prefs.in_app || n.mandatory {
-        out.in_app = store::notify_once(
+        out.in_app = liasse_store::notifications::notify_once(
             tx,
             &NotificationRow {
                 id: new_id(),
@@ -91,7 +93,7 @@ pub async fn notify(tx: &mut WriteTx, app: &App, n: &Notice<'_>, now: i64) -> Re
     if let Some(address) = address.filter(|_| prefs.email || n.mandatory) {
         let staff = Role::parse(&account.role).is_some_and(Role::is_staff);
         let held = staff && prefs.digest;
-        out.email = store::outbox_insert(
+        out.email = liasse_store::outbox::insert(
             tx,
             &OutboxRow {
                 id: new_id(),
@@ -136,7 +138,7 @@ pub async fn notify(tx: &mut WriteTx, app: &App, n: &Notice<'_>, now: i64) -> Re
         }
     }
     if let Some(phone) = prefs.phone.clone().filter(|_| prefs.sms) {
-        out.sms = store::outbox_insert(
+        out.sms = liasse_store::outbox::insert(
             tx,
             &OutboxRow {
                 id: new_id(),
@@ -170,14 +172,14 @@ pub async fn digest(
     account_id: &str,
     now: i64,
 ) -> Result<bool> {
-    let held = store::outbox_held(tx, tenant_id, account_id, now).await?;
+    let held = liasse_store::outbox::held(tx, tenant_id, account_id, now).await?;
     if held.is_empty() {
         return Ok(false);
     }
     let Some(account) = accounts::by_id(&app.db, tenant_id, account_id).await? else {
         return Ok(false);
     };
-    let prefs = store::prefs(tx.conn(), tenant_id, account_id).await?;
+    let prefs = liasse_store::notifications::prefs(tx.conn(), tenant_id, account_id).await?;
     let tenant_name = tenants::by_id(&app.db, tenant_id)
         .await?
         .map(|t| t.name)
@@ -193,7 +195,7 @@ pub async fn digest(
     for o in &held {
         text.push_str(&format!("\n- {}\n", o.subject));
     }
-    store::outbox_insert(
+    liasse_store::outbox::insert(
         tx,
         &OutboxRow {
             id: new_id(),
@@ -215,7 +217,7 @@ pub async fn digest(
         },
     )
     .await?;
-    store::outbox_digested(tx, &ids, now).await?;
+    liasse_store::outbox::digested(tx, &ids, now).await?;
     Ok(true)
 }
 
@@ -309,7 +311,8 @@ async fn prefs_view(app: &App, p: &Principal, prefs: Prefs) -> Result<PrefsView>
 }
 
 pub async fn preferences(app: &App, p: &Principal) -> Result<PrefsView> {
-    let prefs = store::prefs(app.db.pool(), &p.tenant_id, &p.account_id).await?;
+    let prefs =
+        liasse_store::notifications::prefs(app.db.pool(), &p.tenant_id, &p.account_id).await?;
     prefs_view(app, p, prefs).await
 }
 
@@ -350,7 +353,8 @@ fn check_phone(s: &str) -> Result<String> {
 }
 
 pub async fn set_preferences(app: &App, p: &Principal, input: PrefsInput) -> Result<PrefsView> {
-    let mut prefs = store::prefs(app.db.pool(), &p.tenant_id, &p.account_id).await?;
+    let mut prefs =
+        liasse_store::notifications::prefs(app.db.pool(), &p.tenant_id, &p.account_id).await?;
     if let Some(v) = input.channels.email {
         prefs.email = v;
     }
@@ -394,7 +398,8 @@ pub async fn set_preferences(app: &App, p: &Principal, input: PrefsInput) -> Res
     }
     let now = app.now();
     let mut tx = app.db.begin_write().await?;
-    store::set_prefs(&mut tx, &p.tenant_id, &p.account_id, &prefs, now).await?;
+    liasse_store::notifications::set_prefs(&mut tx, &p.tenant_id, &p.account_id, &prefs, now)
+        .await?;
     journal::append(
         &mut tx,
         &p.tenant_id,
@@ -439,13 +444,13 @@ pub struct DeliveryView {
 /// that are not delivered (pending or failed), without their content.
 pub async fn deliveries(app: &App, p: &Principal) -> Result<Vec<DeliveryView>> {
     if p.role == Role::Admin {
-        let mut rows = store::outbox_by_state(&app.db, &p.tenant_id, "failed", 500).await?;
-        rows.extend(store::outbox_by_state(&app.db, &p.tenant_id, "pending", 500).await?);
-        rows.extend(store::outbox_by_state(&app.db, &p.tenant_id, "sending", 500).await?);
+        let mut rows = liasse_store::outbox::by_state(&app.db, &p.tenant_id, "failed", 500).await?;
+        rows.extend(liasse_store::outbox::by_state(&app.db, &p.tenant_id, "pending", 500).await?);
+        rows.extend(liasse_store::outbox::by_state(&app.db, &p.tenant_id, "sending", 500).await?);
         return Ok(rows.into_iter().map(|o| delivery_view(o, false)).collect());
     }
     Ok(
-        store::outbox_for_account(&app.db, &p.tenant_id, &p.account_id, 500)
+        liasse_store::outbox::for_account(&app.db, &p.tenant_id, &p.account_id, 500)
             .await?
             .into_iter()
             .map(|o| delivery_view(o, true))
@@ -588,7 +593,7 @@ pub async fn deliver_due(app: &App, senders: &Senders, owner: &str) -> Result<De
     let mut tenant_names: HashMap<String, String> = HashMap::new();
     loop {
         let now = app.now();
-        let batch = store::outbox_claim(
+        let batch = liasse_store::outbox::claim(
             &app.db,
             now,
             OUTBOX_LEASE_MS,
@@ -614,7 +619,7 @@ pub async fn deliver_due(app: &App, senders: &Senders, owner: &str) -> Result<De
             let o = match crate::enrolment::delivery_body(app, &o).await? {
                 Some(body) => OutboxRow { body, ..o },
                 None => {
-                    store::outbox_failed(
+                    liasse_store::outbox::failed(
                         &app.db,
                         &o.id,
                         owner,
@@ -636,7 +641,7 @@ pub async fn deliver_due(app: &App, senders: &Senders, owner: &str) -> Result<De
             };
             match sent {
                 Ok(()) => {
-                    if !store::outbox_sent(&app.db, &o.id, owner, app.now()).await? {
+                    if !liasse_store::outbox::sent(&app.db, &o.id, owner, app.now()).await? {
                         tracing::warn!(message = %o.id, "a message was sent after its lease expired: it may go out twice");
                     }
                     if o.channel == "sms" {
@@ -654,7 +659,8 @@ pub async fn deliver_due(app: &App, senders: &Senders, owner: &str) -> Result<De
                         app.now() + delay
                     });
                     tracing::warn!(message = %o.id, channel = %o.channel, attempts = o.attempts, permanent = e.permanent, error = %e.message, "delivery failed");
-                    store::outbox_failed(&app.db, &o.id, owner, &e.message, retry_at).await?;
+                    liasse_store::outbox::failed(&app.db, &o.id, owner, &e.message, retry_at)
+                        .await?;
                     if e.permanent {
                         report.failed += 1;
                     } else {

@@ -283,7 +283,7 @@ async fn run_one(size: usize, due: usize) -> Result<Outcome> {
         .join("; ");
 
     // Yesterday's sweep ran; then one sweep a day.
-    liasse_store::jobs::set_cursor(
+    liasse_store::lifecycle::set_cursor(
         &app.db,
         "documents",
         &format_date(add_days(today, -1)),

@@ -112,5 +112,5 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
 /// Where the PDF header starts, if it starts within the window readers accept.
 pub(crate) fn pdf_header_offset(buf: &[u8]) -> Option<usize> {
     let window = buf.get(..SNIFF_LEN).unwrap_or(buf);
-    crate::polyglot::find(window, PDF_MAGIC)
+    crate::bytes::find(window, PDF_MAGIC)
 }

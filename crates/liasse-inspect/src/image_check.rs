@@ -198,7 +198,7 @@ fn jpeg_tail_is_acceptable(tail: &[u8]) -> bool {
             }
         } else if let Some(end) = iso_bmff_end(rest) {
             rest = rest.get(end..).unwrap_or_default();
-        } else if rest.ends_with(b"SEFT") && crate::polyglot::find(rest, b"SEFH").is_some() {
+        } else if rest.ends_with(b"SEFT") && crate::bytes::find(rest, b"SEFH").is_some() {
             // Samsung's trailer wraps its entries (video included) up to the end of the file.
             return true;
         } else {

@@ -15,6 +15,7 @@
 //! Nothing here panics on hostile input; the calls into third-party decoders are additionally
 //! wrapped in `catch_unwind` so that a bug there turns into a refusal, not a crashed worker.
 
+mod bytes;
 mod filename;
 mod format;
 mod image_check;
@@ -151,7 +152,7 @@ fn allowed_format<'a>(
     allowed: &[Format],
 ) -> Result<Format, Refusal> {
     let Some(format) = sniff(head) else {
-        if polyglot::find(&hidden_pdf_window(), format::PDF_MAGIC).is_some() {
+        if bytes::find(&hidden_pdf_window(), format::PDF_MAGIC).is_some() {
             return Err(Refusal::Polyglot);
         }
         return Err(Refusal::UnknownFormat);

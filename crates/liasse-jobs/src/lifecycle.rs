@@ -18,7 +18,8 @@ use liasse_domain::doctype::{Disposal, DocumentType, IsoDuration, format_date, p
 use liasse_domain::ids::new_id;
 use liasse_domain::journal::{Actor, NewEntry};
 use liasse_domain::policy::{Action, Basis};
-use liasse_store::jobs::{self as store, DatedDoc, JobRow, NewJob};
+use liasse_store::jobs::{self as store, JobRow, NewJob};
+use liasse_store::lifecycle::DatedDoc;
 use liasse_store::{WriteTx, documents, journal, requests as request_store, tenants};
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -103,7 +104,7 @@ fn offsets_ascending(app: &App) -> Vec<u32> {
 /// Every document type of every tenant, by (tenant, code).
 async fn all_types(app: &App) -> Result<HashMap<(String, String), DocumentType>> {
     let mut out = HashMap::new();
-    for (tenant, code, def) in store::all_document_types(&app.db).await? {
+    for (tenant, code, def) in liasse_store::doctypes::all_document_types(&app.db).await? {
         match serde_json::from_str::<DocumentType>(&def) {
             Ok(t) => {
                 out.insert((tenant, code), t);
@@ -239,7 +240,7 @@ async fn scan_range(
     let mut n = 0;
     let mut after: Option<(String, String)> = None;
     loop {
-        let page = store::documents_valid_between(
+        let page = liasse_store::lifecycle::documents_valid_between(
             &app.db,
             &lo,
             &hi,
@@ -267,7 +268,7 @@ pub async fn schedule_documents(app: &App) -> Result<usize> {
     let today = date_of(now);
     let offsets = offsets_ascending(app);
     let types = all_types(app).await?;
-    let cursor = store::cursor(&app.db, CURSOR).await?;
+    let cursor = liasse_store::lifecycle::cursor(&app.db, CURSOR).await?;
     let (last_day, since) = match &cursor {
         Some((day, at)) => (parse_date(day).ok(), at - CHANGE_MARGIN_MS),
         // First pass: no reminder is owed for the past, but every document already beyond
@@ -321,7 +322,7 @@ pub async fn schedule_documents(app: &App) -> Result<usize> {
     // already (a document deposited five days before its end).
     let mut after: Option<(i64, String)> = None;
     loop {
-        let page = store::documents_changed_since(
+        let page = liasse_store::lifecycle::documents_changed_since(
             &app.db,
             since,
             after.as_ref().map(|(a, b)| (*a, b.as_str())),
@@ -338,7 +339,7 @@ pub async fn schedule_documents(app: &App) -> Result<usize> {
             break;
         }
     }
-    store::set_cursor(&app.db, CURSOR, &format_date(today), now).await?;
+    liasse_store::lifecycle::set_cursor(&app.db, CURSOR, &format_date(today), now).await?;
     Ok(n)
 }
 
@@ -368,7 +369,8 @@ pub async fn schedule_drafts(app: &App) -> Result<usize> {
         // Deleted on keep.add_to(last change); noticed a week before: the last change is
         // before the first day whose deletion falls after today + 7.
         let before = day_start(first_with(&keep, add_days(today, DRAFT_NOTICE_DAYS + 1)));
-        for r in store::drafts_idle_before(&app.db, &t.id, before, 10_000).await? {
+        for r in liasse_store::lifecycle::drafts_idle_before(&app.db, &t.id, before, 10_000).await?
+        {
             batch.push(
                 &t.id,
                 "draft_notice",
@@ -393,7 +395,7 @@ pub async fn schedule_anonymisation(app: &App) -> Result<usize> {
     for t in tenants::list(&app.db).await? {
         let keep = requests::retention(app, &t.id).await?;
         let before = day_start(first_with(&keep, add_days(today, 1)));
-        for r in store::closed_before(&app.db, &t.id, before, 10_000).await? {
+        for r in liasse_store::lifecycle::closed_before(&app.db, &t.id, before, 10_000).await? {
             batch.push(
                 &t.id,
                 "anonymise",
@@ -609,14 +611,17 @@ async fn expiry(app: &App, job: &JobRow, owner: &str) -> Result<Outcome> {
     // agent who may act on the request's domain.
     let now = app.now();
     let mut agents: Vec<(String, String, String)> = Vec::new();
-    for r in store::open_requests_with_document(&app.db, &job.tenant_id, &doc.id).await? {
+    for r in request_store::open_requests_with_document(&app.db, &job.tenant_id, &doc.id).await? {
         let holders = match r
             .lock_holder
             .clone()
             .filter(|_| r.lock_until.is_some_and(|u| u > now))
         {
             Some(h) => vec![h],
-            None => store::staff_with_modify_right(&app.db, &job.tenant_id, &r.domain).await?,
+            None => {
+                liasse_store::staff::staff_with_modify_right(&app.db, &job.tenant_id, &r.domain)
+                    .await?
+            }
         };
         for a in holders {
             if !agents.iter().any(|(x, _, _)| *x == a) {
@@ -710,7 +715,7 @@ async fn disposal_notice(app: &App, job: &JobRow, owner: &str) -> Result<Outcome
     let Some(day) = disposal_day(valid_until, &t) else {
         return skip(app, job, owner).await;
     };
-    if store::is_kept(app.db.pool(), &job.tenant_id, &doc.id).await? {
+    if liasse_store::lifecycle::is_kept(app.db.pool(), &job.tenant_id, &doc.id).await? {
         return skip(app, job, owner).await;
     }
     let today = app.clock.today();
@@ -782,7 +787,7 @@ async fn dispose(app: &App, job: &JobRow, owner: &str) -> Result<Outcome> {
     // The type may have changed since the notice: keep documents whose type now keeps them,
     // or whose retention now ends later (the scheduler announces the new date when it comes).
     let due = disposal_day(valid_until, &t).is_some_and(|d| d <= app.clock.today());
-    if !due || store::is_kept(app.db.pool(), &job.tenant_id, &doc.id).await? {
+    if !due || liasse_store::lifecycle::is_kept(app.db.pool(), &job.tenant_id, &doc.id).await? {
         return skip(app, job, owner).await;
     }
     let entry = NewEntry {
@@ -923,7 +928,7 @@ async fn draft_delete(app: &App, job: &JobRow, owner: &str) -> Result<Outcome> {
     let Some(mut tx) = begin(app, job, owner).await? else {
         return Ok(Outcome::Lost);
     };
-    if !store::delete_draft(&mut tx, &job.tenant_id, &r.id, p.updated_at).await? {
+    if !request_store::delete_draft(&mut tx, &job.tenant_id, &r.id, p.updated_at).await? {
         tx.commit().await?;
         return Ok(Outcome::Done);
     }
@@ -1029,7 +1034,7 @@ pub async fn keep(app: &App, p: &Principal, id: &str) -> Result<KeepView> {
     }
     let now = app.now();
     let mut tx = app.db.begin_write().await?;
-    if store::keep(&mut tx, &p.tenant_id, &doc.id, &p.account_id, now).await? {
+    if liasse_store::lifecycle::keep(&mut tx, &p.tenant_id, &doc.id, &p.account_id, now).await? {
         journal::append(
             &mut tx,
             &p.tenant_id,

@@ -142,7 +142,7 @@ impl Runner {
                 break;
             }
         }
-        report.pending_messages = store::outbox_counts(&self.app.db)
+        report.pending_messages = liasse_store::outbox::counts(&self.app.db)
             .await?
             .into_iter()
             .filter(|(s, _)| s == "pending" || s == "sending")

@@ -81,3 +81,12 @@ pub async fn list_active(db: &Db, tenant_id: &str) -> Result<Vec<String>> {
         .map(|r| r.try_get("definition").map_err(Into::into))
         .collect()
 }
+
+/// Every document type definition of every tenant: (tenant_id, code, definition JSON).
+pub async fn all_document_types(db: &Db) -> Result<Vec<(String, String, String)>> {
+    Ok(
+        sqlx::query_as("SELECT tenant_id, code, definition FROM document_types")
+            .fetch_all(db.pool())
+            .await?,
+    )
+}

@@ -1,7 +1,7 @@
 //! In-app notifications and providers' opt-ins.
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{Any, Executor, Row};
 
 use crate::db::{Db, WriteTx};
 use crate::error::Result;
@@ -125,4 +125,124 @@ pub async fn has_optin(
         .fetch_one(db.pool())
         .await?;
     Ok(r.try_get::<i64, _>("n")? > 0)
+}
+
+/// Records an in-app notification once per key; returns whether it was inserted.
+pub async fn notify_once(tx: &mut WriteTx, n: &NotificationRow, key: &str) -> Result<bool> {
+    let r = sqlx::query(
+        "INSERT INTO notifications (id, tenant_id, account_id, kind, title, body, object_id, created_at, read_at, idem_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+    )
+    .bind(&n.id)
+    .bind(&n.tenant_id)
+    .bind(&n.account_id)
+    .bind(&n.kind)
+    .bind(&n.title)
+    .bind(&n.body)
+    .bind(n.object_id.as_deref())
+    .bind(n.created_at)
+    .bind(n.read_at)
+    .bind(key)
+    .execute(tx.conn())
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// How many notifications carry a key starting with `prefix` (tests and the benchmark).
+pub async fn notifications_with_key_prefix(db: &Db, prefix: &str) -> Result<i64> {
+    let r = sqlx::query("SELECT COUNT(*) AS n FROM notifications WHERE idem_key LIKE $1")
+        .bind(format!("{prefix}%"))
+        .fetch_one(db.pool())
+        .await?;
+    Ok(r.try_get("n")?)
+}
+
+// --------------------------------------------------------------------------- preferences
+
+/// An account's notification preferences.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Prefs {
+    pub email: bool,
+    pub sms: bool,
+    pub in_app: bool,
+    /// Receive notices that are not mandatory (expiry reminders); disposal notices are always sent.
+    pub optional: bool,
+    /// Agents: one e-mail a day instead of one per event.
+    pub digest: bool,
+    /// Where to send e-mails instead of the account's address.
+    pub email_address: Option<String>,
+    /// Mobile number for SMS.
+    pub phone: Option<String>,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Prefs {
+            email: true,
+            sms: false,
+            in_app: true,
+            optional: true,
+            digest: false,
+            email_address: None,
+            phone: None,
+        }
+    }
+}
+
+pub async fn prefs<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    tenant_id: &str,
+    account_id: &str,
+) -> Result<Prefs> {
+    let row = sqlx::query(
+        "SELECT email, sms, in_app, optional, digest, email_address, phone FROM notification_prefs \
+         WHERE tenant_id = $1 AND account_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(account_id)
+    .fetch_optional(e)
+    .await?;
+    let Some(r) = row else {
+        return Ok(Prefs::default());
+    };
+    Ok(Prefs {
+        email: r.try_get::<i64, _>("email")? != 0,
+        sms: r.try_get::<i64, _>("sms")? != 0,
+        in_app: r.try_get::<i64, _>("in_app")? != 0,
+        optional: r.try_get::<i64, _>("optional")? != 0,
+        digest: r.try_get::<i64, _>("digest")? != 0,
+        email_address: r.try_get("email_address")?,
+        phone: r.try_get("phone")?,
+    })
+}
+
+pub async fn set_prefs(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    account_id: &str,
+    p: &Prefs,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM notification_prefs WHERE tenant_id = $1 AND account_id = $2")
+        .bind(tenant_id)
+        .bind(account_id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query(
+        "INSERT INTO notification_prefs (account_id, tenant_id, email, sms, in_app, optional, digest, email_address, phone, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(account_id)
+    .bind(tenant_id)
+    .bind(i64::from(p.email))
+    .bind(i64::from(p.sms))
+    .bind(i64::from(p.in_app))
+    .bind(i64::from(p.optional))
+    .bind(i64::from(p.digest))
+    .bind(p.email_address.as_deref())
+    .bind(p.phone.as_deref())
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }

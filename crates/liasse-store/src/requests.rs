@@ -1,8 +1,8 @@
 //! Procedures and requests: rows, attachments, notes, history.
 
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
 use crate::db::{Db, WriteTx};
 use crate::error::Result;
@@ -500,4 +500,79 @@ pub async fn anonymise(
     .execute(tx.conn())
     .await?;
     Ok(())
+}
+
+/// Deletes a draft with everything attached to it, only if it is still the draft that was
+/// announced (same last change); returns whether it was deleted.
+pub async fn delete_draft(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    request_id: &str,
+    updated_at: i64,
+) -> Result<bool> {
+    let still = sqlx::query(
+        "SELECT COUNT(*) AS n FROM requests WHERE tenant_id = $1 AND id = $2 AND state = 'draft' AND updated_at = $3",
+    )
+    .bind(tenant_id)
+    .bind(request_id)
+    .bind(updated_at)
+    .fetch_one(tx.conn())
+    .await?;
+    if still.try_get::<i64, _>("n")? == 0 {
+        return Ok(false);
+    }
+    for table in ["request_attachments", "request_notes", "request_history"] {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE tenant_id = $1 AND request_id = $2"
+        ))
+        .bind(tenant_id)
+        .bind(request_id)
+        .execute(tx.conn())
+        .await?;
+    }
+    sqlx::query("DELETE FROM requests WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant_id)
+        .bind(request_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(true)
+}
+
+/// An open request (submitted or in progress) to which a document is attached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenRequest {
+    pub id: String,
+    pub number: String,
+    pub domain: String,
+    pub lock_holder: Option<String>,
+    pub lock_until: Option<i64>,
+}
+
+impl FromRow<'_, AnyRow> for OpenRequest {
+    fn from_row(r: &AnyRow) -> sqlx::Result<Self> {
+        Ok(OpenRequest {
+            id: r.try_get("id")?,
+            number: r.try_get("number")?,
+            domain: r.try_get("domain")?,
+            lock_holder: r.try_get("lock_holder")?,
+            lock_until: r.try_get("lock_until")?,
+        })
+    }
+}
+
+pub async fn open_requests_with_document(
+    db: &Db,
+    tenant_id: &str,
+    document_id: &str,
+) -> Result<Vec<OpenRequest>> {
+    let rows = sqlx::query_as(
+        "SELECT r.id, r.number, r.domain, r.lock_holder, r.lock_until FROM request_attachments a \
+         JOIN requests r ON r.id = a.request_id WHERE a.tenant_id = $1 AND a.document_id = $2 \
+         AND r.state IN ('submitted', 'in_progress', 'complement') ORDER BY r.id",
+    )
+    .bind(tenant_id)
+    .bind(document_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows)
 }

@@ -281,6 +281,23 @@ pub async fn refresh_enrolment_hash(
     Ok(r.rows_affected() == 1)
 }
 
+/// Active agents and managers with at least the modify right on a domain.
+pub async fn staff_with_modify_right(
+    db: &Db,
+    tenant_id: &str,
+    domain: &str,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT a.id FROM accounts a JOIN account_rights r ON r.account_id = a.id \
+         WHERE a.tenant_id = $1 AND r.domain = $2 AND r.level IN ('modify', 'manage') \
+         AND a.disabled = 0 AND a.role IN ('agent', 'manager') ORDER BY a.id",
+    )
+    .bind(tenant_id)
+    .bind(domain)
+    .fetch_all(db.pool())
+    .await?)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -31,8 +31,9 @@ use self::lexer::{Indirect, Keep, Lexer, Located, Obj, ReadError, read_indirect,
 use self::scan::Findings;
 use self::streams::Coding;
 use self::xref::XrefInfo;
+use crate::bytes::rfind;
 use crate::format::pdf_header_offset;
-use crate::polyglot::{is_padding, rfind};
+use crate::polyglot::is_padding;
 use crate::{Limits, Refusal};
 
 /// Longest run of bytes accepted after the final `%%EOF`.

@@ -8,7 +8,7 @@ use super::Budget;
 use super::lexer::{Lexer, Token, data_after_stream_keyword};
 use super::streams::{inflate, inflate_prefix, looks_like_zlib};
 use crate::Refusal;
-use crate::polyglot::find_from;
+use crate::bytes::find_from;
 
 /// How much of a stream is looked at to decide whether it holds PDF syntax.
 pub(crate) const SAMPLE: usize = 4096;

@@ -27,8 +27,9 @@ use super::MAX_TRAILING;
 use super::lexer::is_regular;
 use super::scan::{Findings, SAMPLE, holds_pdf_syntax};
 use super::streams::{inflate_prefix, looks_like_zlib};
+use crate::bytes::rfind;
 use crate::format::pdf_header_offset;
-use crate::polyglot::{is_padding, rfind};
+use crate::polyglot::is_padding;
 use crate::{Limits, Refusal};
 
 const MALFORMED: Refusal = Refusal::PdfMalformed;
@@ -801,7 +802,7 @@ mod tests {
                         continue;
                     };
                     let end =
-                        crate::polyglot::find_from(input, ENDSTREAM, start).unwrap_or(input.len());
+                        crate::bytes::find_from(input, ENDSTREAM, start).unwrap_or(input.len());
                     record.stream_start().unwrap();
                     if end > start {
                         record.stream_data(&input[start..end]).unwrap();

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use super::Budget;
 use super::lexer::{Indirect, Keep, Lexer, Obj, Token, read_indirect, read_object};
 use super::streams::Coding;
-use crate::polyglot::rfind;
+use crate::bytes::rfind;
 use crate::{Limits, Refusal};
 
 /// More cross-reference sections than any real incremental history.

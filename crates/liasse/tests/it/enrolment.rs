@@ -85,7 +85,7 @@ async fn mails(t: &TestApp, account_id: &str) -> Vec<(String, String)> {
     for r in rows {
         let id: String = r.get("id");
         let tenant_id: String = r.get("tenant_id");
-        let o = liasse_store::jobs::outbox_for_account(&t.app.db, &tenant_id, account_id, 1000)
+        let o = liasse_store::outbox::for_account(&t.app.db, &tenant_id, account_id, 1000)
             .await
             .unwrap()
             .into_iter()

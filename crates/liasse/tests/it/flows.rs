@@ -362,7 +362,7 @@ async fn mails(
     account: &str,
     request_number: &str,
 ) -> Vec<(String, String)> {
-    let mut rows = liasse_store::jobs::outbox_for_account(&t.app.db, tenant, account, 100)
+    let mut rows = liasse_store::outbox::for_account(&t.app.db, tenant, account, 100)
         .await
         .unwrap();
     // Newest first from the store; the story reads oldest first.

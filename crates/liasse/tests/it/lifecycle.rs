@@ -110,8 +110,8 @@ fn titles(items: &[Value], kind_prefix: &str) -> Vec<String> {
         .collect()
 }
 
-async fn outbox(t: &TestApp, c: &Citizen, channel: &str) -> Vec<store::OutboxRow> {
-    let rows = store::outbox_for_account(&t.app.db, &c.tenant, &c.account, 1000)
+async fn outbox(t: &TestApp, c: &Citizen, channel: &str) -> Vec<liasse_store::outbox::OutboxRow> {
+    let rows = liasse_store::outbox::for_account(&t.app.db, &c.tenant, &c.account, 1000)
         .await
         .unwrap();
     let mut rows: Vec<_> = rows.into_iter().filter(|o| o.channel == channel).collect();
@@ -373,7 +373,7 @@ async fn a_runner_killed_mid_batch_is_taken_over_and_nothing_is_sent_twice() {
         drop(tx);
 
         // Another node claims the two messages and dies before sending them.
-        let stuck = store::outbox_claim(
+        let stuck = liasse_store::outbox::claim(
             &t.app.db,
             t.app.now(),
             5 * 60 * 1000,
