@@ -1,32 +1,10 @@
 //! How a document is shown in lists (its title, state badge and validity), on the
 //! citizen's and on the agent's pages.
 
-use std::collections::HashMap;
-
-use askama::Template;
-use axum::Router;
-use axum::body::Body;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use futures::TryStreamExt;
-use liasse_domain::doctype::{Depositor, DocumentType, Validity};
-use serde::Deserialize;
 
-use crate::app::App;
-use crate::error::AppError;
-use crate::http::documents::content_disposition;
-use crate::services::documents::{self, DepositInput, DocumentView, ListFilter};
-use crate::services::{agency, catalogue, export, grants, journal, members, requests};
-use crate::web::chrome::Chrome;
-use crate::web::Choice;
-use crate::services::requests::question_label;
-use crate::web::fmt::{self, date_fr, lower_first, opt_date_fr};
-use crate::web::{
-    FormErrors, Posted, PostedMultipart, Session, WebError, render, render_status, see_other,
-    upload,
-};
+use crate::services::documents::DocumentView;
+use crate::web::fmt::{self, date_fr};
 
 /// A document in a list.
 pub struct DocItem {

@@ -1,30 +1,6 @@
 //! A request's history in French, as the citizen and the agent read it.
 
-use std::collections::HashMap;
-
-use askama::Template;
-use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::{get, post};
-use liasse_domain::procedure::Procedure;
-use serde::Deserialize;
-
-use crate::app::App;
-use crate::error::AppError;
-use crate::services::documents::{self, DepositInput, ListFilter};
-use crate::services::members;
-use crate::services::requests::{self, DraftUpdate, NewRequest, RequestView, Transition};
-use crate::web::chrome::Chrome;
-use crate::web::Choice;
-use crate::services::requests::question_label;
-use crate::web::fmt::{self, date_fr};
-use crate::web::session::Fields;
-use crate::web::{
-    FormErrors, Posted, PostedMultipart, Session, WebError, render, render_status, see_other,
-    upload,
-};
+use crate::web::fmt::{self};
 
 pub struct HistoryItem {
     pub at: String,

@@ -1,31 +1,8 @@
 //! The document types a depositor may choose, grouped by domain for a form's list.
 
-use std::collections::HashMap;
+use liasse_domain::doctype::{Depositor, DocumentType};
 
-use askama::Template;
-use axum::Router;
-use axum::body::Body;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use futures::TryStreamExt;
-use liasse_domain::doctype::{Depositor, DocumentType, Validity};
-use serde::Deserialize;
-
-use crate::app::App;
-use crate::error::AppError;
-use crate::http::documents::content_disposition;
-use crate::services::documents::{self, DepositInput, DocumentView, ListFilter};
-use crate::services::{agency, catalogue, export, grants, journal, members, requests};
-use crate::web::chrome::Chrome;
-use crate::web::Choice;
-use crate::services::requests::question_label;
-use crate::web::fmt::{self, date_fr, lower_first, opt_date_fr};
-use crate::web::{
-    FormErrors, Posted, PostedMultipart, Session, WebError, render, render_status, see_other,
-    upload,
-};
+use crate::web::fmt::{self};
 
 pub struct TypeOption {
     pub code: String,

@@ -1,34 +1,22 @@
 //! A document type's form: creation, edition and withdrawal.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use liasse_domain::condition::Condition;
 use liasse_domain::doctype::{DocumentType, Validity};
-use liasse_domain::policy::Role;
-use liasse_domain::procedure::{For, Procedure};
 use serde::Deserialize;
 
 use crate::app::App;
 use crate::error::AppError;
-use crate::services::{admin, catalogue, enrolment, requests};
-use crate::web::chrome::Chrome;
-use crate::web::document_items::{Bucket, DocItem, SOON_DAYS, bucket, is_letter, item, media_label, title_of, validity_text};
-use crate::web::type_groups::{TypeGroup, TypeOption, type_groups};
-use crate::web::request_history::{HistoryItem, history_text};
+use crate::services::catalogue;
 use crate::web::Choice;
-use crate::services::requests::question_label;
+use crate::web::chrome::Chrome;
 use crate::web::fmt;
 use crate::web::session::Fields;
-use crate::web::theme::Brand;
-use crate::web::{
-    FormErrors, Posted, PostedMultipart, Session, WebError, render, render_status, see_other,
-};
+use crate::web::{FormErrors, Posted, Session, WebError, render_status, see_other};
 
 pub fn routes() -> Router<App> {
     Router::new()

@@ -13,33 +13,9 @@ pub mod statistics;
 
 use std::collections::HashMap;
 
-use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::{get, post};
-use liasse_domain::doctype::Depositor;
-use liasse_domain::ids::is_valid_id;
-use liasse_domain::policy::Right;
-use serde::Deserialize;
 
 use crate::app::App;
-use crate::error::AppError;
-use crate::services::agency::{self, ReviewInput};
-use crate::services::documents::{self, DepositInput};
-use crate::services::requests::{self, NewNote, Transition};
-use crate::web::chrome::Chrome;
-use crate::web::document_items::{Bucket, DocItem, SOON_DAYS, bucket, is_letter, item, media_label, title_of, validity_text};
-use crate::web::type_groups::{TypeGroup, TypeOption, type_groups};
-use crate::web::request_history::{HistoryItem, history_text};
-use crate::web::Choice;
-use crate::services::requests::question_label;
-use crate::web::fmt;
-use crate::web::{
-    FormErrors, Posted, PostedMultipart, Session, WebError, render, render_status, see_other,
-    upload,
-};
 
 pub fn routes() -> Router<App> {
     Router::new()

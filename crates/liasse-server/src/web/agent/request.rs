@@ -4,38 +4,27 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use liasse_domain::doctype::Depositor;
-use liasse_domain::ids::is_valid_id;
+use axum::routing::get;
 use liasse_domain::policy::Right;
 use serde::Deserialize;
 
+use super::account_name;
 use crate::app::App;
 use crate::error::AppError;
-use crate::services::agency::{self, ReviewInput};
-use crate::services::documents::{self, DepositInput};
-use crate::services::letters::{self, NewLetter};
-use crate::services::requests::{self, NewNote, Transition};
-use crate::services::{catalogue, dashboard};
-use crate::web::chrome::Chrome;
-use super::account_name;
-use crate::web::document_items::{Bucket, DocItem, SOON_DAYS, bucket, is_letter, item, media_label, title_of, validity_text};
-use crate::web::type_groups::{TypeGroup, TypeOption, type_groups};
-use crate::web::request_history::{HistoryItem, history_text};
-use crate::web::Choice;
+use crate::services::documents::{self};
 use crate::services::requests::question_label;
+use crate::services::requests::{self};
+use crate::web::chrome::Chrome;
+use crate::web::document_items::{DocItem, item, media_label};
 use crate::web::fmt;
-use crate::web::{
-    FormErrors, Posted, PostedMultipart, Session, WebError, render, render_status, see_other,
-    upload,
-};
+use crate::web::request_history::{HistoryItem, history_text};
+use crate::web::{FormErrors, Session, WebError, render, render_status};
 
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/agent/demandes/{id}", get(request_page))
+    Router::new().route("/agent/demandes/{id}", get(request_page))
 }
 
 pub struct AttachedDoc {

@@ -1,34 +1,18 @@
 //! The citizen completes a draft request: answers, attached pieces, uploads, submission.
 
-use std::collections::HashMap;
-
-use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::post;
 use liasse_domain::procedure::Procedure;
 use serde::Deserialize;
 
-use crate::app::App;
-use crate::error::AppError;
-use crate::services::documents::{self, DepositInput, ListFilter};
-use crate::services::members;
-use crate::services::requests::{self, DraftUpdate, NewRequest, RequestView, Transition};
-use crate::web::chrome::Chrome;
 use super::request::{again, view};
-use crate::web::document_items::{Bucket, DocItem, SOON_DAYS, bucket, is_letter, item, media_label, title_of, validity_text};
-use crate::web::type_groups::{TypeGroup, TypeOption, type_groups};
-use crate::web::request_history::{HistoryItem, history_text};
-use crate::web::Choice;
-use crate::services::requests::question_label;
-use crate::web::fmt::{self, date_fr};
+use crate::app::App;
+use crate::services::documents::{self, DepositInput};
+use crate::services::requests::{self, DraftUpdate, Transition};
 use crate::web::session::Fields;
-use crate::web::{
-    FormErrors, Posted, PostedMultipart, Session, WebError, render, render_status, see_other,
-    upload,
-};
+use crate::web::{FormErrors, Posted, PostedMultipart, WebError, render, see_other, upload};
 
 pub fn routes() -> Router<App> {
     Router::new()

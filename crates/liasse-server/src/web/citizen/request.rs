@@ -4,34 +4,27 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use liasse_domain::procedure::Procedure;
 use serde::Deserialize;
 
 use crate::app::App;
 use crate::error::AppError;
-use crate::services::documents::{self, DepositInput, ListFilter};
+use crate::services::documents::{self, ListFilter};
 use crate::services::members;
-use crate::services::requests::{self, DraftUpdate, NewRequest, RequestView, Transition};
-use crate::web::chrome::Chrome;
-use crate::web::document_items::{Bucket, DocItem, SOON_DAYS, bucket, is_letter, item, media_label, title_of, validity_text};
-use crate::web::type_groups::{TypeGroup, TypeOption, type_groups};
-use crate::web::request_history::{HistoryItem, history_text};
-use crate::web::Choice;
 use crate::services::requests::question_label;
+use crate::services::requests::{self, RequestView};
+use crate::web::chrome::Chrome;
+use crate::web::document_items::title_of;
 use crate::web::fmt::{self, date_fr};
-use crate::web::session::Fields;
-use crate::web::{
-    FormErrors, Posted, PostedMultipart, Session, WebError, render, render_status, see_other,
-    upload,
-};
+use crate::web::request_history::{HistoryItem, history_text};
+use crate::web::{FormErrors, Session, WebError, render, render_status};
 
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/demandes/{id}", get(page))
+    Router::new().route("/demandes/{id}", get(page))
 }
 
 pub struct Question {

@@ -4,34 +4,19 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, post};
-use liasse_domain::procedure::Procedure;
+use axum::routing::get;
 use serde::Deserialize;
 
 use crate::app::App;
-use crate::error::AppError;
-use crate::services::documents::{self, DepositInput, ListFilter};
-use crate::services::members;
-use crate::services::requests::{self, DraftUpdate, NewRequest, RequestView, Transition};
+use crate::services::requests::{self, NewRequest};
 use crate::web::chrome::Chrome;
-use crate::web::document_items::{Bucket, DocItem, SOON_DAYS, bucket, is_letter, item, media_label, title_of, validity_text};
-use crate::web::type_groups::{TypeGroup, TypeOption, type_groups};
-use crate::web::request_history::{HistoryItem, history_text};
-use crate::web::Choice;
-use crate::services::requests::question_label;
-use crate::web::fmt::{self, date_fr};
-use crate::web::session::Fields;
-use crate::web::{
-    FormErrors, Posted, PostedMultipart, Session, WebError, render, render_status, see_other,
-    upload,
-};
+use crate::web::fmt::{self};
+use crate::web::{Posted, Session, WebError, render, see_other};
 
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/demandes", get(list).post(start))
+    Router::new().route("/demandes", get(list).post(start))
 }
 
 pub struct RequestItem {
