@@ -1,8 +1,6 @@
 //! How a document is shown in lists (its title, state badge and validity), on the
 //! citizen's and on the agent's pages.
 
-use futures::TryStreamExt;
-
 use crate::services::documents::DocumentView;
 use crate::web::fmt::{self, date_fr};
 

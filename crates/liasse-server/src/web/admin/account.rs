@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use serde::Deserialize;
 
 use super::agents::{StaffRow, form_field, service_choices, staff_row};
 use crate::app::App;

@@ -10,7 +10,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use liasse_domain::condition::Condition;
 use liasse_domain::procedure::{For, Procedure};
-use serde::Deserialize;
 
 use super::procedure_preview::{Preview, PreviewQuery, evaluate};
 use super::type_form::domain_choices;

@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use liasse_domain::doctype::{DocumentType, Validity};
-use serde::Deserialize;
 
 use crate::app::App;
 use crate::error::AppError;

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use liasse_domain::doctype::Validity;
-use serde::Deserialize;
 
 use crate::app::App;
 use crate::services::catalogue;

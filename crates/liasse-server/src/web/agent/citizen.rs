@@ -9,7 +9,6 @@ use axum::response::Response;
 use axum::routing::get;
 use liasse_domain::doctype::Depositor;
 use liasse_domain::policy::Right;
-use serde::Deserialize;
 
 use crate::app::App;
 use crate::error::AppError;

@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use liasse_domain::policy::Right;
-use serde::Deserialize;
 
 use super::account_name;
 use crate::app::App;

@@ -7,7 +7,6 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
-use serde::Deserialize;
 
 use crate::app::App;
 use crate::services::dashboard;

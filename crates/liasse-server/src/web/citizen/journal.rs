@@ -5,9 +5,8 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
-use futures::TryStreamExt;
 use serde::Deserialize;
 
 use crate::app::App;

@@ -3,10 +3,8 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
-use futures::TryStreamExt;
-use serde::Deserialize;
 
 use crate::app::App;
 use crate::error::AppError;

@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use liasse_domain::procedure::Procedure;
-use serde::Deserialize;
 
 use crate::app::App;
 use crate::error::AppError;

@@ -5,11 +5,9 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use futures::TryStreamExt;
 use liasse_domain::doctype::Depositor;
-use serde::Deserialize;
 
 use crate::app::App;
 use crate::error::AppError;

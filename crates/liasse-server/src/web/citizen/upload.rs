@@ -3,9 +3,8 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use futures::TryStreamExt;
 use liasse_domain::doctype::{Depositor, Validity};
 use serde::Deserialize;
 

@@ -6,8 +6,6 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures::TryStreamExt;
-use serde::Deserialize;
 
 use crate::app::App;
 use crate::services::documents::{self, DocumentView, ListFilter};
