@@ -56,7 +56,7 @@ pub fn title_of(d: &DocumentView) -> String {
         .unwrap_or_else(|| d.type_label.clone())
 }
 
-pub fn validity_text(d: &DocumentView, today: time::Date) -> Option<String> {
+fn validity_text(d: &DocumentView, today: time::Date) -> Option<String> {
     let until = d.valid_until.as_deref()?;
     let days = fmt::days_until(today, until)?;
     Some(match days {
