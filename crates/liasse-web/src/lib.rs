@@ -10,13 +10,15 @@ pub mod agent;
 pub mod assets;
 pub mod chrome;
 pub mod citizen;
-pub mod citizen_requests;
+pub mod document_items;
 pub mod enrolment;
 pub mod error;
 pub mod fmt;
 pub mod public;
+pub mod request_history;
 pub mod session;
 pub mod theme;
+pub mod type_groups;
 pub mod upload;
 
 use askama::Template;
@@ -213,4 +215,11 @@ impl FormErrors {
             .map(|e| e.message.as_str())
             .unwrap_or_default()
     }
+}
+
+/// One option of a form's list.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
 }

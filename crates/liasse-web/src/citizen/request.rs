@@ -1,122 +1,29 @@
-//! The citizen's requests (démarches): start one, answer its questions, see the documents it
-//! needs with the fitting ones from the vault, attach or upload, submit, and follow it.
+//! A request's page: its answers, the pieces it asks for, what is missing, its notes and history.
 
 use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use liasse_domain::procedure::Procedure;
-use serde::Deserialize;
 
 use crate::chrome::Chrome;
-use crate::citizen::title_of;
+use crate::document_items::title_of;
 use crate::fmt::{self, date_fr};
-use crate::session::Fields;
-use crate::{
-    FormErrors, Posted, PostedMultipart, Session, WebError, render, render_status, see_other,
-    upload,
-};
+use crate::request_history::{HistoryItem, history_text};
+use crate::{FormErrors, Session, WebError, render, render_status};
 use liasse_app::app::App;
-use liasse_app::documents::{self, DepositInput, ListFilter};
+use liasse_app::documents::{self, ListFilter};
 use liasse_app::error::AppError;
 use liasse_app::members;
-use liasse_app::requests::{self, DraftUpdate, NewRequest, RequestView, Transition};
+use liasse_app::requests::question_label;
+use liasse_app::requests::{self, RequestView};
 
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/demandes", get(list).post(start))
-        .route("/demandes/{id}", get(page))
-        .route("/demandes/{id}/reponses", post(save_answers))
-        .route("/demandes/{id}/joindre", post(attach))
-        .route("/demandes/{id}/retirer", post(detach))
-        .route("/demandes/{id}/deposer", post(upload_for))
-        .route("/demandes/{id}/envoyer", post(submit))
-}
-
-pub use liasse_app::requests::question_label;
-
-pub struct RequestItem {
-    pub id: String,
-    pub number: String,
-    pub procedure: String,
-    pub state: &'static str,
-    pub draft: bool,
-    pub created: String,
-}
-
-pub struct ProcedureItem {
-    pub code: String,
-    pub title: String,
-    pub description: String,
-    pub domain: String,
-}
-
-#[derive(Template)]
-#[template(path = "citizen/requests.html")]
-struct ListPage {
-    chrome: Chrome,
-    requests: Vec<RequestItem>,
-    procedures: Vec<ProcedureItem>,
-}
-
-async fn list(State(app): State<App>, s: Session) -> Result<Response, WebError> {
-    s.citizen()?;
-    let procs = requests::list_procedures(&app, &s.p).await?;
-    let titles: HashMap<&str, &str> = procs
-        .iter()
-        .map(|p| (p.code.as_str(), p.title.as_str()))
-        .collect();
-    let mut rows = requests::list(&app, &s.p).await?;
-    rows.sort_by_key(|r| std::cmp::Reverse(r.created_at));
-    let items = rows
-        .iter()
-        .map(|r| RequestItem {
-            id: r.id.clone(),
-            number: r.number.clone(),
-            procedure: titles
-                .get(r.procedure_code.as_str())
-                .copied()
-                .unwrap_or(&r.procedure_code)
-                .to_string(),
-            state: fmt::request_state(&r.state),
-            draft: r.state == "draft",
-            created: fmt::datetime_fr(r.created_at),
-        })
-        .collect();
-    render(&ListPage {
-        chrome: s.chrome(&app, "Mes demandes").await,
-        requests: items,
-        procedures: procs
-            .iter()
-            .filter(|p| p.open)
-            .map(|p| ProcedureItem {
-                code: p.code.clone(),
-                title: p.title.clone(),
-                description: p.description.clone(),
-                domain: fmt::domain_label(&p.domain),
-            })
-            .collect(),
-    })
-}
-
-async fn start(State(app): State<App>, form: Posted) -> Result<Response, WebError> {
-    let Posted { s, f } = form;
-    s.citizen()?;
-    let v = requests::create(
-        &app,
-        &s.p,
-        NewRequest {
-            procedure: f.text("procedure"),
-            answers: serde_json::json!({}),
-            members: Vec::new(),
-        },
-    )
-    .await?;
-    Ok(see_other(&format!("/demandes/{}?ok=demande", v.id)))
+    Router::new().route("/demandes/{id}", get(page))
 }
 
 pub struct Question {
@@ -172,15 +79,10 @@ pub struct NoteItem {
     pub body: String,
 }
 
-pub struct HistoryItem {
-    pub at: String,
-    pub text: String,
-}
-
 #[derive(Template)]
 #[template(path = "citizen/request.html")]
-struct RequestPage {
-    chrome: Chrome,
+pub(super) struct RequestPage {
+    pub(super) chrome: Chrome,
     errors: FormErrors,
     id: String,
     number: String,
@@ -245,32 +147,7 @@ fn gap_errors(gaps: &[liasse_domain::procedure::Gap], household_empty: bool) -> 
     }
 }
 
-pub fn history_text(event: &str, details: &serde_json::Value) -> String {
-    match event {
-        "created" => "Demande créée".into(),
-        "draft.saved" => "Réponses enregistrées".into(),
-        "attached" => "Pièce jointe".into(),
-        "detached" => "Pièce retirée".into(),
-        "lock.taken" => "Prise en main par un agent".into(),
-        "lock.released" => "Libérée par l'agent".into(),
-        "lock.broken" => "Verrou repris par un responsable".into(),
-        "note" => "Note ajoutée".into(),
-        e if e.starts_with("state.") => {
-            let mut t = format!("État : {}", fmt::request_state(&e[6..]));
-            if let Some(r) = details
-                .get("reason")
-                .and_then(|v| v.as_str())
-                .filter(|r| !r.is_empty())
-            {
-                t.push_str(&format!(" (motif : {r})"));
-            }
-            t
-        }
-        other => other.to_string(),
-    }
-}
-
-async fn view(
+pub(super) async fn view(
     app: &App,
     s: &Session,
     v: RequestView,
@@ -459,7 +336,7 @@ async fn page(
 }
 
 /// Shows the request again with an error (the form that failed is on this page).
-async fn again(
+pub(super) async fn again(
     app: &App,
     s: &Session,
     id: &str,
@@ -492,151 +369,4 @@ async fn again(
         },
         &page,
     )
-}
-
-/// The answers typed in the form, as the procedure's questions expect them.
-fn answers_of(f: &Fields, proc_: &Procedure) -> serde_json::Value {
-    let mut out = serde_json::Map::new();
-    for (name, q) in &proc_.questions {
-        let raw = f.text(&format!("q_{name}"));
-        if raw.is_empty() {
-            continue;
-        }
-        let value = match q.kind.as_str() {
-            "boolean" => serde_json::Value::Bool(raw == "oui"),
-            "number" => match raw.replace(',', ".").parse::<f64>() {
-                Ok(n) if n.fract() == 0.0 && n.abs() < 1e15 => serde_json::json!(n as i64),
-                Ok(n) => serde_json::json!(n),
-                Err(_) => serde_json::Value::String(raw),
-            },
-            _ => serde_json::Value::String(raw),
-        };
-        out.insert(name.clone(), value);
-    }
-    serde_json::Value::Object(out)
-}
-
-async fn save_answers(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: Posted,
-) -> Result<Response, WebError> {
-    let Posted { s, f } = form;
-    s.citizen()?;
-    let v = requests::get(&app, &s.p, &id).await?;
-    let proc_ = requests::get_procedure(&app, &s.p.tenant_id, &v.procedure).await?;
-    let update = DraftUpdate {
-        answers: Some(answers_of(&f, &proc_)),
-        members: Some(f.all("members")),
-    };
-    match requests::update_draft(&app, &s.p, &id, update).await {
-        Ok(_) => Ok(see_other(&format!("/demandes/{id}?ok=reponses"))),
-        Err(e) => again(&app, &s, &id, e, "reponses").await,
-    }
-}
-
-async fn attach(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: Posted,
-) -> Result<Response, WebError> {
-    let Posted { s, f } = form;
-    s.citizen()?;
-    let requirement = f.text("requirement");
-    match requests::attach(&app, &s.p, &id, &requirement, &f.text("document")).await {
-        Ok(_) => Ok(see_other(&format!("/demandes/{id}?ok=joint"))),
-        Err(e) => again(&app, &s, &id, e, "").await,
-    }
-}
-
-async fn detach(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: Posted,
-) -> Result<Response, WebError> {
-    let Posted { s, f } = form;
-    s.citizen()?;
-    match requests::detach(&app, &s.p, &id, &f.text("requirement")).await {
-        Ok(_) => Ok(see_other(&format!("/demandes/{id}?ok=retire"))),
-        Err(e) => again(&app, &s, &id, e, "").await,
-    }
-}
-
-#[derive(Deserialize)]
-struct UploadQuery {
-    exigence: String,
-}
-
-/// A new document for a requirement: it lands in the vault with the requirement's type and
-/// person, and is attached (as the API's upload route does).
-async fn upload_for(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    Query(q): Query<UploadQuery>,
-    form: PostedMultipart,
-) -> Result<Response, WebError> {
-    let PostedMultipart { s, mp } = form;
-    s.citizen()?;
-    let (type_code, subject) = requests::requirement_of(&app, &s.p, &id, &q.exigence).await?;
-    let (mut f, read_error) = upload::read(&app, &s.p.tenant_id, mp, Some(&type_code)).await;
-    let result = async {
-        if let Some(e) = read_error {
-            return Err(e);
-        }
-        let file = f.take_file()?;
-        let input = DepositInput {
-            type_code,
-            subject,
-            title: f.opt("title"),
-            valid_until: f.opt("valid_until"),
-            issued_on: f.opt("issued_on"),
-            file_name: f.file_name.clone(),
-            metadata: None,
-            channel: Some("web".into()),
-        };
-        let doc = documents::deposit(&app, &s.p, input, file).await?;
-        requests::attach(&app, &s.p, &id, &q.exigence, &doc.id).await
-    }
-    .await;
-    match result {
-        Ok(_) => Ok(see_other(&format!("/demandes/{id}?ok=joint"))),
-        Err(e) => {
-            let anchor = format!("fichier-exigence-{}", q.exigence.replace(':', "-"));
-            again(&app, &s, &id, e, &anchor).await
-        }
-    }
-}
-
-async fn submit(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: Posted,
-) -> Result<Response, WebError> {
-    let Posted { s, .. } = form;
-    s.citizen()?;
-    match requests::transition(
-        &app,
-        &s.p,
-        &id,
-        Transition {
-            to: "submitted".into(),
-            reason: None,
-            requirements: Vec::new(),
-        },
-    )
-    .await
-    {
-        // The tracking code is shown once: the page is rendered here rather than redirected.
-        Ok(v) => {
-            let resent = v.tracking_code.is_none();
-            let mut page = view(&app, &s, v, FormErrors::none()).await?;
-            page.chrome.flash = if resent {
-                Some("Votre complément a été envoyé au service.")
-            } else {
-                crate::flash_message("envoyee")
-            };
-            render(&page)
-        }
-        Err(e) => again(&app, &s, &id, e, "").await,
-    }
 }
