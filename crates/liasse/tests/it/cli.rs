@@ -64,12 +64,12 @@ fn readme_first_command_runs_the_server() {
         &vec![toml::Value::from("crates/liasse")],
         "`cargo run` at the root must find one binary, the server's"
     );
-    let server: toml::Table = std::fs::read_to_string(root.join("crates/liasse-server/Cargo.toml"))
+    let server: toml::Table = std::fs::read_to_string(root.join("crates/liasse/Cargo.toml"))
         .unwrap()
         .parse()
         .unwrap();
     let bins = server["bin"].as_array().unwrap();
-    assert_eq!(bins.len(), 1, "one binary in liasse-server");
+    assert_eq!(bins.len(), 1, "one binary in the liasse crate");
     assert_eq!(bins[0]["name"].as_str(), Some("liasse"));
 }
 
