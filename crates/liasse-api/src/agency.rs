@@ -35,10 +35,6 @@ pub fn routes() -> Router<App> {
         )
 }
 
-fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    Ok(json_object(body)?)
-}
-
 #[derive(serde::Deserialize)]
 struct TypeFilter {
     #[serde(rename = "type")]
@@ -98,7 +94,7 @@ async fn review(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<DocumentView>, ApiError> {
-    let input: ReviewInput = json(&body)?;
+    let input: ReviewInput = json_object(&body)?;
     Ok(Json(agency::review(&app, &p, &id, input).await?))
 }
 
@@ -114,7 +110,7 @@ async fn create_grant(
     Caller(p): Caller,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<GrantView>), ApiError> {
-    let g: NewGrant = json(&body)?;
+    let g: NewGrant = json_object(&body)?;
     Ok((
         StatusCode::CREATED,
         Json(grants::create(&app, &p, g).await?),

@@ -11,17 +11,3 @@ impl From<AppError> for ApiError {
         ApiError(e)
     }
 }
-
-impl From<liasse_store::StoreError> for ApiError {
-    fn from(e: liasse_store::StoreError) -> Self {
-        ApiError(e.into())
-    }
-}
-
-impl From<std::io::Error> for ApiError {
-    fn from(e: std::io::Error) -> Self {
-        ApiError(e.into())
-    }
-}
-
-pub type ApiResult<T> = std::result::Result<T, ApiError>;

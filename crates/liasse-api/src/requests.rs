@@ -36,10 +36,6 @@ pub fn routes() -> Router<App> {
         .route("/tracking/{code}", get(track))
 }
 
-fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    Ok(json_object(body)?)
-}
-
 async fn list_procedures(
     State(app): State<App>,
     Caller(p): Caller,
@@ -53,7 +49,7 @@ async fn put_procedure(
     Path(code): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Procedure>), ApiError> {
-    let mut value: serde_json::Value = json(&body)?;
+    let mut value: serde_json::Value = json_object(&body)?;
     if let Some(obj) = value.as_object_mut() {
         match obj.get("code") {
             Some(c) if c.as_str() != Some(code.as_str()) => {
@@ -94,7 +90,7 @@ async fn create(
     Caller(p): Caller,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<RequestView>), ApiError> {
-    let n: NewRequest = json(&body)?;
+    let n: NewRequest = json_object(&body)?;
     Ok((
         StatusCode::CREATED,
         Json(requests::create(&app, &p, n).await?),
@@ -115,7 +111,7 @@ async fn update_draft(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<RequestView>, ApiError> {
-    let u: DraftUpdate = json(&body)?;
+    let u: DraftUpdate = json_object(&body)?;
     Ok(Json(requests::update_draft(&app, &p, &id, u).await?))
 }
 
@@ -131,7 +127,7 @@ async fn attach(
     Path((id, requirement)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Json<RequestView>, ApiError> {
-    let b: AttachBody = json(&body)?;
+    let b: AttachBody = json_object(&body)?;
     Ok(Json(
         requests::attach(&app, &p, &id, &requirement, &b.document).await?,
     ))
@@ -177,7 +173,7 @@ async fn transition(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<RequestView>, ApiError> {
-    let t: Transition = json(&body)?;
+    let t: Transition = json_object(&body)?;
     Ok(Json(requests::transition(&app, &p, &id, t).await?))
 }
 
@@ -197,7 +193,7 @@ async fn lock(
     let b: LockBody = if body.is_empty() {
         LockBody::default()
     } else {
-        json(&body)?
+        json_object(&body)?
     };
     Ok(Json(requests::lock(&app, &p, &id, b.force).await?))
 }
@@ -216,7 +212,7 @@ async fn add_note(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<RequestView>, ApiError> {
-    let n: NewNote = json(&body)?;
+    let n: NewNote = json_object(&body)?;
     Ok(Json(requests::add_note(&app, &p, &id, n).await?))
 }
 
@@ -234,7 +230,7 @@ async fn write_letter(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<liasse_app::documents::DocumentView>), ApiError> {
-    let l: liasse_app::letters::NewLetter = json(&body)?;
+    let l: liasse_app::letters::NewLetter = json_object(&body)?;
     Ok((
         StatusCode::CREATED,
         Json(liasse_app::letters::write(&app, &p, &id, l).await?),
