@@ -44,7 +44,6 @@ async fn put(
     Path(code): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<DocumentType>), ApiError> {
-    catalogue::require_admin(&p)?;
     let mut value: serde_json::Value = json_object(&body)?;
     if let Some(obj) = value.as_object_mut() {
         match obj.get("code") {
@@ -66,7 +65,7 @@ async fn put(
             format!("définition invalide : {e}"),
         )
     })?;
-    let existed = catalogue::put(&app, &p.tenant_id, p.actor(), t.clone()).await?;
+    let existed = catalogue::put(&app, &p, t.clone()).await?;
     Ok((
         if existed {
             StatusCode::OK
@@ -82,7 +81,6 @@ async fn remove(
     Caller(p): Caller,
     Path(code): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    catalogue::require_admin(&p)?;
-    catalogue::remove(&app, &p.tenant_id, p.actor(), &code).await?;
+    catalogue::remove(&app, &p, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }

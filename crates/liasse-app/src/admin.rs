@@ -4,14 +4,13 @@
 use liasse_domain::ids::new_id;
 use liasse_domain::journal::Entry;
 use liasse_domain::journal::NewEntry;
-use liasse_domain::policy::Role;
+use liasse_domain::policy::{Access, Task, is_staff_account};
 use liasse_store::accounts::{self, AccountRow};
 use liasse_store::staff::{self, ServiceRow};
 use liasse_store::{journal, tenants};
 
 use crate::app::App;
 use crate::auth::{self, Principal};
-use crate::catalogue::require_admin;
 use crate::error::{AppError, Result};
 
 const LEVELS: [&str; 4] = ["none", "consult", "modify", "manage"];
@@ -24,7 +23,7 @@ pub struct StaffMember {
 }
 
 pub async fn staff(app: &App, p: &Principal) -> Result<Vec<StaffMember>> {
-    require_admin(p)?;
+    p.authorize(&Access::Administer(Task::Staff))?;
     let mut out = Vec::new();
     for a in accounts::staff(&app.db, &p.tenant_id).await? {
         out.push(member(app, a).await?);
@@ -88,13 +87,13 @@ pub(crate) async fn staff_account(
     p: &Principal,
     account_id: &str,
 ) -> Result<AccountRow> {
-    require_admin(p)?;
+    p.authorize(&Access::Administer(Task::Staff))?;
     if !liasse_domain::ids::is_valid_id(account_id) {
         return Err(AppError::NotFound);
     }
     accounts::by_id(&app.db, &p.tenant_id, account_id)
         .await?
-        .filter(|a| a.role == Role::Agent.code() || a.role == Role::Manager.code())
+        .filter(|a| is_staff_account(&a.role))
         .ok_or(AppError::NotFound)
 }
 
@@ -210,7 +209,7 @@ pub async fn set_service(
 
 /// The tenant's services, for the admin's lists.
 pub async fn services(app: &App, p: &Principal) -> Result<Vec<ServiceRow>> {
-    require_admin(p)?;
+    p.authorize(&Access::Administer(Task::Services))?;
     Ok(staff::services(&app.db, &p.tenant_id).await?)
 }
 
@@ -236,7 +235,7 @@ fn name_taken(e: liasse_store::StoreError, name: &str) -> AppError {
 
 /// Adds a service to the tenant's list (`service.create`).
 pub async fn create_service(app: &App, p: &Principal, name: &str) -> Result<ServiceRow> {
-    require_admin(p)?;
+    p.authorize(&Access::Administer(Task::Services))?;
     let name = service_name(name)?;
     let now = app.now();
     let row = ServiceRow {
@@ -269,7 +268,7 @@ pub async fn create_service(app: &App, p: &Principal, name: &str) -> Result<Serv
 /// Renames a service (`service.rename`); its members and its letters stay its own, since
 /// they refer to it by id.
 pub async fn rename_service(app: &App, p: &Principal, id: &str, name: &str) -> Result<()> {
-    require_admin(p)?;
+    p.authorize(&Access::Administer(Task::Services))?;
     let name = service_name(name)?;
     let before = staff::service(&app.db, &p.tenant_id, id)
         .await?
@@ -384,7 +383,7 @@ pub fn logo_too_large() -> AppError {
 pub async fn set_logo(app: &App, p: &Principal, bytes: Vec<u8>) -> Result<()> {
     use base64::Engine;
     use liasse_inspect::{Format, Limits};
-    require_admin(p)?;
+    p.authorize(&Access::Administer(Task::Branding))?;
     if bytes.len() > LOGO_MAX_BYTES {
         return Err(logo_too_large());
     }
@@ -428,7 +427,7 @@ pub async fn set_logo(app: &App, p: &Principal, bytes: Vec<u8>) -> Result<()> {
 
 /// Removes the uploaded logo (the pages then show none, or the `/static/` one if set).
 pub async fn remove_logo(app: &App, p: &Principal) -> Result<()> {
-    require_admin(p)?;
+    p.authorize(&Access::Administer(Task::Branding))?;
     let tenant = tenants::by_id(&app.db, &p.tenant_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -447,7 +446,7 @@ pub struct Branding {
 
 /// Sets the tenant's displayed name, colour and logo (kept in its settings).
 pub async fn set_branding(app: &App, p: &Principal, b: Branding) -> Result<()> {
-    require_admin(p)?;
+    p.authorize(&Access::Administer(Task::Branding))?;
     let name = b.name.trim();
     if name.chars().count() > 200 {
         return Err(AppError::invalid(
@@ -495,7 +494,7 @@ pub async fn set_branding(app: &App, p: &Principal, b: Branding) -> Result<()> {
 
 /// Replaces the tenant's other settings (a JSON object); the branding keys are kept.
 pub async fn set_settings(app: &App, p: &Principal, other: serde_json::Value) -> Result<()> {
-    require_admin(p)?;
+    p.authorize(&Access::Administer(Task::Settings))?;
     let Some(obj) = other.as_object() else {
         return Err(AppError::invalid(
             "invalid-settings",

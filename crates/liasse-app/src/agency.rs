@@ -8,7 +8,7 @@ use liasse_domain::clock::date_of;
 use liasse_domain::doctype::{Depositor, format_date, parse_date};
 use liasse_domain::ids::{is_valid_id, new_id};
 use liasse_domain::journal::NewEntry;
-use liasse_domain::policy::{Action, Basis, Right, Role};
+use liasse_domain::policy::{Access, Action, Basis, is_partner_account, is_vault_account};
 use liasse_store::accounts::{self, AccountRow};
 use liasse_store::documents::{self, DocumentRow};
 use liasse_store::group::{self, GroupedWrite};
@@ -43,7 +43,7 @@ async fn citizen_account(app: &App, p: &Principal, citizen_id: &str) -> Result<A
     }
     accounts::by_id(&app.db, &p.tenant_id, citizen_id)
         .await?
-        .filter(|a| a.role == "citizen")
+        .filter(|a| is_vault_account(&a.role))
         .ok_or(AppError::NotFound)
 }
 
@@ -53,9 +53,7 @@ pub async fn citizen_documents(
     p: &Principal,
     citizen_id: &str,
 ) -> Result<Vec<AgentDocumentView>> {
-    if !(p.role.is_staff() || p.role == Role::Service) {
-        return Err(AppError::Forbidden);
-    }
+    p.authorize(&Access::CitizenFiles)?;
     let citizen = citizen_account(app, p, citizen_id).await?;
     let bases = Bases::load(app, p, &citizen.id).await?;
     let docs = documents::list_owned(&app.db, &p.tenant_id, &citizen.id).await?;
@@ -349,10 +347,8 @@ pub async fn deposit_for(
     input: DepositInput,
     mut spooled: Spooled,
 ) -> Result<DocumentView> {
-    let provider = p.role == Role::Service && p.has_scope("provider");
-    if !(p.role.is_staff() || (p.role == Role::Service && (provider || p.has_scope("deposit")))) {
-        return Err(AppError::Forbidden);
-    }
+    let warrant = p.authorize(&Access::DepositForCitizen { scopes: &p.scopes })?;
+    let provider = warrant.is_provider();
     let citizen = citizen_account(app, p, citizen_id).await?;
     let code = if input.type_code.trim().is_empty() {
         "courrier"
@@ -381,12 +377,10 @@ pub async fn deposit_for(
                 "ce type de pièce ne peut pas être déposé par la collectivité",
             ));
         }
-        if p.role.is_staff()
-            && t.domain != "courrier"
-            && p.facts().right_on(&t.domain) < Right::Modify
-        {
-            return Err(AppError::Forbidden);
-        }
+        p.authorize(&Access::DepositTypeForCitizen {
+            domain: &t.domain,
+            scopes: &p.scopes,
+        })?;
         (
             "agency",
             if t.review_required {
@@ -397,7 +391,7 @@ pub async fn deposit_for(
         )
     };
     let channel = input.channel.clone().unwrap_or_else(|| {
-        if p.role == Role::Service {
+        if warrant.is_scope() {
             "api".into()
         } else {
             "web".into()
@@ -552,15 +546,13 @@ pub async fn providers(app: &App, p: &Principal) -> Result<Vec<Provider>> {
 
 /// A citizen opts in to (or out of) a trusted provider's certified documents.
 pub async fn set_consent(app: &App, p: &Principal, provider_id: &str, on: bool) -> Result<()> {
-    if p.role != Role::Citizen {
-        return Err(AppError::Forbidden);
-    }
+    p.authorize(&Access::ProviderConsent)?;
     if !is_valid_id(provider_id) {
         return Err(AppError::NotFound);
     }
     accounts::by_id(&app.db, &p.tenant_id, provider_id)
         .await?
-        .filter(|a| a.role == "service")
+        .filter(|a| is_partner_account(&a.role))
         .ok_or(AppError::NotFound)?;
     let now = app.now();
     let mut tx = app.db.begin_write().await?;

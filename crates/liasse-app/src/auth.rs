@@ -10,7 +10,7 @@ use base64::Engine;
 use liasse_domain::clock::DAY_MS;
 use liasse_domain::ids::new_id;
 use liasse_domain::journal::{Actor, NewEntry};
-use liasse_domain::policy::{ActorFacts, Right, Role};
+use liasse_domain::policy::{ActorFacts, Right, Role, is_vault_account};
 use liasse_store::accounts::{self, AccountRow, TokenInfo, TokenRow};
 use liasse_store::{WriteTx, journal, staff, tenants};
 use rand::RngCore;
@@ -231,7 +231,7 @@ pub(crate) async fn create_user_in(
             action: "account.create".into(),
             object_kind: "account".into(),
             object_id: account.id.clone(),
-            citizen_id: (u.role == Role::Citizen).then(|| account.id.clone()),
+            citizen_id: u.role.has_vault().then(|| account.id.clone()),
             basis_kind: "admin".into(),
             basis_id: String::new(),
             details: serde_json::json!({ "role": account.role, "rights": u.rights, "service": account.service }),
@@ -280,7 +280,7 @@ pub(crate) async fn write_disabled(
             .into(),
             object_kind: "account".into(),
             object_id: account.id.clone(),
-            citizen_id: (account.role == Role::Citizen.code()).then(|| account.id.clone()),
+            citizen_id: is_vault_account(&account.role).then(|| account.id.clone()),
             basis_kind: "admin".into(),
             basis_id: String::new(),
             details: serde_json::json!({ "login": account.login }),
@@ -451,7 +451,7 @@ pub async fn issue_token(app: &App, actor: Actor, t: NewToken<'_>) -> Result<Iss
             action: "token.create".into(),
             object_kind: "token".into(),
             object_id: token.id.clone(),
-            citizen_id: (account.role == "citizen").then(|| account.id.clone()),
+            citizen_id: is_vault_account(&account.role).then(|| account.id.clone()),
             basis_kind: "admin".into(),
             basis_id: String::new(),
             details: serde_json::json!({
@@ -564,9 +564,7 @@ async fn write_revoke(
         return Ok(TokenView::of(token, now));
     }
     let owner = accounts::by_id(&app.db, tenant_id, &token.account_id).await?;
-    let citizen_id = owner
-        .filter(|a| a.role == Role::Citizen.code())
-        .map(|a| a.id);
+    let citizen_id = owner.filter(|a| is_vault_account(&a.role)).map(|a| a.id);
     let mut tx = app.db.begin_write().await?;
     if accounts::revoke_token(&mut tx, tenant_id, &token.id, now).await? {
         journal::append(
@@ -696,7 +694,10 @@ pub async fn login(
             action: "session.login".into(),
             object_kind: "account".into(),
             object_id: principal.account_id.clone(),
-            citizen_id: (principal.role == Role::Citizen).then(|| principal.account_id.clone()),
+            citizen_id: principal
+                .role
+                .has_vault()
+                .then(|| principal.account_id.clone()),
             basis_kind: "password".into(),
             basis_id: String::new(),
             details: serde_json::json!({}),

@@ -2,7 +2,7 @@
 
 use liasse_domain::doctype::DocumentType;
 use liasse_domain::journal::{Actor, NewEntry};
-use liasse_domain::policy::Role;
+use liasse_domain::policy::{Access, Task};
 use liasse_store::{doctypes, journal};
 
 use crate::app::App;
@@ -49,16 +49,21 @@ pub async fn get_active(app: &App, tenant_id: &str, code: &str) -> Result<Docume
     }
 }
 
-pub fn require_admin(p: &Principal) -> Result<()> {
-    if p.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
+/// A tenant admin creates or replaces a type (the code comes from the path and must match the
+/// body); whether it existed.
+pub async fn put(app: &App, p: &Principal, t: DocumentType) -> Result<bool> {
+    p.authorize(&Access::Administer(Task::Catalogue))?;
+    install(app, &p.tenant_id, p.actor(), t).await
 }
 
-/// Creates or replaces a type (the code comes from the path and must match the body).
-pub async fn put(app: &App, tenant_id: &str, actor: Actor, t: DocumentType) -> Result<bool> {
+/// A tenant admin withdraws a type.
+pub async fn remove(app: &App, p: &Principal, code: &str) -> Result<()> {
+    p.authorize(&Access::Administer(Task::Catalogue))?;
+    withdraw(app, &p.tenant_id, p.actor(), code).await
+}
+
+/// Validates and stores a type, for an admin or for the operator's defaults.
+pub async fn install(app: &App, tenant_id: &str, actor: Actor, t: DocumentType) -> Result<bool> {
     t.validate()
         .map_err(|m| AppError::invalid("invalid-document-type", m))?;
     let definition = serde_json::to_string(&t).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -89,7 +94,7 @@ pub async fn put(app: &App, tenant_id: &str, actor: Actor, t: DocumentType) -> R
     Ok(existed)
 }
 
-pub async fn remove(app: &App, tenant_id: &str, actor: Actor, code: &str) -> Result<()> {
+async fn withdraw(app: &App, tenant_id: &str, actor: Actor, code: &str) -> Result<()> {
     let now = app.now();
     let mut tx = app.db.begin_write().await?;
     if !doctypes::deactivate(&mut tx, tenant_id, code, now).await? {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use liasse_domain::clock::{DAY_MS, rfc3339};
-use liasse_domain::policy::{Right, Role};
+use liasse_domain::policy::Access;
 use liasse_store::requests::RequestRow;
 use liasse_store::{accounts, members};
 use serde::{Deserialize, Serialize};
@@ -37,11 +37,7 @@ pub struct Dashboard {
 }
 
 fn staff(p: &Principal) -> Result<()> {
-    if p.role.is_staff() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
+    p.authorize(&Access::Dashboard).map(drop)
 }
 
 /// Items of the requests the agent may see, with lateness computed from each procedure's
@@ -205,9 +201,7 @@ pub struct StatRow {
 
 /// Requests per procedure and state, for managers of the domains.
 pub async fn statistics(app: &App, p: &Principal) -> Result<Vec<StatRow>> {
-    if p.role != Role::Manager || !p.rights.iter().any(|(_, r)| *r >= Right::Consult) {
-        return Err(AppError::Forbidden);
-    }
+    p.authorize(&Access::Statistics)?;
     let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
     for (r, _) in items(app, p).await? {
         *counts.entry((r.procedure_code, r.state)).or_default() += 1;

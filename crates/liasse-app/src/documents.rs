@@ -15,7 +15,7 @@ use liasse_domain::clock::{date_of, rfc3339};
 use liasse_domain::doctype::{DocumentType, Validity, format_date, parse_date};
 use liasse_domain::ids::{is_valid_id, new_id};
 use liasse_domain::journal::NewEntry;
-use liasse_domain::policy::{Action, Basis};
+use liasse_domain::policy::{Access, Action, Basis, VaultOp};
 use liasse_inspect::{Format, Inspection, Limits};
 use liasse_store::documents::{self, DocumentRow, VersionRow};
 use liasse_store::group::{GroupedWrite, Record};
@@ -372,9 +372,7 @@ pub async fn deposit(
     input: DepositInput,
     mut spooled: Spooled,
 ) -> Result<DocumentView> {
-    if p.role != liasse_domain::policy::Role::Citizen {
-        return Err(AppError::Forbidden);
-    }
+    p.authorize(&Access::OwnVault(VaultOp::Deposit))?;
     let t = catalogue::get_active(app, &p.tenant_id, input.type_code.trim()).await?;
     if !t
         .depositors
@@ -535,7 +533,7 @@ pub async fn list(app: &App, p: &Principal, filter: &ListFilter) -> Result<Vec<D
         )),
         None => None,
     };
-    if p.role != liasse_domain::policy::Role::Citizen {
+    if !p.allows(&Access::OwnVault(VaultOp::List)) {
         return Ok(Vec::new());
     }
     let docs = documents::list_owned(&app.db, &p.tenant_id, &p.account_id).await?;

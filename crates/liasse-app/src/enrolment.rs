@@ -12,7 +12,7 @@
 use liasse_domain::clock::rfc3339;
 use liasse_domain::ids::new_id;
 use liasse_domain::journal::{Actor, NewEntry};
-use liasse_domain::policy::Role;
+use liasse_domain::policy::{Access, Role, Task, is_staff_account};
 use liasse_store::accounts::{self, AccountRow};
 use liasse_store::outbox::OutboxRow;
 use liasse_store::staff::{self, EnrolmentRow};
@@ -21,7 +21,6 @@ use liasse_store::{WriteTx, journal, tenants};
 use crate::admin::{check_rights, staff_account};
 use crate::app::App;
 use crate::auth::{self, Principal};
-use crate::catalogue::require_admin;
 use crate::error::{AppError, Result};
 use crate::mail::check_email;
 use crate::passwords::check_new_password;
@@ -130,8 +129,8 @@ fn required_email(email: &str) -> Result<String> {
 
 /// Creates a staff account without a password and sends its holder an enrolment link.
 pub async fn create_staff(app: &App, p: &Principal, n: NewStaff<'_>) -> Result<AccountRow> {
-    require_admin(p)?;
-    if !n.role.is_staff() {
+    p.authorize(&Access::Administer(Task::Staff))?;
+    if !is_staff_account(n.role.code()) {
         return Err(AppError::invalid(
             "invalid-role",
             "le rôle doit être agent ou responsable de service",
@@ -373,7 +372,7 @@ pub async fn check(app: &App, secret: &str) -> Result<Link> {
     }
     let account = accounts::by_id(&app.db, &e.tenant_id, &e.account_id)
         .await?
-        .filter(|a| !a.disabled && Role::parse(&a.role).is_some_and(Role::is_staff));
+        .filter(|a| !a.disabled && is_staff_account(&a.role));
     Ok(match account {
         Some(account) => Link::Valid {
             account: Box::new(account),

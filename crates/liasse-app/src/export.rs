@@ -31,7 +31,7 @@ use futures::stream::BoxStream;
 use liasse_domain::clock::{date_of, rfc3339};
 use liasse_domain::doctype::format_date;
 use liasse_domain::journal::NewEntry;
-use liasse_domain::policy::{Action, Basis, Role};
+use liasse_domain::policy::{Access, Action, Basis};
 use liasse_inspect::Format;
 use liasse_store::documents::{self as doc_store, DocumentRow, VersionRow};
 use liasse_store::tenants::{self, Tenant};
@@ -181,11 +181,7 @@ impl Plan {
 
 /// Only a citizen has a vault to export; other roles are refused outright.
 fn ensure_citizen(p: &Principal) -> Result<()> {
-    if p.role == Role::Citizen {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
+    p.authorize(&Access::ExportVault).map(drop)
 }
 
 /// The refusal of a second export while one runs (the API gives it its own problem type).

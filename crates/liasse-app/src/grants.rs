@@ -5,7 +5,7 @@ use liasse_domain::clock::rfc3339;
 use liasse_domain::doctype::{format_date, parse_date};
 use liasse_domain::ids::{is_valid_id, new_id};
 use liasse_domain::journal::NewEntry;
-use liasse_domain::policy::Role;
+use liasse_domain::policy::{Access, Op, is_partner_account};
 use liasse_store::grants::{self, GrantRow};
 use liasse_store::{accounts, journal};
 use serde::{Deserialize, Serialize};
@@ -52,16 +52,8 @@ pub struct GrantView {
 /// Grants last at most a year: consent is renewed, not forgotten.
 const MAX_DAYS: i64 = 366;
 
-fn citizen(p: &Principal) -> Result<()> {
-    if p.role == Role::Citizen {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
 pub async fn create(app: &App, p: &Principal, g: NewGrant) -> Result<GrantView> {
-    citizen(p)?;
+    p.authorize(&Access::Sharing(Op::Add))?;
     let (grantee_kind, grantee) = match (
         g.domain.as_deref().map(str::trim),
         g.client.as_deref().map(str::trim),
@@ -69,7 +61,7 @@ pub async fn create(app: &App, p: &Principal, g: NewGrant) -> Result<GrantView> 
         (Some(d), None) if !d.is_empty() && d.len() <= 64 => ("domain", d.to_string()),
         (None, Some(c)) if is_valid_id(c) => {
             let client = accounts::by_id(&app.db, &p.tenant_id, c).await?;
-            if client.is_none_or(|a| a.role != "service") {
+            if client.is_none_or(|a| !is_partner_account(&a.role)) {
                 return Err(AppError::invalid(
                     "unknown-client",
                     "ce service partenaire n'existe pas",
@@ -168,7 +160,7 @@ fn entry(p: &Principal, action: &str, id: &str, details: serde_json::Value) -> N
 
 /// The citizen's grants with what each was used for.
 pub async fn list(app: &App, p: &Principal) -> Result<Vec<GrantView>> {
-    citizen(p)?;
+    p.authorize(&Access::Sharing(Op::List))?;
     let today = format_date(app.clock.today());
     let uses = grants::uses(&app.db, &p.tenant_id, &p.account_id).await?;
     Ok(grants::for_citizen(&app.db, &p.tenant_id, &p.account_id)
@@ -203,7 +195,8 @@ pub async fn list(app: &App, p: &Principal) -> Result<Vec<GrantView>> {
 pub async fn revoke(app: &App, p: &Principal, id: &str) -> Result<()> {
     // A route that names an object answers "not found" to whoever may not touch it, whatever
     // their role, as the document routes do.
-    if p.role != Role::Citizen || !is_valid_id(id) {
+    p.authorize(&Access::Sharing(Op::Remove))?;
+    if !is_valid_id(id) {
         return Err(AppError::NotFound);
     }
     let now = app.now();

@@ -2,7 +2,7 @@
 //! citizen's vault as a `courrier`.
 
 use liasse_domain::clock::date_of;
-use liasse_domain::policy::Right;
+use liasse_domain::policy::Access;
 use serde::Deserialize;
 
 use crate::app::App;
@@ -65,9 +65,7 @@ pub async fn write(
     l: NewLetter,
 ) -> Result<DocumentView> {
     let r = requests::get(app, p, request_id).await?;
-    if !(p.role.is_staff() && p.facts().right_on(&r.domain) >= Right::Modify) {
-        return Err(AppError::Forbidden);
-    }
+    p.authorize(&Access::WriteLetter(&r.record(&p.tenant_id)))?;
     let (_, subject_t, body_t) = TEMPLATES
         .iter()
         .find(|(id, ..)| *id == l.template)

@@ -18,6 +18,7 @@ pub mod enrolment;
 pub mod error;
 pub mod export;
 pub mod grants;
+pub mod guard;
 pub mod journal;
 pub mod keys;
 pub mod letters;

@@ -17,7 +17,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use liasse_domain::clock::{date_of, rfc3339};
 use liasse_domain::ids::new_id;
 use liasse_domain::journal::NewEntry;
-use liasse_domain::policy::Role;
+use liasse_domain::policy::{Access, Task, is_staff_account};
 use liasse_store::jobs::{self as store, NewJob};
 use liasse_store::notifications::NotificationRow;
 use liasse_store::notifications::Prefs;
@@ -91,7 +91,7 @@ pub async fn notify(tx: &mut WriteTx, app: &App, n: &Notice<'_>, now: i64) -> Re
         .unwrap_or_default();
     let address = prefs.email_address.clone().or(account.email.clone());
     if let Some(address) = address.filter(|_| prefs.email || n.mandatory) {
-        let staff = Role::parse(&account.role).is_some_and(Role::is_staff);
+        let staff = is_staff_account(&account.role);
         let held = staff && prefs.digest;
         out.email = liasse_store::outbox::insert(
             tx,
@@ -368,7 +368,7 @@ pub async fn set_preferences(app: &App, p: &Principal, input: PrefsInput) -> Res
         prefs.optional = v;
     }
     if let Some(v) = input.digest {
-        if v && !p.role.is_staff() {
+        if v && !p.allows(&Access::Digest) {
             return Err(AppError::invalid(
                 "digest-staff-only",
                 "le récapitulatif quotidien est réservé aux agents",
@@ -409,7 +409,7 @@ pub async fn set_preferences(app: &App, p: &Principal, input: PrefsInput) -> Res
             action: "preferences.update".into(),
             object_kind: "account".into(),
             object_id: p.account_id.clone(),
-            citizen_id: (p.role == Role::Citizen).then(|| p.account_id.clone()),
+            citizen_id: p.role.has_vault().then(|| p.account_id.clone()),
             basis_kind: "owner".into(),
             basis_id: String::new(),
             // Choices only: addresses and numbers stay out of the append-only journal.
@@ -443,7 +443,7 @@ pub struct DeliveryView {
 /// The caller's e-mails and SMS with their state; for a tenant admin, the tenant's messages
 /// that are not delivered (pending or failed), without their content.
 pub async fn deliveries(app: &App, p: &Principal) -> Result<Vec<DeliveryView>> {
-    if p.role == Role::Admin {
+    if p.allows(&Access::Administer(Task::Outbox)) {
         let mut rows = liasse_store::outbox::by_state(&app.db, &p.tenant_id, "failed", 500).await?;
         rows.extend(liasse_store::outbox::by_state(&app.db, &p.tenant_id, "pending", 500).await?);
         rows.extend(liasse_store::outbox::by_state(&app.db, &p.tenant_id, "sending", 500).await?);

@@ -3,7 +3,7 @@
 use liasse_domain::doctype::{format_date, parse_date};
 use liasse_domain::ids::{is_valid_id, new_id};
 use liasse_domain::journal::NewEntry;
-use liasse_domain::policy::Role;
+use liasse_domain::policy::{Access, Op};
 use liasse_store::journal;
 use liasse_store::members::{self, MemberRow};
 use serde::Deserialize;
@@ -20,14 +20,6 @@ pub struct NewMember {
     pub relation: String,
 }
 
-fn citizen(p: &Principal) -> Result<()> {
-    if p.role == Role::Citizen {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
 fn entry(p: &Principal, action: &str, id: &str) -> NewEntry {
     NewEntry {
         actor: p.actor(),
@@ -42,12 +34,12 @@ fn entry(p: &Principal, action: &str, id: &str) -> NewEntry {
 }
 
 pub async fn list(app: &App, p: &Principal) -> Result<Vec<MemberRow>> {
-    citizen(p)?;
+    p.authorize(&Access::Household(Op::List))?;
     Ok(members::list(&app.db, &p.tenant_id, &p.account_id).await?)
 }
 
 pub async fn add(app: &App, p: &Principal, m: NewMember) -> Result<MemberRow> {
-    citizen(p)?;
+    p.authorize(&Access::Household(Op::Add))?;
     let name = m.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(AppError::invalid(
@@ -100,7 +92,8 @@ pub async fn add(app: &App, p: &Principal, m: NewMember) -> Result<MemberRow> {
 pub async fn remove(app: &App, p: &Principal, id: &str) -> Result<()> {
     // A route that names an object answers "not found" to whoever may not touch it, whatever
     // their role, as the document routes do.
-    if p.role != Role::Citizen || !is_valid_id(id) {
+    p.authorize(&Access::Household(Op::Remove))?;
+    if !is_valid_id(id) {
         return Err(AppError::NotFound);
     }
     let now = app.now();

@@ -25,7 +25,7 @@ const MAX_CHARS: usize = 1000;
 /// Refuses a password that is too weak for the account's role, with a French sentence that
 /// says what would do.
 pub fn check_new_password(login: &str, role: Role, password: &str) -> Result<()> {
-    let staff = role != Role::Citizen;
+    let staff = !role.has_vault();
     let (min_chars, min_score, advice) = if staff {
         (
             12,

@@ -23,7 +23,7 @@ pub async fn create(app: &App, slug: &str, name: &str, with_catalogue: bool) -> 
     if with_catalogue {
         let types = default_catalogue().map_err(AppError::Internal)?;
         for t in types {
-            catalogue::put(app, &tenant.id, Actor::operator(), t).await?;
+            catalogue::install(app, &tenant.id, Actor::operator(), t).await?;
         }
     }
     Ok(tenant)

@@ -211,7 +211,7 @@ impl TestApp {
                 role: liasse_domain::policy::Role::parse(role).expect("role"),
                 display_name: Some(&format!("{login} (nom)")),
                 email: None,
-                service: (role != "citizen").then_some("Service test"),
+                service: (!liasse_domain::policy::is_vault_account(role)).then_some("Service test"),
                 rights: rights
                     .iter()
                     .map(|(d, l)| (d.to_string(), l.to_string()))

@@ -347,20 +347,7 @@ async fn run(cli: Cli) -> Result<ExitCode, AppError> {
         Command::User(UserCommand::Create(u)) => {
             let role = Role::parse(&u.role)
                 .ok_or_else(|| AppError::invalid("invalid-role", "unknown role"))?;
-            let rights = u
-                .rights
-                .iter()
-                .map(|r| {
-                    r.split_once('=')
-                        .map(|(d, l)| (d.trim().to_string(), l.trim().to_string()))
-                })
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
-                    AppError::invalid(
-                        "invalid-right",
-                        "--right expects DOMAIN=consult|modify|manage",
-                    )
-                })?;
+            let rights = parse_rights(&u.rights)?;
             let password = if u.password_stdin {
                 let mut s = String::new();
                 std::io::stdin().read_to_string(&mut s)?;
@@ -398,7 +385,7 @@ async fn run(cli: Cli) -> Result<ExitCode, AppError> {
         }
         Command::Export { tenant, login, out } => {
             let p = auth::principal_for_login(&app, &tenant, &login).await?;
-            if p.role != Role::Citizen {
+            if !p.role.has_vault() {
                 return Err(AppError::invalid(
                     "not-a-citizen",
                     format!("{login} is not a citizen: only a citizen's vault can be exported"),
@@ -556,4 +543,20 @@ async fn shutdown() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// `--right DOMAIN=LEVEL` arguments as (domain, level) pairs.
+fn parse_rights(args: &[String]) -> Result<Vec<(String, String)>, AppError> {
+    args.iter()
+        .map(|r| {
+            r.split_once('=')
+                .map(|(d, l)| (d.trim().to_string(), l.trim().to_string()))
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            AppError::invalid(
+                "invalid-right",
+                "--right expects DOMAIN=consult|modify|manage",
+            )
+        })
 }

@@ -18,7 +18,7 @@ pub use access::{Access, Denial, Op, Space, Task, VaultOp, Warrant};
 pub use actor::ActorFacts;
 pub use document::{Action, Basis, Context, DocumentFacts, GrantFacts, RequestFacts};
 pub use menu::{Page, home, menu};
-pub use request::{RequestRecord, request_is_open};
+pub use request::{RequestRecord, listed_domains, request_is_open};
 pub use role::{Right, Role, is_partner_account, is_staff_account, is_vault_account};
 
 use access::{DEPOSIT, PROVIDER};

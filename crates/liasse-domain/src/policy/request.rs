@@ -23,6 +23,14 @@ pub fn request_is_open(state: &str) -> bool {
     matches!(state, "submitted" | "in_progress" | "complement")
 }
 
+/// The domains whose requests a staff member lists: those they may at least consult.
+pub fn listed_domains(a: &ActorFacts) -> Vec<String> {
+    a.domains_with(Right::Consult)
+        .into_iter()
+        .map(|(d, _)| d.to_string())
+        .collect()
+}
+
 impl RequestRecord<'_> {
     fn owned_by(&self, a: &ActorFacts) -> bool {
         a.role == Role::Citizen && a.account_id == self.citizen_id

@@ -373,21 +373,17 @@ async fn save_type(State(app): State<App>, form: Posted) -> Result<Response, Web
     s.admin()?;
     let t = TypeForm::from_fields(&f);
     let result = match t.definition() {
-        Ok(def) => catalogue::put(&app, &s.p.tenant_id, s.p.actor(), def)
-            .await
-            .map_err(|e| {
-                let field = match &e {
-                    AppError::Invalid { detail, .. } if detail.contains("code") => "code",
-                    AppError::Invalid { detail, .. } if detail.contains("libellé") => "label",
-                    AppError::Invalid { detail, .. } if detail.contains("format") => "formats",
-                    AppError::Invalid { detail, .. } if detail.contains("déposant") => {
-                        "depositors"
-                    }
-                    AppError::Invalid { detail, .. } if detail.contains("taille") => "max_size_mb",
-                    _ => "",
-                };
-                (e, field)
-            }),
+        Ok(def) => catalogue::put(&app, &s.p, def).await.map_err(|e| {
+            let field = match &e {
+                AppError::Invalid { detail, .. } if detail.contains("code") => "code",
+                AppError::Invalid { detail, .. } if detail.contains("libellé") => "label",
+                AppError::Invalid { detail, .. } if detail.contains("format") => "formats",
+                AppError::Invalid { detail, .. } if detail.contains("déposant") => "depositors",
+                AppError::Invalid { detail, .. } if detail.contains("taille") => "max_size_mb",
+                _ => "",
+            };
+            (e, field)
+        }),
         Err(e) => Err(e),
     };
     match result {
@@ -405,6 +401,6 @@ async fn withdraw_type(
     form: Posted,
 ) -> Result<Response, WebError> {
     form.s.admin()?;
-    catalogue::remove(&app, &form.s.p.tenant_id, form.s.p.actor(), &code).await?;
+    catalogue::remove(&app, &form.s.p, &code).await?;
     Ok(see_other("/admin/types?ok=type-retire"))
 }
