@@ -8,12 +8,12 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 
-use crate::documents::read_form_pages;
+use crate::documents::read_form;
 use crate::extract::{Multipart, Path, Query, json_object};
 use liasse_app::agency::{self, AgentDocumentView, Notifications, Provider, ReviewInput};
 use liasse_app::app::App;
+use liasse_app::deposit::{self, MAX_PAGES, Vault};
 use liasse_app::documents::DocumentView;
-use liasse_app::error::AppError;
 use liasse_app::grants::{self, GrantView, NewGrant};
 
 pub fn routes() -> Router<App> {
@@ -60,31 +60,15 @@ async fn deposit_for(
     Path(id): Path<String>,
     mp: Multipart,
 ) -> Result<(StatusCode, Json<DocumentView>), ApiError> {
-    let form = read_form_pages(&app, &p, mp, None, true).await?;
-    let file = form.file.ok_or_else(|| {
-        AppError::invalid(
-            "missing-field",
-            "le champ « file » (le fichier) est obligatoire",
-        )
-    })?;
-    let mut input = form.input;
     // Several scanned pages become one PDF document.
-    let file = if form.more.is_empty() {
-        file
-    } else {
-        let mut pages = vec![file];
-        pages.extend(form.more);
-        input.file_name = input.file_name.map(|n| {
-            format!(
-                "{}.pdf",
-                n.rsplit_once('.').map_or(n.as_str(), |(stem, _)| stem)
-            )
-        });
-        liasse_app::assemble::assemble(&app, pages, app.config.max_upload_bytes()).await?
-    };
+    let mut form = read_form(&app, &p, mp, None, MAX_PAGES).await?;
+    let input = form.deposit_input()?;
+    let first = form.take_file()?;
+    let mut pages = vec![first];
+    pages.extend(form.files.drain(..).map(|f| f.spooled));
     Ok((
         StatusCode::CREATED,
-        Json(agency::deposit_for(&app, &p, &id, input, file).await?),
+        Json(deposit::deposit_pages(&app, &p, Vault::Of(&id), input, pages).await?),
     ))
 }
 

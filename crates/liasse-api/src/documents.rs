@@ -4,7 +4,6 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use axum::body::Body;
 use axum::extract::State;
-use axum::extract::multipart::Field;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,11 +14,11 @@ use serde::Deserialize;
 use crate::extract::{Multipart, Path, Query};
 use liasse_app::app::App;
 use liasse_app::auth::Principal;
-use liasse_app::catalogue;
-use liasse_app::documents::{self, CheckReport, DepositInput, DocumentView, ListFilter};
+use liasse_app::deposit::{self, Vault};
+use liasse_app::documents::{self, CheckReport, DocumentView, ListFilter};
 use liasse_app::error::AppError;
-use liasse_app::upload::{Spool, Spooled};
 use liasse_http::download::content_disposition;
+use liasse_http::upload::{self, UploadForm};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -34,128 +33,18 @@ pub fn routes() -> Router<App> {
         .route("/documents/{id}/check", post(check))
 }
 
-/// Text fields are small; anything longer is refused rather than buffered.
-const MAX_TEXT_FIELD: usize = 16 * 1024;
-
-fn bad_multipart(e: impl std::fmt::Display) -> AppError {
-    AppError::invalid(
-        "invalid-multipart",
-        format!("formulaire multipart illisible : {e}"),
-    )
-}
-
-async fn text_field(mut field: Field<'_>) -> Result<String, AppError> {
-    let mut buf = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(bad_multipart)? {
-        buf.extend_from_slice(&chunk);
-        if buf.len() > MAX_TEXT_FIELD {
-            return Err(AppError::invalid(
-                "field-too-long",
-                "un champ texte du formulaire est trop long",
-            ));
-        }
-    }
-    String::from_utf8(buf)
-        .map_err(|_| AppError::invalid("invalid-encoding", "un champ texte n'est pas en UTF-8"))
-}
-
-async fn spool_field(app: &App, mut field: Field<'_>, limit: u64) -> Result<Spooled, AppError> {
-    let mut spool = Spool::new(&app.spool_dir, limit)?;
-    while let Some(chunk) = field.chunk().await.map_err(|e| {
-        if e.to_string().contains("limit") {
-            AppError::TooLarge { limit }
-        } else {
-            bad_multipart(e)
-        }
-    })? {
-        spool.write(&chunk).await?;
-    }
-    spool.finish().await
-}
-
-/// Parsed upload form: the text fields and the spooled file.
-pub(crate) struct UploadForm {
-    pub(crate) input: DepositInput,
-    pub(crate) file: Option<Spooled>,
-    /// Further `file` fields, when the route accepts several pages.
-    pub(crate) more: Vec<Spooled>,
-}
-
+/// Reads an upload form with at most `max_files` files, answering its first error.
 pub(crate) async fn read_form(
     app: &App,
     p: &Principal,
     mp: Multipart,
-    type_from_path: Option<&str>,
+    known_type: Option<&str>,
+    max_files: usize,
 ) -> Result<UploadForm, AppError> {
-    read_form_pages(app, p, mp, type_from_path, false).await
-}
-
-/// Reads an upload form; with `many`, several `file` fields are accepted (scanned pages).
-pub(crate) async fn read_form_pages(
-    app: &App,
-    p: &Principal,
-    mut mp: Multipart,
-    type_from_path: Option<&str>,
-    many: bool,
-) -> Result<UploadForm, AppError> {
-    let mut input = DepositInput::default();
-    let mut file = None;
-    let mut more = Vec::new();
-    let mut limit = app.config.max_upload_bytes();
-    if let Some(t) = type_from_path {
-        limit = limit.min(catalogue::get_active(app, &p.tenant_id, t).await?.max_size);
+    match upload::read(app, &p.tenant_id, mp.0, known_type, max_files).await {
+        (form, None) => Ok(form),
+        (_, Some(e)) => Err(e),
     }
-    while let Some(field) = mp.next_field().await.map_err(bad_multipart)? {
-        let name = field.name().unwrap_or_default().to_string();
-        match name.as_str() {
-            "file" => {
-                if file.is_some() {
-                    if !many {
-                        return Err(AppError::invalid(
-                            "too-many-files",
-                            "un seul fichier par dépôt",
-                        ));
-                    }
-                    more.push(spool_field(app, field, limit).await?);
-                    continue;
-                }
-                input.file_name = field.file_name().map(String::from);
-                file = Some(spool_field(app, field, limit).await?);
-            }
-            "type" => {
-                input.type_code = text_field(field).await?;
-                // Knowing the type early lets the size check stop the upload as it arrives.
-                if file.is_none() && type_from_path.is_none() {
-                    limit = limit.min(
-                        catalogue::get_active(app, &p.tenant_id, input.type_code.trim())
-                            .await?
-                            .max_size,
-                    );
-                }
-            }
-            "subject" => input.subject = Some(text_field(field).await?),
-            "channel" => input.channel = Some(text_field(field).await?),
-            "title" => input.title = Some(text_field(field).await?),
-            "valid_until" => input.valid_until = Some(text_field(field).await?),
-            "issued_on" => input.issued_on = Some(text_field(field).await?),
-            "metadata" => {
-                let text = text_field(field).await?;
-                if !text.trim().is_empty() {
-                    input.metadata = Some(serde_json::from_str(&text).map_err(|_| {
-                        AppError::invalid(
-                            "invalid-metadata",
-                            "le champ metadata doit être un objet JSON",
-                        )
-                    })?);
-                }
-            }
-            _ => {
-                // Unknown fields are drained and ignored so that clients can add hints.
-                text_field(field).await?;
-            }
-        }
-    }
-    Ok(UploadForm { input, file, more })
 }
 
 async fn deposit(
@@ -163,21 +52,17 @@ async fn deposit(
     Caller(p): Caller,
     mp: Multipart,
 ) -> Result<(StatusCode, Json<DocumentView>), ApiError> {
-    let form = read_form(&app, &p, mp, None).await?;
-    if form.input.type_code.trim().is_empty() {
+    let mut form = read_form(&app, &p, mp, None, 1).await?;
+    let input = form.deposit_input()?;
+    if input.type_code.is_empty() {
         return Err(AppError::invalid(
             "missing-field",
             "le champ « type » (type de pièce) est obligatoire",
         )
         .into());
     }
-    let file = form.file.ok_or_else(|| {
-        AppError::invalid(
-            "missing-field",
-            "le champ « file » (le fichier) est obligatoire",
-        )
-    })?;
-    let view = documents::deposit(&app, &p, form.input, file).await?;
+    let file = form.take_file()?;
+    let view = deposit::deposit(&app, &p, Vault::Own, input, file).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -194,7 +79,7 @@ async fn count(
     Caller(p): Caller,
     Query(filter): Query<ListFilter>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let n = documents::list(&app, &p, &filter).await?.len();
+    let n = documents::count(&app, &p, &filter).await?;
     Ok(Json(serde_json::json!({ "count": n })))
 }
 
@@ -221,28 +106,11 @@ async fn replace(
     Path(id): Path<String>,
     mp: Multipart,
 ) -> Result<Json<DocumentView>, ApiError> {
-    let current = documents::get(&app, &p, &id).await?;
-    let form = read_form(&app, &p, mp, Some(&current.type_code))
-        .await
-        .map_err(|e| match e {
-            // A withdrawn type still accepts new versions of existing documents.
-            AppError::Invalid {
-                code: "unknown-document-type",
-                ..
-            } => AppError::invalid(
-                "document-type-withdrawn",
-                "ce type de pièce n'est plus proposé",
-            ),
-            e => e,
-        })?;
-    let file = form.file.ok_or_else(|| {
-        AppError::invalid(
-            "missing-field",
-            "le champ « file » (le fichier) est obligatoire",
-        )
-    })?;
+    let replacement = documents::replacement(&app, &p, &id).await?;
+    let mut form = read_form(&app, &p, mp, Some(replacement.type_code()), 1).await?;
+    let file = form.take_file()?;
     Ok(Json(
-        documents::replace(&app, &p, &id, form.input.file_name.as_deref(), file).await?,
+        documents::replace(&app, &p, replacement, form.file_name.as_deref(), file).await?,
     ))
 }
 

@@ -13,7 +13,6 @@ use serde::Deserialize;
 use crate::documents::read_form;
 use crate::extract::{Multipart, Path, json_object};
 use liasse_app::app::App;
-use liasse_app::documents;
 use liasse_app::error::AppError;
 use liasse_app::requests::{
     self, DraftUpdate, NewNote, NewRequest, RequestView, Tracking, Transition,
@@ -141,21 +140,13 @@ async fn upload(
     Path((id, requirement)): Path<(String, String)>,
     mp: Multipart,
 ) -> Result<(StatusCode, Json<RequestView>), ApiError> {
-    let (type_code, subject) = requests::requirement_of(&app, &p, &id, &requirement).await?;
-    let form = read_form(&app, &p, mp, Some(&type_code)).await?;
-    let file = form.file.ok_or_else(|| {
-        AppError::invalid(
-            "missing-field",
-            "le champ « file » (le fichier) est obligatoire",
-        )
-    })?;
-    let mut input = form.input;
-    input.type_code = type_code;
-    input.subject = subject;
-    let doc = documents::deposit(&app, &p, input, file).await?;
+    let (type_code, _) = requests::requirement_of(&app, &p, &id, &requirement).await?;
+    let mut form = read_form(&app, &p, mp, Some(&type_code), 1).await?;
+    let input = form.deposit_input()?;
+    let file = form.take_file()?;
     Ok((
         StatusCode::CREATED,
-        Json(requests::attach(&app, &p, &id, &requirement, &doc.id).await?),
+        Json(requests::upload(&app, &p, &id, &requirement, input, file).await?),
     ))
 }
 

@@ -4,29 +4,25 @@
 
 use std::sync::Arc;
 
-use liasse_domain::clock::date_of;
-use liasse_domain::doctype::{Depositor, format_date, parse_date};
+use liasse_domain::doctype::{format_date, parse_date};
 use liasse_domain::ids::{is_valid_id, new_id};
 use liasse_domain::journal::NewEntry;
-use liasse_domain::policy::{Access, Action, Basis, is_partner_account, is_vault_account};
-use liasse_store::accounts::{self, AccountRow};
+use liasse_domain::policy::{Access, Action, Basis, is_partner_account};
+use liasse_store::accounts::{self};
 use liasse_store::documents::{self, DocumentRow};
 use liasse_store::group::{self, GroupedWrite};
 use liasse_store::notifications::{self, NotificationRow};
 use liasse_store::reviews::{self, ReviewRow};
-use liasse_store::{StoreError, journal, members};
+use liasse_store::{StoreError, journal};
 use serde::{Deserialize, Serialize};
 
 use crate::access::Bases;
 use crate::app::App;
 use crate::auth::Principal;
 use crate::catalogue;
-use crate::documents::{
-    DepositInput, DocumentView, SealedMeta, authorize, compute_validity, display_name, inspect,
-    open_version, view, write_version,
-};
+use crate::deposit::{citizen_account, service_label};
+use crate::documents::{DocumentView, authorize, open_version, view};
 use crate::error::{AppError, Result};
-use crate::upload::Spooled;
 
 #[derive(Debug, Serialize)]
 pub struct AgentDocumentView {
@@ -34,17 +30,6 @@ pub struct AgentDocumentView {
     pub document: DocumentView,
     /// Why the caller may see it.
     pub basis: Basis,
-}
-
-/// A citizen of the caller's tenant, or "not found".
-async fn citizen_account(app: &App, p: &Principal, citizen_id: &str) -> Result<AccountRow> {
-    if !is_valid_id(citizen_id) {
-        return Err(AppError::NotFound);
-    }
-    accounts::by_id(&app.db, &p.tenant_id, citizen_id)
-        .await?
-        .filter(|a| is_vault_account(&a.role))
-        .ok_or(AppError::NotFound)
 }
 
 /// The agent view of a citizen: only what a basis allows, each item with its basis.
@@ -294,208 +279,6 @@ impl ReviewStep {
             }),
         ))
     }
-}
-
-fn service_label(p: &Principal) -> String {
-    if p.service.is_empty() {
-        "la collectivité".into()
-    } else {
-        p.service.clone()
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn notify(
-    tx: &mut liasse_store::WriteTx,
-    tenant_id: &str,
-    account_id: &str,
-    kind: &str,
-    title: &str,
-    body: &str,
-    object_id: &str,
-    now: i64,
-) -> Result<()> {
-    notifications::insert(
-        tx,
-        &NotificationRow {
-            id: new_id(),
-            tenant_id: tenant_id.into(),
-            account_id: account_id.into(),
-            kind: kind.into(),
-            title: title.into(),
-            body: body.into(),
-            object_id: Some(object_id.into()),
-            created_at: now,
-            read_at: None,
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-/// Channels an agency deposit may come through.
-const CHANNELS: [&str; 5] = ["web", "counter", "post", "email", "api"];
-
-/// An agent or a service client deposits a document into a citizen's vault: a letter, a
-/// generated document, or (channel `counter` or `post`) the citizen's own document brought to
-/// the counter or sent by post. A service client with the `provider` scope pushes a certified
-/// document to a citizen who opted in.
-pub async fn deposit_for(
-    app: &App,
-    p: &Principal,
-    citizen_id: &str,
-    input: DepositInput,
-    mut spooled: Spooled,
-) -> Result<DocumentView> {
-    let warrant = p.authorize(&Access::DepositForCitizen { scopes: &p.scopes })?;
-    let provider = warrant.is_provider();
-    let citizen = citizen_account(app, p, citizen_id).await?;
-    let code = if input.type_code.trim().is_empty() {
-        "courrier"
-    } else {
-        input.type_code.trim()
-    };
-    let t = catalogue::get_active(app, &p.tenant_id, code).await?;
-    let (origin, state) = if provider {
-        if !t.depositors.contains(&Depositor::Provider) {
-            return Err(AppError::invalid(
-                "depositor-not-allowed",
-                "ce type de pièce ne peut pas être transmis par un émetteur certifié",
-            ));
-        }
-        if !notifications::has_optin(&app.db, &p.tenant_id, &citizen.id, &p.account_id).await? {
-            return Err(AppError::invalid(
-                "no-consent",
-                "l'usager n'a pas accepté de recevoir les documents de cet émetteur",
-            ));
-        }
-        ("provider", "certified")
-    } else {
-        if !t.depositors.contains(&Depositor::Agent) {
-            return Err(AppError::invalid(
-                "depositor-not-allowed",
-                "ce type de pièce ne peut pas être déposé par la collectivité",
-            ));
-        }
-        p.authorize(&Access::DepositTypeForCitizen {
-            domain: &t.domain,
-            scopes: &p.scopes,
-        })?;
-        (
-            "agency",
-            if t.review_required {
-                "submitted"
-            } else {
-                "validated"
-            },
-        )
-    };
-    let channel = input.channel.clone().unwrap_or_else(|| {
-        if warrant.is_scope() {
-            "api".into()
-        } else {
-            "web".into()
-        }
-    });
-    if !CHANNELS.contains(&channel.as_str()) {
-        return Err(AppError::invalid(
-            "invalid-channel",
-            "canal inconnu : web, counter, post, email ou api",
-        ));
-    }
-    let subject = match input
-        .subject
-        .as_deref()
-        .filter(|s| !s.is_empty() && *s != "self")
-    {
-        Some(s) => {
-            let theirs = members::list(&app.db, &p.tenant_id, &citizen.id).await?;
-            if !theirs.iter().any(|m| m.id == s) {
-                return Err(AppError::invalid(
-                    "unknown-subject",
-                    "la personne concernée ne fait pas partie du foyer de l'usager",
-                ));
-            }
-            Some(s.to_string())
-        }
-        None => None,
-    };
-    let valid_until = compute_validity(
-        &t,
-        date_of(app.now()),
-        input.issued_on.as_deref(),
-        input.valid_until.as_deref(),
-    )?;
-    if spooled.size == 0 {
-        return Err(AppError::Refused(liasse_inspect::Refusal::Empty));
-    }
-    let inspection = inspect(app, &mut spooled, &t).await?;
-    crate::scan::scan(app, &spooled).await?;
-    let now = app.now();
-    let doc = DocumentRow {
-        id: new_id(),
-        tenant_id: p.tenant_id.clone(),
-        owner_id: citizen.id.clone(),
-        subject_member_id: subject,
-        type_code: t.code.clone(),
-        channel,
-        origin: origin.into(),
-        depositor_id: p.account_id.clone(),
-        depositor_service: p.service_id.clone(),
-        state: state.into(),
-        valid_until,
-        review_reason: None,
-        current_version: 1,
-        created_at: now,
-        updated_at: now,
-        deleted_at: None,
-    };
-    let title = input
-        .title
-        .map(|s| s.trim().chars().take(200).collect::<String>())
-        .filter(|s| !s.is_empty());
-    let meta = SealedMeta {
-        title,
-        file_name: display_name(input.file_name.as_deref(), &t, inspection.format),
-        metadata: input.metadata.unwrap_or_else(|| serde_json::json!({})),
-    };
-    let version = write_version(app, p, &doc, 1, &spooled, inspection, &meta).await?;
-    let basis = Basis::Deposit(p.service_id.clone());
-    let mut tx = app.db.begin_write().await?;
-    let committed = async {
-        documents::insert(&mut tx, &doc).await?;
-        documents::insert_version(&mut tx, &version).await?;
-        journal::append(
-            &mut tx,
-            &p.tenant_id,
-            now,
-            &NewEntry {
-                actor: p.actor(),
-                action: "document.deposit".into(),
-                object_kind: "document".into(),
-                object_id: doc.id.clone(),
-                citizen_id: Some(citizen.id.clone()),
-                basis_kind: basis.kind().into(),
-                basis_id: basis.id().into(),
-                details: serde_json::json!({ "type": doc.type_code, "origin": origin, "channel": doc.channel, "version": 1, "size": version.size }),
-            },
-        )
-        .await?;
-        let (title, body) = if provider {
-            (format!("Document certifié reçu : {}", t.label), format!("{} a déposé un document certifié dans votre porte-documents : « {} ».", p.display_name, t.label))
-        } else {
-            (format!("Nouveau document : {}", t.label), format!("{} a déposé « {} » dans votre porte-documents.", service_label(p), t.label))
-        };
-        notify(&mut tx, &p.tenant_id, &citizen.id, "document.received", &title, &body, &doc.id, now).await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(())
-    }
-    .await;
-    if let Err(e) = committed {
-        let _ = app.blobs.delete(&version.blob_key).await;
-        return Err(e);
-    }
-    Ok(view(app, &doc, &version, Some(&t), meta))
 }
 
 #[derive(Debug, Serialize)]

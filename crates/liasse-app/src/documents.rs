@@ -18,8 +18,8 @@ use liasse_domain::journal::NewEntry;
 use liasse_domain::policy::{Access, Action, Basis, VaultOp};
 use liasse_inspect::{Format, Inspection, Limits};
 use liasse_store::documents::{self, DocumentRow, VersionRow};
-use liasse_store::group::{GroupedWrite, Record};
-use liasse_store::{BlobReader, BlobStore, journal, members};
+use liasse_store::group::GroupedWrite;
+use liasse_store::{BlobReader, BlobStore, journal};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
@@ -350,129 +350,6 @@ pub fn entry(
     }
 }
 
-async fn check_subject(app: &App, p: &Principal, subject: Option<&str>) -> Result<Option<String>> {
-    let Some(s) = subject.filter(|s| !s.is_empty() && *s != "self") else {
-        return Ok(None);
-    };
-    let mine = members::list(&app.db, &p.tenant_id, &p.account_id).await?;
-    if mine.iter().any(|m| m.id == s) {
-        Ok(Some(s.to_string()))
-    } else {
-        Err(AppError::invalid(
-            "unknown-subject",
-            "la personne concernée ne fait pas partie de votre foyer",
-        ))
-    }
-}
-
-/// A citizen deposits a document into their own vault.
-pub async fn deposit(
-    app: &App,
-    p: &Principal,
-    input: DepositInput,
-    mut spooled: Spooled,
-) -> Result<DocumentView> {
-    p.authorize(&Access::OwnVault(VaultOp::Deposit))?;
-    let t = catalogue::get_active(app, &p.tenant_id, input.type_code.trim()).await?;
-    if !t
-        .depositors
-        .contains(&liasse_domain::doctype::Depositor::Citizen)
-    {
-        return Err(AppError::invalid(
-            "depositor-not-allowed",
-            "ce type de pièce ne peut pas être déposé par l'usager",
-        ));
-    }
-    let subject = check_subject(app, p, input.subject.as_deref()).await?;
-    let valid_until = compute_validity(
-        &t,
-        date_of(app.now()),
-        input.issued_on.as_deref(),
-        input.valid_until.as_deref(),
-    )?;
-    let title = input
-        .title
-        .map(|s| s.trim().chars().take(200).collect::<String>())
-        .filter(|s| !s.is_empty());
-    let metadata = match input.metadata {
-        Some(m) if !m.is_object() => {
-            return Err(AppError::invalid(
-                "invalid-metadata",
-                "les métadonnées doivent être un objet JSON",
-            ));
-        }
-        Some(m) => m,
-        None => serde_json::json!({}),
-    };
-    if spooled.size == 0 {
-        return Err(AppError::Refused(liasse_inspect::Refusal::Empty));
-    }
-    let inspection = inspect(app, &mut spooled, &t).await?;
-    let file_name = display_name(input.file_name.as_deref(), &t, inspection.format);
-    crate::scan::scan(app, &spooled).await?;
-
-    // A citizen deposits from the web or the mobile app; counter and post deposits are made
-    // by agents on the citizen's behalf.
-    let channel = match input.channel.as_deref().filter(|c| !c.is_empty()) {
-        None => "web".to_string(),
-        Some(c @ ("web" | "mobile")) => c.to_string(),
-        Some(_) => {
-            return Err(AppError::invalid(
-                "invalid-channel",
-                "un dépôt par l'usager se fait par le web ou l'application mobile",
-            ));
-        }
-    };
-    let now = app.now();
-    let doc = DocumentRow {
-        id: new_id(),
-        tenant_id: p.tenant_id.clone(),
-        owner_id: p.account_id.clone(),
-        subject_member_id: subject,
-        type_code: t.code.clone(),
-        channel,
-        origin: "citizen".into(),
-        depositor_id: p.account_id.clone(),
-        depositor_service: String::new(),
-        state: "submitted".into(),
-        valid_until,
-        review_reason: None,
-        current_version: 1,
-        created_at: now,
-        updated_at: now,
-        deleted_at: None,
-    };
-    let meta = SealedMeta {
-        title,
-        file_name,
-        metadata,
-    };
-    let version = write_version(app, p, &doc, 1, &spooled, inspection, &meta).await?;
-    // The blob is durable; the rows and the journal entry go in together, possibly in one
-    // commit with other deposits and reads (group commit).
-    let committed = app
-        .db
-        .commit_grouped(GroupedWrite {
-            documents: vec![doc.clone()],
-            versions: vec![version.clone()],
-            tenant_id: p.tenant_id.clone(),
-            at: now,
-            record: Record::Entry(Box::new(entry(
-                p,
-                "document.deposit",
-                &doc,
-                &Basis::Owner,
-                serde_json::json!({ "type": doc.type_code, "version": 1, "size": version.size }),
-            ))),
-        })
-        .await;
-    if let Err(e) = committed {
-        let _ = app.blobs.delete(&version.blob_key).await;
-        return Err(e.into());
-    }
-    Ok(view(app, &doc, &version, Some(&t), meta))
-}
-
 pub(crate) fn display_name(given: Option<&str>, t: &DocumentType, format: Format) -> String {
     match given.filter(|s| !s.trim().is_empty()) {
         Some(n) => liasse_inspect::sanitize_filename(n),
@@ -480,7 +357,8 @@ pub(crate) fn display_name(given: Option<&str>, t: &DocumentType, format: Format
     }
 }
 
-/// Stores the blob of a new version and returns its (not yet committed) row.
+/// Stores the blob of a new version and returns its (not yet committed) row, made at `now`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn write_version(
     app: &App,
     p: &Principal,
@@ -489,6 +367,7 @@ pub(crate) async fn write_version(
     spooled: &Spooled,
     inspection: Inspection,
     meta: &SealedMeta,
+    now: i64,
 ) -> Result<VersionRow> {
     let version_id = new_id();
     let (blob_key, key) = store_blob(app, &doc.tenant_id, &doc.id, &version_id, spooled).await?;
@@ -518,7 +397,7 @@ pub(crate) async fn write_version(
         key_id: Some(wrapped.key_id.clone()),
         wrapped_key: Some(wrapped.to_bytes()),
         sealed_meta: Some(sealed),
-        created_at: app.now(),
+        created_at: now,
         created_by: p.account_id.clone(),
         destroyed_at: None,
     })
@@ -585,6 +464,35 @@ pub async fn list(app: &App, p: &Principal, filter: &ListFilter) -> Result<Vec<D
         out.push(item);
     }
     Ok(out)
+}
+
+/// How many documents of the caller's own vault the listing would show, counted by the
+/// database (no metadata is opened).
+pub async fn count(app: &App, p: &Principal, filter: &ListFilter) -> Result<i64> {
+    let valid_on = match filter.valid_on.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(format_date(
+            parse_date(s).map_err(|m| AppError::invalid("invalid-date", m))?,
+        )),
+        None => None,
+    };
+    if !p.allows(&Access::OwnVault(VaultOp::List)) {
+        return Ok(0);
+    }
+    let some = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_string);
+    let (type_code, subject, state) = (
+        some(&filter.type_code),
+        some(&filter.subject),
+        some(&filter.state),
+    );
+    let today = format_date(date_of(app.now()));
+    let f = documents::VaultFilter {
+        type_code: type_code.as_deref(),
+        subject: subject.as_deref().map(|s| (s != "self").then_some(s)),
+        valid_on: valid_on.as_deref(),
+        state: state.as_deref(),
+        today: &today,
+    };
+    Ok(documents::count_owned(&app.db, &p.tenant_id, &p.account_id, &f).await?)
 }
 
 /// One document with its versions.
@@ -742,16 +650,33 @@ pub async fn content(app: &App, p: &Principal, id: &str, version: Option<i64>) -
     })
 }
 
+/// A document the principal may replace, decided once before the upload is read (its type
+/// sets the upload's size limit); no key is unwrapped.
+pub struct Replacement {
+    doc: DocumentRow,
+    basis: Basis,
+}
+
+impl Replacement {
+    pub fn type_code(&self) -> &str {
+        &self.doc.type_code
+    }
+}
+
+pub async fn replacement(app: &App, p: &Principal, id: &str) -> Result<Replacement> {
+    let (doc, basis) = authorize(app, p, id, Action::Replace).await?;
+    Ok(Replacement { doc, basis })
+}
+
 /// Uploads a new version; the previous ones stay listed and downloadable. The document goes
 /// back to `submitted`: the new version has not been reviewed.
 pub async fn replace(
     app: &App,
     p: &Principal,
-    id: &str,
+    Replacement { doc, basis }: Replacement,
     file_name: Option<&str>,
     mut spooled: Spooled,
 ) -> Result<DocumentView> {
-    let (doc, basis) = authorize(app, p, id, Action::Replace).await?;
     let (t, _) = catalogue::get_any(app, &p.tenant_id, &doc.type_code)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -771,8 +696,8 @@ pub async fn replace(
         ..old_meta
     };
     let number = doc.current_version + 1;
-    let version = write_version(app, p, &doc, number, &spooled, inspection, &meta).await?;
     let now = app.now();
+    let version = write_version(app, p, &doc, number, &spooled, inspection, &meta, now).await?;
     let mut tx = app.db.begin_write().await?;
     let committed = async {
         // Re-read inside the transaction: a concurrent replace or delete wins cleanly.

@@ -9,8 +9,8 @@ use crate::app::App;
 use crate::auth::Principal;
 use crate::documents::{DepositInput, DocumentView};
 use crate::error::{AppError, Result};
+use crate::requests;
 use crate::upload::Spool;
-use crate::{agency, requests};
 
 /// Built-in templates: (id, subject, body). Variables: {{numero}}, {{demarche}}, {{nom}},
 /// {{date}}, {{date_depot}}, {{etat}}, {{service}}, {{texte}}, {{collectivite}}.
@@ -125,7 +125,14 @@ pub async fn write(
         ),
         ..DepositInput::default()
     };
-    agency::deposit_for(app, p, &r.citizen_id, input, spooled).await
+    crate::deposit::deposit(
+        app,
+        p,
+        crate::deposit::Vault::Of(&r.citizen_id),
+        input,
+        spooled,
+    )
+    .await
 }
 
 /// A one-column A4 letter in Helvetica. Hand-written PDF: small, deterministic, and accepted

@@ -13,6 +13,7 @@ pub mod catalogue;
 pub mod config;
 pub mod dashboard;
 pub mod demo;
+pub mod deposit;
 pub mod documents;
 pub mod enrolment;
 pub mod error;

@@ -9,3 +9,4 @@ pub mod edge;
 pub mod problem;
 pub mod server;
 pub mod status;
+pub mod upload;

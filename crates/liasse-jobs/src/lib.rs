@@ -2,5 +2,6 @@
 //! twice across nodes), the life-cycle scheduler and job bodies (expiry notices, disposal,
 //! drafts, anonymisation, digests), and the delivery of queued e-mails and SMS.
 
+pub mod delivery;
 pub mod lifecycle;
 pub mod runner;

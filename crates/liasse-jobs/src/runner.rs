@@ -14,10 +14,10 @@ use liasse_domain::ids::new_id;
 use liasse_store::jobs as store;
 use serde::Serialize;
 
+use crate::delivery::{self, DeliveryReport, Senders};
 use crate::lifecycle::{self, Outcome};
 use liasse_app::app::App;
 use liasse_app::error::Result;
-use liasse_app::mail::{self, DeliveryReport, Senders};
 
 /// A claimed job is the runner's for this long.
 pub const LEASE_MS: i64 = 5 * 60 * 1000;
@@ -208,7 +208,7 @@ impl Runner {
         let Some(senders) = &self.senders else {
             return Ok(0);
         };
-        let d = mail::deliver_due(&self.app, senders, &self.owner).await?;
+        let d = delivery::deliver_due(&self.app, senders, &self.owner).await?;
         report.delivery.emails_sent += d.emails_sent;
         report.delivery.sms_sent += d.sms_sent;
         report.delivery.retried += d.retried;

@@ -438,6 +438,48 @@ pub async fn current_versions_owned(
     rows.iter().map(version_from_row).collect()
 }
 
+/// What a count of a vault keeps (each `None` keeps all).
+#[derive(Clone, Debug, Default)]
+pub struct VaultFilter<'a> {
+    pub type_code: Option<&'a str>,
+    /// `Some(None)`: documents about the owner themself; `Some(Some(id))`: about a member.
+    pub subject: Option<Option<&'a str>>,
+    /// Valid on that day (`YYYY-MM-DD`), rejected ones excluded.
+    pub valid_on: Option<&'a str>,
+    /// The stored state, or `expired` for those past their validity on `today`.
+    pub state: Option<&'a str>,
+    pub today: &'a str,
+}
+
+/// How many documents of a vault match the filter, as the listing would show them.
+pub async fn count_owned(
+    db: &Db,
+    tenant_id: &str,
+    owner_id: &str,
+    f: &VaultFilter<'_>,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM documents d JOIN document_versions v ON v.document_id = d.id \
+         AND v.version = d.current_version \
+         WHERE d.tenant_id = $1 AND d.owner_id = $2 AND d.deleted_at IS NULL \
+         AND ($3 IS NULL OR d.type_code = $3) \
+         AND ($4 = 0 OR ($5 IS NULL AND d.subject_member_id IS NULL) OR d.subject_member_id = $5) \
+         AND ($6 IS NULL OR ((d.valid_until IS NULL OR d.valid_until >= $6) AND d.state <> 'rejected')) \
+         AND ($7 IS NULL OR d.state = $7 OR ($7 = 'expired' AND d.valid_until < $8 AND d.state <> 'rejected'))",
+    )
+    .bind(tenant_id)
+    .bind(owner_id)
+    .bind(f.type_code)
+    .bind(i64::from(f.subject.is_some()))
+    .bind(f.subject.flatten())
+    .bind(f.valid_on)
+    .bind(f.state)
+    .bind(f.today)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(row.try_get("n")?)
+}
+
 /// Row counts of the document tables (tests compare them before and after a refusal).
 pub async fn counts(db: &Db) -> Result<(i64, i64)> {
     let d = sqlx::query("SELECT COUNT(*) AS n FROM documents")

@@ -1,6 +1,9 @@
 //! The citizen's side of a request: start it, save the draft, attach and detach documents.
 
 use super::*;
+use crate::deposit::{self, Vault};
+use crate::documents::DepositInput;
+use crate::upload::Spooled;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -153,19 +156,81 @@ pub async fn attach(
                 "cette pièce n'est pas dans votre porte-documents",
             )
         })?;
-    let day = format_date(app.clock.today());
-    if !fits(&doc, req, &day) {
-        return Err(AppError::invalid(
-            "document-does-not-fit",
-            "cette pièce ne correspond pas au justificatif attendu (type, personne concernée ou validité)",
-        ));
-    }
+    ensure_fits(app, &doc, req)?;
     let now = app.now();
     let mut tx = app.db.begin_write().await?;
-    let mut r = unchanged_in(&mut tx, &r).await?;
+    let r = attach_in(&mut tx, p, &r, requirement, &doc, now).await?;
+    tx.commit().await?;
+    view(app, p, &r, None).await
+}
+
+/// Uploads a new document for a requirement: it lands in the vault with the requirement's type
+/// and person, and is attached in the same transaction (both or neither).
+pub async fn upload(
+    app: &App,
+    p: &Principal,
+    id: &str,
+    requirement: &str,
+    input: DepositInput,
+    spooled: Spooled,
+) -> Result<RequestView> {
+    let r = load_own(app, p, id).await?;
+    let (_, expanded) = requirements(app, &r).await?;
+    let req = expanded
+        .iter()
+        .find(|e| e.id == requirement)
+        .ok_or(AppError::NotFound)?;
+    citizen_may_change(app, &r, requirement).await?;
+    let input = DepositInput {
+        type_code: req.type_code.clone(),
+        subject: req.subject.clone(),
+        ..input
+    };
+    let d = deposit::prepare(app, p, Vault::Own, input, spooled).await?;
+    let written = async {
+        ensure_fits(app, &d.doc, req)?;
+        let mut tx = app.db.begin_write().await?;
+        deposit::write_in(&mut tx, p, &d).await?;
+        let r = attach_in(&mut tx, p, &r, requirement, &d.doc, d.now).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(r)
+    }
+    .await;
+    match written {
+        Ok(r) => view(app, p, &r, None).await,
+        Err(e) => {
+            deposit::abandon(app, &d).await;
+            Err(e)
+        }
+    }
+}
+
+fn ensure_fits(app: &App, doc: &DocumentRow, req: &Expanded) -> Result<()> {
+    let day = format_date(app.clock.today());
+    if fits(doc, req, &day) {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            "document-does-not-fit",
+            "cette pièce ne correspond pas au justificatif attendu (type, personne concernée ou validité)",
+        ))
+    }
+}
+
+/// Attaches `doc` to the requirement in the caller's transaction, if the request is still as
+/// the checks saw it; the request as written.
+async fn attach_in(
+    tx: &mut liasse_store::WriteTx,
+    p: &Principal,
+    seen: &RequestRow,
+    requirement: &str,
+    doc: &DocumentRow,
+    now: i64,
+) -> Result<RequestRow> {
+    let mut r = unchanged_in(tx, seen).await?;
     r.updated_at = now;
     store::attach(
-        &mut tx,
+        tx,
         &p.tenant_id,
         &r.id,
         requirement,
@@ -174,29 +239,17 @@ pub async fn attach(
         now,
     )
     .await?;
-    store::update(&mut tx, &r).await?;
-    history(
-        &mut tx,
-        p,
-        &r,
-        "attached",
-        serde_json::json!({ "requirement": requirement, "document": doc.id }),
-    )
-    .await?;
+    store::update(tx, &r).await?;
+    let details = serde_json::json!({ "requirement": requirement, "document": doc.id });
+    history(tx, p, &r, "attached", details.clone()).await?;
     journal::append(
-        &mut tx,
+        tx,
         &p.tenant_id,
         now,
-        &entry(
-            p,
-            "request.attach",
-            &r,
-            serde_json::json!({ "requirement": requirement, "document": doc.id }),
-        ),
+        &entry(p, "request.attach", &r, details),
     )
     .await?;
-    tx.commit().await?;
-    view(app, p, &r, None).await
+    Ok(r)
 }
 
 /// The requirement's type and subject, for an upload that fills it.

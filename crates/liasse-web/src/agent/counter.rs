@@ -14,8 +14,8 @@ use super::account_name;
 use super::citizen::citizen_view;
 use crate::chrome::Chrome;
 use crate::{FormErrors, PostedMultipart, Session, WebError, render_status, see_other, upload};
-use liasse_app::agency::{self};
 use liasse_app::app::App;
+use liasse_app::deposit::{self, Vault};
 use liasse_app::documents::DepositInput;
 use liasse_app::error::AppError;
 use liasse_app::requests::{self};
@@ -139,7 +139,7 @@ async fn deposit_for(
                 "choisissez le type de pièce",
             ));
         }
-        agency::deposit_for(&app, &s.p, &id, input, file).await
+        deposit::deposit(&app, &s.p, Vault::Of(&id), input, file).await
     }
     .await;
     match result {

@@ -210,13 +210,15 @@ async fn replace(
 ) -> Result<Response, WebError> {
     let PostedMultipart { s, mp } = form;
     s.citizen()?;
-    let current = documents::get(&app, &s.p, &id).await?;
+    let replacement = documents::replacement(&app, &s.p, &id).await?;
     let (mut f, read_error) =
-        upload::read(&app, &s.p.tenant_id, mp, Some(&current.type_code)).await;
+        upload::read(&app, &s.p.tenant_id, mp, Some(replacement.type_code())).await;
     let result = match read_error {
         Some(e) => Err(e),
         None => match f.take_file() {
-            Ok(file) => documents::replace(&app, &s.p, &id, f.file_name.as_deref(), file).await,
+            Ok(file) => {
+                documents::replace(&app, &s.p, replacement, f.file_name.as_deref(), file).await
+            }
             Err(e) => Err(e),
         },
     };

@@ -11,7 +11,7 @@ use super::request::{again, view};
 use crate::session::Fields;
 use crate::{FormErrors, Posted, PostedMultipart, WebError, render, see_other, upload};
 use liasse_app::app::App;
-use liasse_app::documents::{self, DepositInput};
+use liasse_app::documents::DepositInput;
 use liasse_app::requests::{self, DraftUpdate, Transition};
 
 pub fn routes() -> Router<App> {
@@ -123,8 +123,7 @@ async fn upload_for(
             metadata: None,
             channel: Some("web".into()),
         };
-        let doc = documents::deposit(&app, &s.p, input, file).await?;
-        requests::attach(&app, &s.p, &id, &q.exigence, &doc.id).await
+        requests::upload(&app, &s.p, &id, &q.exigence, input, file).await
     }
     .await;
     match result {

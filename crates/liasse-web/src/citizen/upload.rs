@@ -14,7 +14,8 @@ use crate::{
     FormErrors, PostedMultipart, Session, WebError, render, render_status, see_other, upload,
 };
 use liasse_app::app::App;
-use liasse_app::documents::{self, DepositInput};
+use liasse_app::deposit::{self, Vault};
+use liasse_app::documents::DepositInput;
 use liasse_app::error::AppError;
 use liasse_app::{catalogue, members};
 
@@ -143,7 +144,7 @@ async fn deposit(State(app): State<App>, form: PostedMultipart) -> Result<Respon
                         metadata: None,
                         channel: Some("web".into()),
                     };
-                    documents::deposit(&app, &s.p, input, file).await
+                    deposit::deposit(&app, &s.p, Vault::Own, input, file).await
                 }
             }
         },
