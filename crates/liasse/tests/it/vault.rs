@@ -938,6 +938,29 @@ async fn validity_is_computed_filtered_and_expires_with_the_clock() {
             .await;
         assert_eq!(card_view["state"], "submitted");
 
+        // The count is the database's, and agrees with the listing for every filter.
+        for filter in [
+            "",
+            "?state=expired",
+            "?state=submitted",
+            "?state=validated",
+            "?type=carte-nationale-identite",
+            "?type=inconnu",
+            "?subject=self",
+            "?subject=01HZZZZZZZZZZZZZZZZZZZZZZZ",
+            "?valid_on=2026-03-01",
+            "?valid_on=2032-01-01&state=submitted",
+        ] {
+            let (_, list) = t
+                .get_json(&token, &format!("/api/v1/documents{filter}"))
+                .await;
+            let (status, count) = t
+                .get_json(&token, &format!("/api/v1/documents/count{filter}"))
+                .await;
+            assert_eq!(status, 200, "{filter}: {count}");
+            assert_eq!(count["count"], list.as_array().unwrap().len(), "{filter}");
+        }
+
         // The integrity check decrypts and compares the fingerprint.
         let r = reply(req(
             &t,
