@@ -114,7 +114,10 @@ pub(crate) async fn prepare(
         "" if !matches!(warrant, Warrant::Owner) => "courrier",
         c => c,
     };
-    let t = catalogue::get_active(app, &p.tenant_id, code).await?;
+    let t = match input.doc_type.filter(|t| t.code == code) {
+        Some(t) => t,
+        None => catalogue::get_active(app, &p.tenant_id, code).await?,
+    };
     let by = Depositing::new(app, p, &warrant, &owner, &t).await?;
     let channel = by.channel(input.channel.as_deref())?;
     let subject = check_subject(app, p, &owner, input.subject.as_deref(), &warrant).await?;

@@ -97,6 +97,9 @@ pub struct DepositInput {
     pub file_name: Option<String>,
     pub metadata: Option<serde_json::Value>,
     pub channel: Option<String>,
+    /// The active type of code `type_code`, when the form reader already looked it up (to
+    /// bound the upload's size): the deposit does not read it again.
+    pub doc_type: Option<DocumentType>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -13,6 +13,7 @@ use liasse_app::catalogue;
 use liasse_app::documents::DepositInput;
 use liasse_app::error::AppError;
 use liasse_app::upload::{Spool, Spooled};
+use liasse_domain::doctype::DocumentType;
 
 /// Text fields are small; anything longer is refused rather than buffered.
 const MAX_TEXT_FIELD: usize = 16 * 1024;
@@ -32,6 +33,8 @@ pub struct UploadForm {
     pub files: Vec<Upload>,
     /// The name the client gave the first file (kept when the file is taken).
     pub file_name: Option<String>,
+    /// The active type named by the `type` field, looked up to bound the file's size.
+    pub doc_type: Option<DocumentType>,
 }
 
 impl UploadForm {
@@ -64,7 +67,7 @@ impl UploadForm {
     }
 
     /// What a deposit carries besides the file, from the fields the API and the pages share.
-    pub fn deposit_input(&self) -> Result<DepositInput, AppError> {
+    pub fn deposit_input(&mut self) -> Result<DepositInput, AppError> {
         let metadata = match self.opt("metadata") {
             None => None,
             Some(text) => Some(serde_json::from_str(&text).map_err(|_| {
@@ -83,6 +86,7 @@ impl UploadForm {
             file_name: self.file_name.clone(),
             metadata,
             channel: self.opt("channel"),
+            doc_type: self.doc_type.take(),
         })
     }
 }
@@ -149,6 +153,7 @@ pub async fn read(
             && let Ok(t) = catalogue::get_active(app, tenant_id, value.trim()).await
         {
             limit = limit.min(t.max_size);
+            form.doc_type = Some(t);
         }
         form.text.insert(name, value);
     }

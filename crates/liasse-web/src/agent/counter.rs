@@ -132,6 +132,7 @@ async fn deposit_for(
             file_name: f.file_name.clone(),
             metadata: None,
             channel: Some(channel.into()),
+            doc_type: f.doc_type.take(),
         };
         if input.type_code.is_empty() {
             return Err(AppError::invalid(

@@ -122,6 +122,7 @@ async fn upload_for(
             file_name: f.file_name.clone(),
             metadata: None,
             channel: Some("web".into()),
+            doc_type: None,
         };
         requests::upload(&app, &s.p, &id, &q.exigence, input, file).await
     }

@@ -143,6 +143,7 @@ async fn deposit(State(app): State<App>, form: PostedMultipart) -> Result<Respon
                         file_name: f.file_name.clone(),
                         metadata: None,
                         channel: Some("web".into()),
+                        doc_type: f.doc_type.take(),
                     };
                     deposit::deposit(&app, &s.p, Vault::Own, input, file).await
                 }
