@@ -10,7 +10,7 @@ pub mod app;
 pub mod assemble;
 pub mod auth;
 pub mod catalogue;
-pub mod config;
+pub use liasse_config as config;
 pub mod dashboard;
 pub mod demo;
 pub mod deposit;

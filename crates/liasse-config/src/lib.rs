@@ -1,4 +1,4 @@
-//! Configuration: defaults, then a TOML file, then `LIASSE_*` environment variables, then
+//! Liasse's configuration: defaults, then a TOML file, then `LIASSE_*` environment variables, then
 //! command-line flags. Secrets may be given as `*_file` paths and are never printed.
 
 use std::path::{Path, PathBuf};
