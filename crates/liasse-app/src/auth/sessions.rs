@@ -1,0 +1,137 @@
+//! Who is calling: a principal from a token, a session or a login; logging in and out.
+
+use super::*;
+
+/// The principal of an account named on the command line, for commands where the operator
+/// acts for the account holder (`liasse export`). Unknown tenants and logins are "not found";
+/// a disabled account stays refused, as it is at login.
+pub async fn principal_for_login(app: &App, tenant_slug: &str, login: &str) -> Result<Principal> {
+    let account = account_by_login(app, tenant_slug, login).await?;
+    if account.disabled {
+        return Err(AppError::invalid(
+            "account-disabled",
+            "ce compte est désactivé",
+        ));
+    }
+    Principal::load(app, account, "").await
+}
+
+/// Resolves a bearer token; `None` for unknown, revoked or expired tokens and disabled accounts.
+pub async fn principal_from_token(app: &App, token: &str) -> Result<Option<Principal>> {
+    if token.len() > 200 {
+        return Ok(None);
+    }
+    match accounts::by_token_hash(&app.db, &secret_hash(token), app.now()).await? {
+        Some((a, _)) if a.disabled => Ok(None),
+        Some((a, scopes)) => Principal::load(app, a, &scopes).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Resolves a session cookie to its principal and CSRF token.
+pub async fn principal_from_session(
+    app: &App,
+    session: &str,
+) -> Result<Option<(Principal, String)>> {
+    if session.len() > 200 {
+        return Ok(None);
+    }
+    match accounts::by_session(&app.db, &secret_hash(session), app.now()).await? {
+        Some((a, _)) if a.disabled => Ok(None),
+        Some((a, csrf)) => Ok(Some((Principal::load(app, a, "").await?, csrf))),
+        None => Ok(None),
+    }
+}
+
+/// Sessions last 8 hours.
+pub(super) const SESSION_MS: i64 = 8 * 3600 * 1000;
+
+/// A new session after a password login: (session secret, CSRF token).
+pub async fn login(
+    app: &App,
+    tenant_slug: &str,
+    login: &str,
+    password: &str,
+    client: &str,
+) -> Result<(String, String, Principal)> {
+    let key = format!("{tenant_slug}\u{0}{login}");
+    app.login_limiter.check(&key, client, app.now())?;
+    let tenant = tenants::by_slug(&app.db, tenant_slug).await?;
+    let account = match &tenant {
+        Some(t) => accounts::by_login(&app.db, &t.id, login).await?,
+        None => None,
+    };
+    let ok = match &account {
+        Some(a) if !a.disabled => a
+            .password_hash
+            .as_deref()
+            .is_some_and(|h| verify_password(password, h)),
+        _ => {
+            // Spend the same time as a real check so that response time does not reveal
+            // which logins exist.
+            let _ = hash_password(password);
+            false
+        }
+    };
+    let (Some(tenant), Some(account), true) = (tenant, account, ok) else {
+        app.login_limiter.failed(&key, client, app.now());
+        return Err(AppError::Unauthorized);
+    };
+    app.login_limiter.succeeded(&key, client, app.now());
+    let session = new_secret("lsess");
+    let csrf = new_secret("csrf");
+    let now = app.now();
+    let mut tx = app.db.begin_write().await?;
+    accounts::insert_session(
+        &mut tx,
+        &secret_hash(&session),
+        &tenant.id,
+        &account.id,
+        &csrf,
+        now,
+        now + SESSION_MS,
+    )
+    .await?;
+    let principal = Principal::load(app, account, "").await?;
+    journal::append(
+        &mut tx,
+        &tenant.id,
+        now,
+        &NewEntry {
+            actor: principal.actor(),
+            action: "session.login".into(),
+            object_kind: "account".into(),
+            object_id: principal.account_id.clone(),
+            citizen_id: principal
+                .role
+                .has_vault()
+                .then(|| principal.account_id.clone()),
+            basis_kind: "password".into(),
+            basis_id: String::new(),
+            details: serde_json::json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((session, csrf, principal))
+}
+
+pub async fn logout(app: &App, session: &str) -> Result<()> {
+    let mut tx = app.db.begin_write().await?;
+    accounts::delete_session(&mut tx, &secret_hash(session)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// "Réessayez dans …" of a refused login: the delays start at one second, so minutes alone
+/// would say a minute for a second.
+pub fn retry_wait_fr(secs: u64) -> String {
+    match secs {
+        0 | 1 => "1 seconde".into(),
+        2..=59 => format!("{secs} secondes"),
+        _ => match secs.div_ceil(60) {
+            1 => "1 minute".into(),
+            m => format!("{m} minutes"),
+        },
+    }
+}
