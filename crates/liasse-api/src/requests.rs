@@ -6,9 +6,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use liasse_app::requests::RequestRow;
 use liasse_domain::procedure::Procedure;
-use liasse_store::requests::RequestRow;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::documents::read_form;
 use crate::extract::{Multipart, Path, json_object};
@@ -80,8 +80,53 @@ async fn put_procedure(
 async fn list(
     State(app): State<App>,
     Caller(p): Caller,
-) -> Result<Json<Vec<RequestRow>>, ApiError> {
-    Ok(Json(requests::list(&app, &p).await?))
+) -> Result<Json<Vec<RequestItem>>, ApiError> {
+    let rows = requests::list(&app, &p).await?;
+    Ok(Json(rows.into_iter().map(RequestItem::from).collect()))
+}
+
+/// A request in a listing, as the API answers it (the contract; not the stored row).
+#[derive(Serialize)]
+struct RequestItem {
+    id: String,
+    number: String,
+    procedure_code: String,
+    domain: String,
+    citizen_id: String,
+    state: String,
+    /// The answers as a JSON text.
+    answers: String,
+    /// The household members concerned, as a JSON text.
+    members: String,
+    lock_holder: Option<String>,
+    lock_until: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    submitted_at: Option<i64>,
+    closed_at: Option<i64>,
+    anonymised_at: Option<i64>,
+}
+
+impl From<RequestRow> for RequestItem {
+    fn from(r: RequestRow) -> Self {
+        RequestItem {
+            id: r.id,
+            number: r.number,
+            procedure_code: r.procedure_code,
+            domain: r.domain,
+            citizen_id: r.citizen_id,
+            state: r.state,
+            answers: r.answers,
+            members: r.members,
+            lock_holder: r.lock_holder,
+            lock_until: r.lock_until,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            submitted_at: r.submitted_at,
+            closed_at: r.closed_at,
+            anonymised_at: r.anonymised_at,
+        }
+    }
 }
 
 async fn create(

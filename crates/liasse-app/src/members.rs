@@ -5,7 +5,8 @@ use liasse_domain::ids::{is_valid_id, new_id};
 use liasse_domain::journal::NewEntry;
 use liasse_domain::policy::{Access, Op};
 use liasse_store::journal;
-use liasse_store::members::{self, MemberRow};
+use liasse_store::members;
+pub use liasse_store::members::MemberRow;
 use serde::Deserialize;
 
 use crate::app::App;

@@ -23,7 +23,9 @@ use liasse_domain::journal::NewEntry;
 use liasse_domain::policy::{Access, Denial, RequestRecord, Warrant};
 use liasse_domain::procedure::{Expanded, Gap, Procedure};
 use liasse_store::documents::{self, DocumentRow};
-use liasse_store::requests::{self as store, AttachmentRow, HistoryRow, NoteRow, RequestRow};
+use liasse_store::requests as store;
+/// The stored rows a request's view carries.
+pub use liasse_store::requests::{AttachmentRow, HistoryRow, NoteRow, RequestRow};
 use liasse_store::{journal, members};
 use serde::{Deserialize, Serialize};
 
