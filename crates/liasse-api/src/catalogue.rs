@@ -8,7 +8,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use liasse_domain::doctype::DocumentType;
 
-use crate::extract::{Path, json_object};
+use crate::extract::{Path, coded_body};
 use liasse_app::app::App;
 use liasse_app::catalogue;
 use liasse_app::error::AppError;
@@ -44,27 +44,7 @@ async fn put(
     Path(code): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<DocumentType>), ApiError> {
-    let mut value: serde_json::Value = json_object(&body)?;
-    if let Some(obj) = value.as_object_mut() {
-        match obj.get("code") {
-            Some(c) if c.as_str() != Some(code.as_str()) => {
-                return Err(AppError::invalid(
-                    "code-mismatch",
-                    "le code du corps diffère de celui de l'adresse",
-                )
-                .into());
-            }
-            _ => {
-                obj.insert("code".into(), serde_json::Value::String(code.clone()));
-            }
-        }
-    }
-    let t: DocumentType = serde_json::from_value(value).map_err(|e| {
-        AppError::invalid(
-            "invalid-document-type",
-            format!("définition invalide : {e}"),
-        )
-    })?;
+    let t: DocumentType = coded_body(&body, &code, "invalid-document-type")?;
     let existed = catalogue::put(&app, &p, t.clone()).await?;
     Ok((
         if existed {

@@ -2,13 +2,11 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures::TryStreamExt;
 use serde::Deserialize;
 
 use crate::extract::{Multipart, Path, Query};
@@ -17,7 +15,7 @@ use liasse_app::auth::Principal;
 use liasse_app::deposit::{self, Vault};
 use liasse_app::documents::{self, CheckReport, DocumentView, ListFilter};
 use liasse_app::error::AppError;
-use liasse_http::download::content_disposition;
+use liasse_http::download::{Presentation, content_response};
 use liasse_http::upload::{self, UploadForm};
 
 pub fn routes() -> Router<App> {
@@ -143,35 +141,7 @@ async fn download(
     version: Option<i64>,
 ) -> Result<Response, ApiError> {
     let c = documents::content(app, p, id, version).await?;
-    let body = Body::from_stream(c.body.map_err(std::io::Error::other));
-    let mut resp = body.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&c.media_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    h.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from(c.size.max(0) as u64),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        content_disposition(&c.file_name),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    Ok(resp)
+    Ok(content_response(c, Presentation::Attachment))
 }
 
 async fn check(

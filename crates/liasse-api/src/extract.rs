@@ -18,6 +18,32 @@ use liasse_app::error::AppError;
 pub use liasse_app::error::json_object;
 use liasse_http::problem::problem;
 
+/// A definition put at an address that names it (`PUT /document-types/{code}`,
+/// `PUT /procedures/{code}`): the body's `code`, when given, must be the address's; when absent
+/// it is taken from the address. A body that is not a definition is refused as `invalid`.
+pub fn coded_body<T: DeserializeOwned>(
+    body: &[u8],
+    code: &str,
+    invalid: &'static str,
+) -> Result<T, AppError> {
+    let mut value: serde_json::Value = json_object(body)?;
+    if let Some(obj) = value.as_object_mut() {
+        match obj.get("code") {
+            Some(c) if c.as_str() != Some(code) => {
+                return Err(AppError::invalid(
+                    "code-mismatch",
+                    "le code du corps diffère de celui de l'adresse",
+                ));
+            }
+            _ => {
+                obj.insert("code".into(), serde_json::Value::String(code.into()));
+            }
+        }
+    }
+    serde_json::from_value(value)
+        .map_err(|e| AppError::invalid(invalid, format!("définition invalide : {e}")))
+}
+
 /// Query parameters; an unreadable query string is a 400 `invalid-query` problem.
 pub struct Query<T>(pub T);
 

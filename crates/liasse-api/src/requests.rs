@@ -11,9 +11,8 @@ use liasse_domain::procedure::Procedure;
 use serde::{Deserialize, Serialize};
 
 use crate::documents::read_form;
-use crate::extract::{Multipart, Path, json_object};
+use crate::extract::{Multipart, Path, coded_body, json_object};
 use liasse_app::app::App;
-use liasse_app::error::AppError;
 use liasse_app::requests::{
     self, DraftUpdate, NewNote, NewRequest, RequestView, Tracking, Transition,
 };
@@ -48,24 +47,7 @@ async fn put_procedure(
     Path(code): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Procedure>), ApiError> {
-    let mut value: serde_json::Value = json_object(&body)?;
-    if let Some(obj) = value.as_object_mut() {
-        match obj.get("code") {
-            Some(c) if c.as_str() != Some(code.as_str()) => {
-                return Err(AppError::invalid(
-                    "code-mismatch",
-                    "le code du corps diffère de celui de l'adresse",
-                )
-                .into());
-            }
-            _ => {
-                obj.insert("code".into(), serde_json::Value::String(code));
-            }
-        }
-    }
-    let proc_: Procedure = serde_json::from_value(value).map_err(|e| {
-        AppError::invalid("invalid-procedure", format!("définition invalide : {e}"))
-    })?;
+    let proc_: Procedure = coded_body(&body, &code, "invalid-procedure")?;
     let existed = requests::put_procedure(&app, &p, proc_.clone()).await?;
     Ok((
         if existed {

@@ -4,7 +4,68 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use futures::TryStreamExt;
+use liasse_app::documents::Content;
 use liasse_app::export::Download;
+
+/// How a document's content is presented.
+pub enum Presentation {
+    /// A download, with the document's file name.
+    Attachment,
+    /// Shown in our own pages (`<img>`, `<object>`), framed by them only, under `csp`.
+    Inline { csp: &'static str },
+}
+
+/// A document's content, streamed as it is decrypted, never cached, never sniffed, and
+/// running nothing.
+pub fn content_response(c: Content, how: Presentation) -> Response {
+    let mut resp = Body::from_stream(c.body.map_err(std::io::Error::other)).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&c.media_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(c.size.max(0) as u64),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    match how {
+        Presentation::Attachment => {
+            h.insert(
+                header::CONTENT_DISPOSITION,
+                content_disposition(&c.file_name),
+            );
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; sandbox"),
+            );
+        }
+        Presentation::Inline { csp } => {
+            h.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("inline"),
+            );
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(csp),
+            );
+            h.insert(
+                header::X_FRAME_OPTIONS,
+                HeaderValue::from_static("SAMEORIGIN"),
+            );
+        }
+    }
+    resp
+}
 
 /// `attachment` with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987).
 pub fn content_disposition(name: &str) -> HeaderValue {

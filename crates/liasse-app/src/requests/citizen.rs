@@ -134,13 +134,8 @@ pub async fn attach(
     requirement: &str,
     document_id: &str,
 ) -> Result<RequestView> {
-    let r = load_own(app, p, id).await?;
-    let (_, expanded) = requirements(app, &r).await?;
-    let req = expanded
-        .iter()
-        .find(|e| e.id == requirement)
-        .ok_or(AppError::NotFound)?;
-    citizen_may_change(app, &r, requirement).await?;
+    let (r, req) = changeable(app, p, id, requirement).await?;
+    let req = &req;
     if !is_valid_id(document_id) {
         return Err(AppError::invalid(
             "unknown-document",
@@ -174,13 +169,8 @@ pub async fn upload(
     input: DepositInput,
     spooled: Spooled,
 ) -> Result<RequestView> {
-    let r = load_own(app, p, id).await?;
-    let (_, expanded) = requirements(app, &r).await?;
-    let req = expanded
-        .iter()
-        .find(|e| e.id == requirement)
-        .ok_or(AppError::NotFound)?;
-    citizen_may_change(app, &r, requirement).await?;
+    let (r, req) = changeable(app, p, id, requirement).await?;
+    let req = &req;
     let input = DepositInput {
         type_code: req.type_code.clone(),
         subject: req.subject.clone(),
@@ -259,15 +249,26 @@ pub async fn requirement_of(
     id: &str,
     requirement: &str,
 ) -> Result<(String, Option<String>)> {
+    // Refused before the upload: a file for a request that cannot take it stays out of the vault.
+    let (_, req) = changeable(app, p, id, requirement).await?;
+    Ok((req.type_code, req.subject))
+}
+
+/// The citizen's own request and one of its requirements, if the citizen may change it now.
+async fn changeable(
+    app: &App,
+    p: &Principal,
+    id: &str,
+    requirement: &str,
+) -> Result<(RequestRow, Expanded)> {
     let r = load_own(app, p, id).await?;
     let (_, expanded) = requirements(app, &r).await?;
     let req = expanded
         .into_iter()
         .find(|e| e.id == requirement)
         .ok_or(AppError::NotFound)?;
-    // Refused before the upload: a file for a request that cannot take it stays out of the vault.
     citizen_may_change(app, &r, requirement).await?;
-    Ok((req.type_code, req.subject))
+    Ok((r, req))
 }
 
 /// Detaching never deletes the document from the vault.

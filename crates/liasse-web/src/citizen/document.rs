@@ -2,12 +2,9 @@
 
 use askama::Template;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use futures::TryStreamExt;
 use serde::Deserialize;
 
 use crate::chrome::Chrome;
@@ -20,7 +17,7 @@ use crate::{
 use liasse_app::app::App;
 use liasse_app::documents::{self};
 use liasse_app::{members, requests};
-use liasse_http::download::content_disposition;
+use liasse_http::download::Presentation;
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -139,48 +136,15 @@ pub async fn content_response(
     inline: bool,
 ) -> Result<Response, WebError> {
     let c = documents::content(app, &s.p, id, version).await?;
-    let body = Body::from_stream(c.body.map_err(std::io::Error::other));
-    let mut resp = body.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&c.media_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    h.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from(c.size.max(0) as u64),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    if inline {
-        h.insert(
-            header::CONTENT_DISPOSITION,
-            HeaderValue::from_static("inline"),
-        );
+    let how = if inline {
         // The document runs nothing: no script, no plugin, no request, in its own origin.
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(crate::PREVIEW_CSP),
-        );
-        // Framed by our own pages only.
-        h.insert(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("SAMEORIGIN"),
-        );
+        Presentation::Inline {
+            csp: crate::PREVIEW_CSP,
+        }
     } else {
-        h.insert(
-            header::CONTENT_DISPOSITION,
-            content_disposition(&c.file_name),
-        );
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; sandbox"),
-        );
-    }
-    Ok(resp)
+        Presentation::Attachment
+    };
+    Ok(liasse_http::download::content_response(c, how))
 }
 
 async fn download(
