@@ -62,16 +62,10 @@ pub async fn citizen_documents(
         &mut tx,
         &p.tenant_id,
         app.now(),
-        &NewEntry {
-            actor: p.actor(),
-            action: "citizen.documents.list".into(),
-            object_kind: "account".into(),
-            object_id: citizen.id.clone(),
-            citizen_id: Some(citizen.id.clone()),
-            basis_kind: visible[0].1.kind().into(),
-            basis_id: visible[0].1.id().into(),
-            details: serde_json::json!({ "documents": used }),
-        },
+        &NewEntry::new(p.actor(), "citizen.documents.list", "account", &citizen.id)
+            .citizen(Some(citizen.id.clone()))
+            .basis(visible[0].1.kind(), visible[0].1.id())
+            .details(serde_json::json!({ "documents": used })),
     )
     .await?;
     tx.commit().await?;
@@ -344,20 +338,18 @@ pub async fn set_consent(app: &App, p: &Principal, provider_id: &str, on: bool) 
         &mut tx,
         &p.tenant_id,
         now,
-        &NewEntry {
-            actor: p.actor(),
-            action: if on {
-                "provider.optin".into()
+        &NewEntry::new(
+            p.actor(),
+            if on {
+                "provider.optin"
             } else {
-                "provider.optout".into()
+                "provider.optout"
             },
-            object_kind: "account".into(),
-            object_id: provider_id.into(),
-            citizen_id: Some(p.account_id.clone()),
-            basis_kind: "owner".into(),
-            basis_id: String::new(),
-            details: serde_json::json!({}),
-        },
+            "account",
+            provider_id,
+        )
+        .citizen(Some(p.account_id.clone()))
+        .basis("owner", ""),
     )
     .await?;
     tx.commit().await?;

@@ -74,20 +74,18 @@ pub async fn install(app: &App, tenant_id: &str, actor: Actor, t: DocumentType) 
         &mut tx,
         tenant_id,
         now,
-        &NewEntry {
+        &NewEntry::new(
             actor,
-            action: if existed {
-                "doctype.update".into()
+            if existed {
+                "doctype.update"
             } else {
-                "doctype.create".into()
+                "doctype.create"
             },
-            object_kind: "document_type".into(),
-            object_id: t.code.clone(),
-            citizen_id: None,
-            basis_kind: "admin".into(),
-            basis_id: String::new(),
-            details: serde_json::to_value(&t).unwrap_or_default(),
-        },
+            "document_type",
+            &t.code,
+        )
+        .basis("admin", "")
+        .details(serde_json::to_value(&t).unwrap_or_default()),
     )
     .await?;
     tx.commit().await?;
@@ -104,16 +102,7 @@ async fn withdraw(app: &App, tenant_id: &str, actor: Actor, code: &str) -> Resul
         &mut tx,
         tenant_id,
         now,
-        &NewEntry {
-            actor,
-            action: "doctype.withdraw".into(),
-            object_kind: "document_type".into(),
-            object_id: code.into(),
-            citizen_id: None,
-            basis_kind: "admin".into(),
-            basis_id: String::new(),
-            details: serde_json::json!({}),
-        },
+        &NewEntry::new(actor, "doctype.withdraw", "document_type", code).basis("admin", ""),
     )
     .await?;
     tx.commit().await?;

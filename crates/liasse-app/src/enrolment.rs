@@ -14,7 +14,7 @@ use liasse_domain::ids::new_id;
 use liasse_domain::journal::{Actor, NewEntry};
 use liasse_domain::policy::{Access, Role, Task, is_staff_account};
 use liasse_store::accounts::{self, AccountRow};
-use liasse_store::outbox::OutboxRow;
+use liasse_store::outbox::{NewMessage, OutboxRow};
 use liasse_store::staff::{self, EnrolmentRow};
 use liasse_store::{WriteTx, journal, tenants};
 
@@ -296,43 +296,31 @@ async fn issue(
     );
     liasse_store::outbox::insert(
         tx,
-        &OutboxRow {
-            id: new_id(),
-            tenant_id: account.tenant_id.clone(),
-            account_id: account.id.clone(),
-            idem_key: format!("{IDEM_PREFIX}{}:email", row.id),
-            channel: "email".into(),
-            address,
-            subject: "Activez votre compte : choisissez votre mot de passe".into(),
-            body,
-            state: "pending".into(),
-            attempts: 0,
-            run_at: now,
-            lease_until: None,
-            last_error: None,
-            created_at: now,
-            sent_at: None,
-        },
+        &OutboxRow::pending(
+            NewMessage {
+                tenant_id: &account.tenant_id,
+                account_id: &account.id,
+                idem_key: format!("{IDEM_PREFIX}{}:email", row.id),
+                channel: "email",
+                address,
+                subject: "Activez votre compte : choisissez votre mot de passe".into(),
+                body,
+            },
+            now,
+        ),
     )
     .await?;
     journal::append(
         tx,
         &account.tenant_id,
         now,
-        &NewEntry {
-            actor: p.actor(),
-            action: "account.enrolment".into(),
-            object_kind: "account".into(),
-            object_id: account.id.clone(),
-            citizen_id: None,
-            basis_kind: "admin".into(),
-            basis_id: String::new(),
-            details: serde_json::json!({
+        &NewEntry::new(p.actor(), "account.enrolment", "account", &account.id)
+            .basis("admin", "")
+            .details(serde_json::json!({
                 "reason": reason,
                 "enrolment": row.id,
                 "expires_at": rfc3339(row.expires_at),
-            }),
-        },
+            })),
     )
     .await?;
     Ok(())
@@ -408,21 +396,18 @@ pub async fn complete(app: &App, secret: &str, password: &str) -> Result<Link> {
         &mut tx,
         &account.tenant_id,
         now,
-        &NewEntry {
-            actor: Actor {
+        &NewEntry::new(
+            Actor {
                 kind: account.role.clone(),
                 id: account.id.clone(),
                 label: account.display_name.clone(),
                 service: service.map(|s| s.name).unwrap_or_default(),
             },
-            action: "account.enrolled".into(),
-            object_kind: "account".into(),
-            object_id: account.id.clone(),
-            citizen_id: None,
-            basis_kind: "enrolment".into(),
-            basis_id: enrolment.id.clone(),
-            details: serde_json::json!({}),
-        },
+            "account.enrolled",
+            "account",
+            &account.id,
+        )
+        .basis("enrolment", &enrolment.id),
     )
     .await?;
     tx.commit().await?;

@@ -12,7 +12,7 @@ use liasse_domain::policy::{Access, Task, is_staff_account};
 use liasse_store::jobs::{self as store, NewJob};
 use liasse_store::notifications::NotificationRow;
 use liasse_store::notifications::Prefs;
-use liasse_store::outbox::OutboxRow;
+use liasse_store::outbox::{NewMessage, OutboxRow};
 use liasse_store::{WriteTx, accounts, journal, tenants};
 use serde::{Deserialize, Serialize};
 
@@ -87,21 +87,19 @@ pub async fn notify(tx: &mut WriteTx, app: &App, n: &Notice<'_>, now: i64) -> Re
         out.email = liasse_store::outbox::insert(
             tx,
             &OutboxRow {
-                id: new_id(),
-                tenant_id: n.tenant_id.into(),
-                account_id: n.account_id.into(),
-                idem_key: format!("{}:email", n.key),
-                channel: "email".into(),
-                address,
-                subject: n.title.clone(),
-                body: mail_text(&account.display_name, &n.text, &tenant_name, app),
                 state: if held { "held" } else { "pending" }.into(),
-                attempts: 0,
-                run_at: now,
-                lease_until: None,
-                last_error: None,
-                created_at: now,
-                sent_at: None,
+                ..OutboxRow::pending(
+                    NewMessage {
+                        tenant_id: n.tenant_id,
+                        account_id: n.account_id,
+                        idem_key: format!("{}:email", n.key),
+                        channel: "email",
+                        address,
+                        subject: n.title.clone(),
+                        body: mail_text(&account.display_name, &n.text, &tenant_name, app),
+                    },
+                    now,
+                )
             },
         )
         .await?;
@@ -131,23 +129,18 @@ pub async fn notify(tx: &mut WriteTx, app: &App, n: &Notice<'_>, now: i64) -> Re
     if let Some(phone) = prefs.phone.clone().filter(|_| prefs.sms) {
         out.sms = liasse_store::outbox::insert(
             tx,
-            &OutboxRow {
-                id: new_id(),
-                tenant_id: n.tenant_id.into(),
-                account_id: n.account_id.into(),
-                idem_key: format!("{}:sms", n.key),
-                channel: "sms".into(),
-                address: phone,
-                subject: n.title.clone(),
-                body: sms_text(&n.title, &tenant_name),
-                state: "pending".into(),
-                attempts: 0,
-                run_at: now,
-                lease_until: None,
-                last_error: None,
-                created_at: now,
-                sent_at: None,
-            },
+            &OutboxRow::pending(
+                NewMessage {
+                    tenant_id: n.tenant_id,
+                    account_id: n.account_id,
+                    idem_key: format!("{}:sms", n.key),
+                    channel: "sms",
+                    address: phone,
+                    subject: n.title.clone(),
+                    body: sms_text(&n.title, &tenant_name),
+                },
+                now,
+            ),
         )
         .await?;
     }
@@ -188,24 +181,19 @@ pub async fn digest(
     }
     liasse_store::outbox::insert(
         tx,
-        &OutboxRow {
-            id: new_id(),
-            tenant_id: tenant_id.into(),
-            account_id: account_id.into(),
-            // Named after its first message: the same set of held messages is sent once.
-            idem_key: format!("digest:{account_id}:{}:email", ids[0]),
-            channel: "email".into(),
-            address,
-            subject: format!("Récapitulatif du porte-documents : {} avis", held.len()),
-            body: mail_text(&account.display_name, text.trim_end(), &tenant_name, app),
-            state: "pending".into(),
-            attempts: 0,
-            run_at: now,
-            lease_until: None,
-            last_error: None,
-            created_at: now,
-            sent_at: None,
-        },
+        &OutboxRow::pending(
+            NewMessage {
+                tenant_id,
+                account_id,
+                // Named after its first message: the same set of held messages is sent once.
+                idem_key: format!("digest:{account_id}:{}:email", ids[0]),
+                channel: "email",
+                address,
+                subject: format!("Récapitulatif du porte-documents : {} avis", held.len()),
+                body: mail_text(&account.display_name, text.trim_end(), &tenant_name, app),
+            },
+            now,
+        ),
     )
     .await?;
     liasse_store::outbox::digested(tx, &ids, now).await?;

@@ -61,6 +61,40 @@ pub struct NewEntry {
     pub details: serde_json::Value,
 }
 
+impl NewEntry {
+    /// What `actor` did (`action`) to an object, about no citizen, on no named basis, with no
+    /// details; the builder methods below say the rest.
+    pub fn new(actor: Actor, action: &str, object_kind: &str, object_id: &str) -> NewEntry {
+        NewEntry {
+            actor,
+            action: action.into(),
+            object_kind: object_kind.into(),
+            object_id: object_id.into(),
+            citizen_id: None,
+            basis_kind: String::new(),
+            basis_id: String::new(),
+            details: serde_json::json!({}),
+        }
+    }
+
+    /// The citizen whose journal lists it.
+    pub fn citizen(mut self, citizen_id: Option<String>) -> NewEntry {
+        self.citizen_id = citizen_id;
+        self
+    }
+
+    pub fn basis(mut self, kind: &str, id: &str) -> NewEntry {
+        self.basis_kind = kind.into();
+        self.basis_id = id.into();
+        self
+    }
+
+    pub fn details(mut self, details: serde_json::Value) -> NewEntry {
+        self.details = details;
+        self
+    }
+}
+
 /// An entry as stored: placed in its tenant's chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -205,16 +239,9 @@ mod tests {
     use super::*;
 
     fn entry(seq: i64, prev: &str) -> Entry {
-        let ne = NewEntry {
-            actor: Actor::system(),
-            action: "test".into(),
-            object_kind: "doc".into(),
-            object_id: format!("d{seq}"),
-            citizen_id: None,
-            basis_kind: "owner".into(),
-            basis_id: String::new(),
-            details: serde_json::json!({"b": 1, "a": 2}),
-        };
+        let ne = NewEntry::new(Actor::system(), "test", "doc", &format!("d{seq}"))
+            .basis("owner", "")
+            .details(serde_json::json!({"b": 1, "a": 2}));
         let hash = chain_hash(prev, &canonical_bytes("t", seq, 1000 + seq, &ne));
         Entry {
             tenant_id: "t".into(),

@@ -687,16 +687,10 @@ async fn expiry(app: &App, job: &JobRow, owner: &str) -> Result<Outcome> {
             &mut tx,
             &job.tenant_id,
             now,
-            &NewEntry {
-                actor: Actor::system(),
-                action: "document.expire".into(),
-                object_kind: "document".into(),
-                object_id: doc.id.clone(),
-                citizen_id: Some(doc.owner_id.clone()),
-                basis_kind: "validity".into(),
-                basis_id: String::new(),
-                details: serde_json::json!({ "valid_until": p.valid_until }),
-            },
+            &NewEntry::new(Actor::system(), "document.expire", "document", &doc.id)
+                .citizen(Some(doc.owner_id.clone()))
+                .basis("validity", "")
+                .details(serde_json::json!({ "valid_until": p.valid_until })),
         )
         .await?;
     }
@@ -790,18 +784,9 @@ async fn dispose(app: &App, job: &JobRow, owner: &str) -> Result<Outcome> {
     if !due || liasse_store::lifecycle::is_kept(app.db.pool(), &job.tenant_id, &doc.id).await? {
         return skip(app, job, owner).await;
     }
-    let entry = NewEntry {
-        actor: Actor::system(),
-        action: "document.dispose".into(),
-        object_kind: "document".into(),
-        object_id: doc.id.clone(),
-        citizen_id: Some(doc.owner_id.clone()),
-        basis_kind: "retention".into(),
-        basis_id: t.code.clone(),
-        details: serde_json::json!({
+    let entry = NewEntry::new(Actor::system(), "document.dispose", "document", &doc.id).citizen(Some(doc.owner_id.clone())).basis("retention", &t.code).details(serde_json::json!({
             "type": doc.type_code, "valid_until": p.valid_until, "retention": t.retention.to_string(),
-        }),
-    };
+        }));
     match liasse_app::documents::destroy(app, &doc, entry).await {
         Ok(()) => {}
         // Deleted meanwhile (by the citizen, or by this job before a crash).
@@ -936,16 +921,10 @@ async fn draft_delete(app: &App, job: &JobRow, owner: &str) -> Result<Outcome> {
         &mut tx,
         &job.tenant_id,
         now,
-        &NewEntry {
-            actor: Actor::system(),
-            action: "request.draft_delete".into(),
-            object_kind: "request".into(),
-            object_id: r.id.clone(),
-            citizen_id: Some(r.citizen_id.clone()),
-            basis_kind: "retention".into(),
-            basis_id: String::new(),
-            details: serde_json::json!({ "number": r.number, "procedure": r.procedure_code }),
-        },
+        &NewEntry::new(Actor::system(), "request.draft_delete", "request", &r.id)
+            .citizen(Some(r.citizen_id.clone()))
+            .basis("retention", "")
+            .details(serde_json::json!({ "number": r.number, "procedure": r.procedure_code })),
     )
     .await?;
     mail::notify(

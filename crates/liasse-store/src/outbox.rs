@@ -30,6 +30,41 @@ pub struct OutboxRow {
     pub sent_at: Option<i64>,
 }
 
+/// A message to send through `channel` (`email`, `sms`).
+pub struct NewMessage<'a> {
+    pub tenant_id: &'a str,
+    pub account_id: &'a str,
+    /// The same key is queued once: a notice sent twice records nothing new.
+    pub idem_key: String,
+    pub channel: &'a str,
+    pub address: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl OutboxRow {
+    /// A message due now, never tried.
+    pub fn pending(m: NewMessage<'_>, now: i64) -> OutboxRow {
+        OutboxRow {
+            id: liasse_domain::ids::new_id(),
+            tenant_id: m.tenant_id.into(),
+            account_id: m.account_id.into(),
+            idem_key: m.idem_key,
+            channel: m.channel.into(),
+            address: m.address,
+            subject: m.subject,
+            body: m.body,
+            state: "pending".into(),
+            attempts: 0,
+            run_at: now,
+            lease_until: None,
+            last_error: None,
+            created_at: now,
+            sent_at: None,
+        }
+    }
+}
+
 const OUTBOX: Queue = Queue {
     table: "outbox",
     columns: "id, tenant_id, account_id, idem_key, channel, address, subject, body, state, attempts, \

@@ -55,16 +55,9 @@ pub async fn create(db: &Db, id: &str, slug: &str, name: &str, now: i64) -> Resu
         &mut tx,
         id,
         now,
-        &NewEntry {
-            actor: Actor::operator(),
-            action: "tenant.create".into(),
-            object_kind: "tenant".into(),
-            object_id: id.into(),
-            citizen_id: None,
-            basis_kind: "operator".into(),
-            basis_id: String::new(),
-            details: serde_json::json!({ "slug": slug }),
-        },
+        &NewEntry::new(Actor::operator(), "tenant.create", "tenant", id)
+            .basis("operator", "")
+            .details(serde_json::json!({ "slug": slug })),
     )
     .await?;
     tx.commit().await?;

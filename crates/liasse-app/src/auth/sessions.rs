@@ -97,19 +97,19 @@ pub async fn login(
         &mut tx,
         &tenant.id,
         now,
-        &NewEntry {
-            actor: principal.actor(),
-            action: "session.login".into(),
-            object_kind: "account".into(),
-            object_id: principal.account_id.clone(),
-            citizen_id: principal
+        &NewEntry::new(
+            principal.actor(),
+            "session.login",
+            "account",
+            &principal.account_id,
+        )
+        .citizen(
+            principal
                 .role
                 .has_vault()
                 .then(|| principal.account_id.clone()),
-            basis_kind: "password".into(),
-            basis_id: String::new(),
-            details: serde_json::json!({}),
-        },
+        )
+        .basis("password", ""),
     )
     .await?;
     tx.commit().await?;

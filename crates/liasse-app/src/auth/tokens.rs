@@ -143,18 +143,12 @@ pub async fn issue_token(app: &App, actor: Actor, t: NewToken<'_>) -> Result<Iss
         &mut tx,
         &account.tenant_id,
         now,
-        &NewEntry {
-            actor,
-            action: "token.create".into(),
-            object_kind: "token".into(),
-            object_id: token.id.clone(),
-            citizen_id: is_vault_account(&account.role).then(|| account.id.clone()),
-            basis_kind: "admin".into(),
-            basis_id: String::new(),
-            details: serde_json::json!({
+        &NewEntry::new(actor, "token.create", "token", &token.id)
+            .citizen(is_vault_account(&account.role).then(|| account.id.clone()))
+            .basis("admin", "")
+            .details(serde_json::json!({
                 "account": account.id, "scopes": t.scopes, "name": name, "expires_at": expires_at
-            }),
-        },
+            })),
     )
     .await?;
     tx.commit().await?;
@@ -268,16 +262,10 @@ pub(super) async fn write_revoke(
             &mut tx,
             tenant_id,
             now,
-            &NewEntry {
-                actor,
-                action: "token.revoke".into(),
-                object_kind: "token".into(),
-                object_id: token.id.clone(),
-                citizen_id,
-                basis_kind: basis_kind.into(),
-                basis_id: String::new(),
-                details: serde_json::json!({ "account": token.account_id, "name": token.label }),
-            },
+            &NewEntry::new(actor, "token.revoke", "token", &token.id)
+                .citizen(citizen_id)
+                .basis(basis_kind, "")
+                .details(serde_json::json!({ "account": token.account_id, "name": token.label })),
         )
         .await?;
     }

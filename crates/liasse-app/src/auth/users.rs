@@ -108,16 +108,7 @@ pub(crate) async fn create_user_in(
         tx,
         &tenant.id,
         now,
-        &NewEntry {
-            actor,
-            action: "account.create".into(),
-            object_kind: "account".into(),
-            object_id: account.id.clone(),
-            citizen_id: u.role.has_vault().then(|| account.id.clone()),
-            basis_kind: "admin".into(),
-            basis_id: String::new(),
-            details: serde_json::json!({ "role": account.role, "rights": u.rights, "service": account.service }),
-        },
+        &NewEntry::new(actor, "account.create", "account", &account.id).citizen(u.role.has_vault().then(|| account.id.clone())).basis("admin", "").details(serde_json::json!({ "role": account.role, "rights": u.rights, "service": account.service })),
     )
     .await?;
     Ok(account)
@@ -156,21 +147,19 @@ pub(crate) async fn write_disabled(
         &mut tx,
         &account.tenant_id,
         now,
-        &NewEntry {
+        &NewEntry::new(
             actor,
-            action: if disabled {
+            if disabled {
                 "account.disable"
             } else {
                 "account.enable"
-            }
-            .into(),
-            object_kind: "account".into(),
-            object_id: account.id.clone(),
-            citizen_id: is_vault_account(&account.role).then(|| account.id.clone()),
-            basis_kind: "admin".into(),
-            basis_id: String::new(),
-            details: serde_json::json!({ "login": account.login }),
-        },
+            },
+            "account",
+            &account.id,
+        )
+        .citizen(is_vault_account(&account.role).then(|| account.id.clone()))
+        .basis("admin", "")
+        .details(serde_json::json!({ "login": account.login })),
     )
     .await?;
     tx.commit().await?;

@@ -266,20 +266,14 @@ async fn journal_export(
         &mut tx,
         &p.tenant_id,
         app.now(),
-        &NewEntry {
-            actor: p.actor(),
-            action: "account.export".into(),
-            object_kind: "account".into(),
-            object_id: p.account_id.clone(),
-            citizen_id: Some(p.account_id.clone()),
-            basis_kind: Basis::Owner.kind().into(),
-            basis_id: Basis::Owner.id().into(),
-            details: serde_json::json!({
+        &NewEntry::new(p.actor(), "account.export", "account", &p.account_id)
+            .citizen(Some(p.account_id.clone()))
+            .basis(Basis::Owner.kind(), Basis::Owner.id())
+            .details(serde_json::json!({
                 "documents": documents,
                 "versions": versions,
                 "via": via.code(),
-            }),
-        },
+            })),
     )
     .await?;
     tx.commit().await?;

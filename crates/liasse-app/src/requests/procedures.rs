@@ -59,20 +59,18 @@ pub async fn save_procedure(
         &mut tx,
         tenant_id,
         now,
-        &NewEntry {
+        &NewEntry::new(
             actor,
-            action: if existed {
-                "procedure.update".into()
+            if existed {
+                "procedure.update"
             } else {
-                "procedure.create".into()
+                "procedure.create"
             },
-            object_kind: "procedure".into(),
-            object_id: proc_.code.clone(),
-            citizen_id: None,
-            basis_kind: "admin".into(),
-            basis_id: String::new(),
-            details: serde_json::json!({ "domain": proc_.domain }),
-        },
+            "procedure",
+            &proc_.code,
+        )
+        .basis("admin", "")
+        .details(serde_json::json!({ "domain": proc_.domain })),
     )
     .await?;
     tx.commit().await?;

@@ -60,16 +60,15 @@ pub async fn anonymise_in(tx: &mut liasse_store::WriteTx, r: &RequestRow, now: i
         tx,
         &r.tenant_id,
         now,
-        &NewEntry {
-            actor: liasse_domain::journal::Actor::system(),
-            action: "request.anonymise".into(),
-            object_kind: "request".into(),
-            object_id: r.id.clone(),
-            citizen_id: Some(r.citizen_id.clone()),
-            basis_kind: "retention".into(),
-            basis_id: String::new(),
-            details: serde_json::json!({ "number": r.number }),
-        },
+        &NewEntry::new(
+            liasse_domain::journal::Actor::system(),
+            "request.anonymise",
+            "request",
+            &r.id,
+        )
+        .citizen(Some(r.citizen_id.clone()))
+        .basis("retention", "")
+        .details(serde_json::json!({ "number": r.number })),
     )
     .await?;
     Ok(())
