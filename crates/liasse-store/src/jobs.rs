@@ -137,15 +137,7 @@ pub async fn get(db: &Db, kind: &str, key: &str) -> Result<Option<JobRow>> {
 
 /// Jobs of a tenant in a state, oldest first (failed jobs are kept visible for operators).
 pub async fn by_state(db: &Db, tenant_id: &str, state: &str, limit: i64) -> Result<Vec<JobRow>> {
-    let columns = JOBS.columns;
-    Ok(sqlx::query_as(&format!(
-        "SELECT {columns} FROM jobs WHERE tenant_id = $1 AND state = $2 ORDER BY run_at, id LIMIT $3"
-    ))
-    .bind(tenant_id)
-    .bind(state)
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?)
+    JOBS.by_state(db, tenant_id, state, "run_at", limit).await
 }
 
 /// How many jobs are in each state, over the instance.

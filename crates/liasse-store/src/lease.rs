@@ -32,6 +32,31 @@ pub(crate) enum Param<'a> {
 }
 
 impl Queue {
+    /// A tenant's rows in a state (failed work is kept visible for operators), oldest first by
+    /// `time` (a column), at most `limit`.
+    pub async fn by_state<T>(
+        &self,
+        db: &Db,
+        tenant_id: &str,
+        state: &str,
+        time: &str,
+        limit: i64,
+    ) -> Result<Vec<T>>
+    where
+        T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+    {
+        let Queue { table, columns, .. } = self;
+        Ok(sqlx::query_as(&format!(
+            "SELECT {columns} FROM {table} WHERE tenant_id = $1 AND state = $2 \
+             ORDER BY {time}, id LIMIT $3"
+        ))
+        .bind(tenant_id)
+        .bind(state)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?)
+    }
+
     /// Claims due rows for `c.owner` until `c.now + c.lease_ms`: pending rows whose time has
     /// come, and claimed rows whose lease expired (their node died). Each claim counts as an
     /// attempt. `filter` narrows the rows further with `params`, numbered from `$4` on; the batch comes back in (run_at, id) order.

@@ -190,15 +190,9 @@ pub async fn for_account(
 
 /// A tenant's messages in a state, oldest first.
 pub async fn by_state(db: &Db, tenant_id: &str, state: &str, limit: i64) -> Result<Vec<OutboxRow>> {
-    let columns = OUTBOX.columns;
-    Ok(sqlx::query_as(&format!(
-        "SELECT {columns} FROM outbox WHERE tenant_id = $1 AND state = $2 ORDER BY created_at, id LIMIT $3"
-    ))
-    .bind(tenant_id)
-    .bind(state)
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?)
+    OUTBOX
+        .by_state(db, tenant_id, state, "created_at", limit)
+        .await
 }
 
 /// Messages held for an account's digest, created up to `until`.

@@ -62,6 +62,8 @@ const FORMAT_VERSION: u32 = 1;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Via {
     Api,
+    /// The citizen's page.
+    Web,
     Cli,
 }
 
@@ -69,6 +71,7 @@ impl Via {
     fn code(self) -> &'static str {
         match self {
             Via::Api => "api",
+            Via::Web => "web",
             Via::Cli => "cli",
         }
     }

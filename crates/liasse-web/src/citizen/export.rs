@@ -16,6 +16,6 @@ pub fn routes() -> Router<App> {
 /// The whole vault as one ZIP (the same streamed export as the API and the command line).
 async fn export_zip(State(app): State<App>, s: Session) -> Result<Response, WebError> {
     s.citizen()?;
-    let export = export::download(&app, &s.p, export::Via::Api).await?;
+    let export = export::download(&app, &s.p, export::Via::Web).await?;
     Ok(liasse_http::download::zip_response(export))
 }

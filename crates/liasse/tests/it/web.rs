@@ -834,6 +834,18 @@ async fn a_request_goes_from_draft_to_review_through_the_pages() {
     let zip = citizen.get("/export").await;
     assert_eq!(zip.status, 200);
     assert_eq!(zip.header("content-type"), "application/zip");
+    // The page's export is journalled as the page's, not the API's.
+    let camille = liasse_app::auth::principal_for_login(&t.app, "web", "camille")
+        .await
+        .unwrap();
+    let journal = liasse_app::journal::for_principal(&t.app, &camille)
+        .await
+        .unwrap();
+    let export = journal
+        .iter()
+        .find(|e| e.action == "account.export")
+        .expect("the export is journalled");
+    assert_eq!(export.details["via"], "web", "{:?}", export.details);
 }
 
 /// An admin disables an agent who leaves: the agent's open session, API token and password
