@@ -51,9 +51,20 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "the demo creates one account of each role and names them on the home page",
     ),
     (
-        "/chrome.rs",
+        "liasse-web/src/roles.rs",
         "Role::",
-        "the page frame says in French which role is connected (display only)",
+        "the French names of the roles that pages print, and the role the agents' form asks to \
+         create (the use case decides whether it may); display only",
+    ),
+    (
+        "liasse-web/src/lib.rs",
+        "\"service\" => \"Le service du compte",
+        "the code of a flash message (after an account's service changed), not a role",
+    ),
+    (
+        "liasse-web/src/citizen/document.rs",
+        "\"citizen\" => \"vous\"",
+        "a document's origin (deposited by its citizen), not a role",
     ),
 ];
 

@@ -1,8 +1,8 @@
 //! What every page shows around its content: the tenant's name and theme, who is logged in,
-//! the menu of their role, the one-time message after a change, and the CSRF token that every
-//! form of the page carries.
+//! the menu the policy gives them, the one-time message after a change, and the CSRF token
+//! that every form of the page carries.
 
-use liasse_domain::policy::Role;
+use liasse_domain::policy::Page;
 use liasse_store::tenants::Tenant;
 
 use crate::theme::Brand;
@@ -65,58 +65,63 @@ impl Chrome {
     }
 }
 
-pub fn role_label(role: Role) -> &'static str {
-    match role {
-        Role::Citizen => "usager",
-        Role::Agent => "agent",
-        Role::Manager => "responsable de service",
-        Role::Admin => "administration",
-        Role::Service => "service partenaire",
+/// Where a page of the menu lives.
+pub fn page_href(page: Page) -> &'static str {
+    match page {
+        Page::Documents => "/documents",
+        Page::Deposit => "/documents/nouveau",
+        Page::Requests => "/demandes",
+        Page::Letters => "/courriers",
+        Page::Household => "/foyer",
+        Page::Sharing => "/partages",
+        Page::Journal => "/journal",
+        Page::Notifications => "/notifications",
+        Page::Preferences => "/preferences",
+        Page::Dashboard => "/agent",
+        Page::Counter => "/agent/guichet",
+        Page::Statistics => "/agent/statistiques",
+        Page::Administration => "/admin",
+        Page::DocumentTypes => "/admin/types",
+        Page::Procedures => "/admin/demarches",
+        Page::Staff => "/admin/agents",
+        Page::Appearance => "/admin/apparence",
     }
 }
 
-/// The menu of a role; `path` marks the current entry.
-pub fn nav_for(role: Role, path: &str, unread: usize) -> Vec<NavItem> {
-    let items: Vec<(&'static str, String)> = match role {
-        Role::Citizen => vec![
-            ("/documents", "Mes documents".into()),
-            ("/documents/nouveau", "Déposer une pièce".into()),
-            ("/demandes", "Mes demandes".into()),
-            ("/courriers", "Mes courriers".into()),
-            ("/foyer", "Mon foyer".into()),
-            ("/partages", "Mes partages".into()),
-            ("/journal", "Qui a consulté mes documents".into()),
-            (
-                "/notifications",
-                if unread > 0 {
-                    format!(
-                        "Notifications ({unread} non lue{})",
-                        if unread > 1 { "s" } else { "" }
-                    )
-                } else {
-                    "Notifications".into()
-                },
-            ),
-            ("/preferences", "Préférences".into()),
-        ],
-        Role::Agent => vec![
-            ("/agent", "Tableau de bord".into()),
-            ("/agent/guichet", "Accueil au guichet".into()),
-        ],
-        Role::Manager => vec![
-            ("/agent", "Tableau de bord".into()),
-            ("/agent/guichet", "Accueil au guichet".into()),
-            ("/agent/statistiques", "Statistiques".into()),
-        ],
-        Role::Admin => vec![
-            ("/admin", "Administration".into()),
-            ("/admin/types", "Types de pièces".into()),
-            ("/admin/demarches", "Démarches".into()),
-            ("/admin/agents", "Agents et droits".into()),
-            ("/admin/apparence", "Apparence et réglages".into()),
-        ],
-        Role::Service => Vec::new(),
-    };
+/// How the menu names a page; the notifications entry counts the unread ones.
+fn page_label(page: Page, unread: usize) -> String {
+    match page {
+        Page::Documents => "Mes documents".into(),
+        Page::Deposit => "Déposer une pièce".into(),
+        Page::Requests => "Mes demandes".into(),
+        Page::Letters => "Mes courriers".into(),
+        Page::Household => "Mon foyer".into(),
+        Page::Sharing => "Mes partages".into(),
+        Page::Journal => "Qui a consulté mes documents".into(),
+        Page::Notifications if unread > 0 => format!(
+            "Notifications ({unread} non lue{})",
+            if unread > 1 { "s" } else { "" }
+        ),
+        Page::Notifications => "Notifications".into(),
+        Page::Preferences => "Préférences".into(),
+        Page::Dashboard => "Tableau de bord".into(),
+        Page::Counter => "Accueil au guichet".into(),
+        Page::Statistics => "Statistiques".into(),
+        Page::Administration => "Administration".into(),
+        Page::DocumentTypes => "Types de pièces".into(),
+        Page::Procedures => "Démarches".into(),
+        Page::Staff => "Agents et droits".into(),
+        Page::Appearance => "Apparence et réglages".into(),
+    }
+}
+
+/// The menu: the pages the policy lets the actor open (`policy::menu`); `path` marks the
+/// current entry.
+pub fn nav_for(pages: &[Page], path: &str, unread: usize) -> Vec<NavItem> {
+    let items: Vec<(&'static str, String)> = pages
+        .iter()
+        .map(|p| (page_href(*p), page_label(*p, unread)))
+        .collect();
     // The longest matching prefix is the current entry.
     let current = items
         .iter()

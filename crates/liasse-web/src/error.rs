@@ -8,6 +8,7 @@ use liasse_app::text::capitalise;
 
 use crate::chrome::Chrome;
 use liasse_app::error::AppError;
+use liasse_http::status;
 
 #[derive(Debug)]
 pub enum WebError {
@@ -36,55 +37,42 @@ struct ErrorPage {
     detail: String,
 }
 
-/// The French wording of an error: (status, heading, explanation).
+/// The French wording of an error: (status, heading, explanation). The status comes from
+/// the one table the API uses too (`liasse_http::status::of`).
 pub fn describe(e: &AppError) -> (StatusCode, String, String) {
-    use StatusCode as S;
+    let (heading, detail) = wording(e);
+    (status::of(e), heading, detail)
+}
+
+/// The heading and explanation of an error page.
+fn wording(e: &AppError) -> (String, String) {
     match e {
         AppError::NotFound => (
-            S::NOT_FOUND,
             "Page introuvable".into(),
             "Ce que vous cherchez n'existe pas, ou vous n'avez pas le droit de le voir.".into(),
         ),
         AppError::Unauthorized => (
-            S::UNAUTHORIZED,
             "Connexion nécessaire".into(),
             "Connectez-vous pour accéder à cette page.".into(),
         ),
         AppError::Forbidden => (
-            S::FORBIDDEN,
             "Action non autorisée".into(),
             "Votre compte ne permet pas cette action.".into(),
         ),
-        AppError::Invalid { detail, .. } => (
-            S::BAD_REQUEST,
-            "Saisie à corriger".into(),
-            capitalise(detail),
-        ),
-        AppError::Refused(r) => (
-            S::UNPROCESSABLE_ENTITY,
-            "Fichier refusé".into(),
-            capitalise(&r.detail_fr()),
-        ),
+        AppError::Invalid { detail, .. } => ("Saisie à corriger".into(), capitalise(detail)),
+        AppError::Refused(r) => ("Fichier refusé".into(), capitalise(&r.detail_fr())),
         AppError::TooLarge { limit } => (
-            S::PAYLOAD_TOO_LARGE,
             "Fichier trop volumineux".into(),
             format!(
                 "Le fichier dépasse la taille maximale autorisée ({}).",
                 crate::fmt::size_fr(*limit as i64)
             ),
         ),
-        AppError::Conflict(m) | AppError::ConflictOf { detail: m, .. } => (
-            S::CONFLICT,
-            "Action impossible pour le moment".into(),
-            capitalise(m),
-        ),
-        AppError::Incomplete { detail, .. } => (
-            S::UNPROCESSABLE_ENTITY,
-            "Demande incomplète".into(),
-            capitalise(detail),
-        ),
+        AppError::Conflict(m) | AppError::ConflictOf { detail: m, .. } => {
+            ("Action impossible pour le moment".into(), capitalise(m))
+        }
+        AppError::Incomplete { detail, .. } => ("Demande incomplète".into(), capitalise(detail)),
         AppError::RateLimited { retry_after_secs } => (
-            S::TOO_MANY_REQUESTS,
             "Trop de tentatives".into(),
             format!(
                 "Trop de tentatives de connexion. Réessayez dans {}.",
@@ -92,7 +80,6 @@ pub fn describe(e: &AppError) -> (StatusCode, String, String) {
             ),
         ),
         AppError::StorageFull => (
-            S::INSUFFICIENT_STORAGE,
             "Espace de stockage saturé".into(),
             "Le stockage est momentanément plein : rien n'a été enregistré. Réessayez plus tard."
                 .into(),
@@ -100,7 +87,6 @@ pub fn describe(e: &AppError) -> (StatusCode, String, String) {
         AppError::Unavailable(what) => {
             tracing::warn!(service = %what, "dependency unavailable");
             (
-                S::SERVICE_UNAVAILABLE,
                 "Service indisponible".into(),
                 "Un service nécessaire (antivirus, stockage) ne répond pas : rien n'a été enregistré. Réessayez plus tard.".into(),
             )
@@ -108,7 +94,6 @@ pub fn describe(e: &AppError) -> (StatusCode, String, String) {
         e @ (AppError::Store(_) | AppError::Crypto(_) | AppError::Internal(_)) => {
             tracing::error!(error = %e, "internal error");
             (
-                S::INTERNAL_SERVER_ERROR,
                 "Erreur interne".into(),
                 "Une erreur interne est survenue ; elle a été enregistrée. Réessayez plus tard."
                     .into(),

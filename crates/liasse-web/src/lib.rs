@@ -16,6 +16,7 @@ pub mod error;
 pub mod fmt;
 pub mod public;
 pub mod request_history;
+pub mod roles;
 pub mod session;
 pub mod theme;
 pub mod type_groups;

@@ -7,16 +7,16 @@ use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use liasse_domain::policy::Role;
+use liasse_domain::policy;
 use liasse_store::tenants::Tenant;
 use serde::Deserialize;
 
-use crate::chrome::Chrome;
+use crate::chrome::{Chrome, page_href};
 use crate::error::describe;
 use crate::session::read_form;
 use crate::{Posted, Visitor, WebError, local_path, render, render_status, see_other};
 use liasse_app::app::App;
-use liasse_app::auth;
+use liasse_app::auth::{self, Principal};
 use liasse_app::error::AppError;
 use liasse_http::client::ClientIp;
 use liasse_http::cookies::ct_eq;
@@ -48,14 +48,10 @@ pub fn routes() -> Router<App> {
         .route("/hors-ligne", get(offline))
 }
 
-/// Where each role starts.
-pub fn home_of(role: Role) -> &'static str {
-    match role {
-        Role::Citizen => "/documents",
-        Role::Agent | Role::Manager => "/agent",
-        Role::Admin => "/admin",
-        Role::Service => "/",
-    }
+/// Where an actor starts: the first page of their menu (`policy::home`), or the home page for
+/// a service client, which has no pages.
+pub fn home_of(p: &Principal) -> &'static str {
+    policy::home(&p.facts()).map_or("/", page_href)
 }
 
 /// The tenant a visitor most likely belongs to: the demo, or the only one.
@@ -87,10 +83,8 @@ struct HomePage {
 }
 
 async fn home(State(app): State<App>, Visitor(v): Visitor) -> Result<Response, WebError> {
-    if let Some(s) = &v
-        && s.p.role != Role::Service
-    {
-        return Ok(see_other(home_of(s.p.role)));
+    if let Some(page) = v.as_ref().and_then(|s| policy::home(&s.p.facts())) {
+        return Ok(see_other(page_href(page)));
     }
     let tenant = default_tenant(&app).await?;
     let is_demo = tenant
@@ -112,7 +106,7 @@ async fn home(State(app): State<App>, Visitor(v): Visitor) -> Result<Response, W
     render(&HomePage {
         chrome: Chrome::for_tenant("Accueil", tenant.as_ref()),
         demo,
-        logged_in_home: v.map(|s| home_of(s.p.role)),
+        logged_in_home: v.map(|s| home_of(&s.p)),
     })
 }
 
@@ -222,7 +216,7 @@ async fn login(
         Ok((session, _csrf, principal)) => {
             let target = local_path(&next)
                 .filter(|n| *n != "/")
-                .unwrap_or(home_of(principal.role))
+                .unwrap_or(home_of(&principal))
                 .to_string();
             let mut resp = see_other(&target);
             let h = resp.headers_mut();

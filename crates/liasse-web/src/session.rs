@@ -10,11 +10,12 @@ use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
 use axum::http::Uri;
 use axum::http::request::Parts;
-use liasse_domain::policy::Role;
+use liasse_domain::policy::{self, Access, Page, Space};
 use liasse_store::tenants::{self, Tenant};
 
 use crate::WebError;
-use crate::chrome::{Chrome, nav_for, role_label};
+use crate::chrome::{Chrome, nav_for};
+use crate::roles;
 use crate::theme::Brand;
 use liasse_app::agency;
 use liasse_app::app::App;
@@ -68,9 +69,9 @@ impl FromRequestParts<App> for Session {
 }
 
 impl Session {
-    /// Refuses (403 page) a page that is not for this role.
-    pub fn require(&self, roles: &[Role]) -> Result<(), WebError> {
-        if roles.contains(&self.p.role) {
+    /// Refuses (403 page) a page of a space the policy does not let this actor enter.
+    pub fn enter(&self, space: Space) -> Result<(), WebError> {
+        if policy::allows(&self.p.facts(), &Access::Enter(space)) {
             Ok(())
         } else {
             Err(AppError::Forbidden.into())
@@ -78,15 +79,15 @@ impl Session {
     }
 
     pub fn citizen(&self) -> Result<(), WebError> {
-        self.require(&[Role::Citizen])
+        self.enter(Space::Citizen)
     }
 
     pub fn staff(&self) -> Result<(), WebError> {
-        self.require(&[Role::Agent, Role::Manager])
+        self.enter(Space::Agency)
     }
 
     pub fn admin(&self) -> Result<(), WebError> {
-        self.require(&[Role::Admin])
+        self.enter(Space::Administration)
     }
 
     fn query_param(&self, name: &str) -> Option<String> {
@@ -98,10 +99,12 @@ impl Session {
         })
     }
 
-    /// The frame of a page: tenant theme, menu of the role, message after a change.
+    /// The frame of a page: tenant theme, the menu the policy gives the actor, message after a
+    /// change.
     pub async fn chrome(&self, app: &App, title: &str) -> Chrome {
         let brand = Brand::of(&self.tenant);
-        let unread = if self.p.role == Role::Citizen {
+        let pages = policy::menu(&self.p.facts());
+        let unread = if pages.contains(&Page::Notifications) {
             agency::notifications(app, &self.p)
                 .await
                 .map(|n| n.unread)
@@ -115,9 +118,9 @@ impl Session {
             theme_href: Some(format!("/theme/{}/brand.css", self.tenant.slug)),
             logo: brand.logo,
             user: Some(self.p.display_name.clone()),
-            role: role_label(self.p.role).into(),
+            role: roles::label(self.p.role).into(),
             csrf: self.csrf.clone(),
-            nav: nav_for(self.p.role, self.uri.path(), unread),
+            nav: nav_for(&pages, self.uri.path(), unread),
             flash: None,
             unread,
         }

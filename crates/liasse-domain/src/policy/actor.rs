@@ -34,6 +34,12 @@ impl ActorFacts<'_> {
             .collect()
     }
 
+    /// The domains a staff member sees (consultation or more), with their right: what their
+    /// dashboard names.
+    pub fn domains_seen(&self) -> Vec<(&str, Right)> {
+        self.domains_with(Right::Consult)
+    }
+
     /// A staff member holding at least `level` on `domain`.
     pub(super) fn staff_with(&self, domain: &str, level: Right) -> bool {
         self.role.is_staff() && self.right_on(domain) >= level

@@ -356,3 +356,27 @@ fn warrants_say_what_the_journal_records() {
     assert!(is_vault_account("citizen") && !is_vault_account("agent"));
     assert!(is_staff_account("manager") && is_partner_account("service"));
 }
+
+#[test]
+fn the_domains_a_staff_member_sees() {
+    let cast = Cast::new();
+    let mixed = vec![
+        ("social".to_string(), Right::Consult),
+        ("scolaire".to_string(), Right::None),
+        ("fiscalite".to_string(), Right::Manage),
+    ];
+    let agent = ActorFacts {
+        rights: &mixed,
+        ..cast.actor("agent")
+    };
+    assert_eq!(
+        agent.domains_seen(),
+        [("social", Right::Consult), ("fiscalite", Right::Manage)]
+    );
+    assert!(cast.actor("citizen").domains_seen().is_empty());
+    let admin = ActorFacts {
+        rights: &mixed,
+        ..cast.actor("admin")
+    };
+    assert!(admin.domains_seen().is_empty());
+}

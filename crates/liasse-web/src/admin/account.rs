@@ -10,8 +10,8 @@ use axum::routing::{get, post};
 use super::agents::{StaffRow, form_field, service_choices, staff_row};
 use crate::Choice;
 use crate::chrome::Chrome;
-use crate::fmt;
 use crate::{FormErrors, Posted, Session, WebError, render_status, see_other};
+use crate::{fmt, roles};
 use liasse_app::app::App;
 use liasse_app::error::AppError;
 use liasse_app::{admin, enrolment};
@@ -68,16 +68,9 @@ fn history_line(e: &liasse_domain::journal::Entry) -> HistoryLine {
         "account.enable" => "Compte réactivé".to_string(),
         other => other.to_string(),
     };
-    let who = if e.entry.actor.kind == "operator" {
-        "l'exploitant".to_string()
-    } else if e.entry.actor.kind == "admin" {
-        format!("{} (administration)", e.entry.actor.label)
-    } else {
-        e.entry.actor.label.clone()
-    };
     HistoryLine {
         when: fmt::datetime_fr(e.at),
-        who,
+        who: roles::history_actor(&e.entry.actor.kind, &e.entry.actor.label),
         what,
     }
 }

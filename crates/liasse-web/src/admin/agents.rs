@@ -6,12 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use liasse_domain::policy::Role;
 
 use crate::Choice;
 use crate::chrome::Chrome;
-use crate::fmt;
 use crate::{FormErrors, Posted, Session, WebError, render_status, see_other};
+use crate::{fmt, roles};
 use liasse_app::app::App;
 use liasse_app::error::AppError;
 use liasse_app::{admin, enrolment};
@@ -71,36 +70,39 @@ const LEVELS: [(&str, &str); 4] = [
     ("manage", "gestion"),
 ];
 
+/// The level an account holds on a domain, by its stored code ("none" when unnamed).
+fn level_on(granted: &[(String, String)], domain: &str) -> String {
+    granted
+        .iter()
+        .find(|(d, _)| d == domain)
+        .map(|(_, l)| l.clone())
+        .unwrap_or_else(|| "none".into())
+}
+
+/// The levels an account holds, in French ("social : consultation, ...").
+fn rights_summary(granted: &[(String, String)]) -> String {
+    granted
+        .iter()
+        .filter(|(_, l)| l != "none")
+        .map(|(d, l)| format!("{} : {}", fmt::domain_label(d), fmt::right_label(l)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(super) fn staff_row(m: &admin::StaffMember) -> StaffRow {
-    let level_of = |d: &str| {
-        m.rights
-            .iter()
-            .find(|(x, _)| x == d)
-            .map(|(_, l)| l.clone())
-            .unwrap_or_else(|| "none".into())
-    };
+    let level_of = |d: &str| level_on(&m.rights, d);
     let mut domains: Vec<String> = fmt::DOMAINS.iter().map(|d| d.to_string()).collect();
     for (d, _) in &m.rights {
         if !domains.contains(d) {
             domains.push(d.clone());
         }
     }
-    let summary = m
-        .rights
-        .iter()
-        .filter(|(_, l)| l != "none")
-        .map(|(d, l)| format!("{} : {}", fmt::domain_label(d), fmt::right_label(l)))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let summary = rights_summary(&m.rights);
     StaffRow {
         id: m.account.id.clone(),
         name: m.account.display_name.clone(),
         login: m.account.login.clone(),
-        role: if m.account.role == "manager" {
-            "responsable"
-        } else {
-            "agent"
-        },
+        role: roles::staff_title(&m.account.role),
         service: m
             .service
             .as_ref()
@@ -212,11 +214,7 @@ async fn create_agent(State(app): State<App>, form: Posted) -> Result<Response, 
         email: f.text("email"),
         service: f.text("service"),
     };
-    let role = if f.text("role") == "manager" {
-        Role::Manager
-    } else {
-        Role::Agent
-    };
+    let role = roles::staff_choice(&f.text("role"));
     let result = enrolment::create_staff(
         &app,
         &s.p,

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use liasse_domain::doctype::Depositor;
-use liasse_domain::policy::Right;
+use liasse_domain::policy::{self, Access, is_vault_account};
 
 use crate::chrome::Chrome;
 use crate::document_items::{DocItem, item};
@@ -56,7 +56,7 @@ pub(super) async fn citizen_view(
     let account = liasse_store::accounts::by_id(&app.db, &s.p.tenant_id, id)
         .await
         .map_err(AppError::from)?
-        .filter(|a| a.role == "citizen")
+        .filter(|a| is_vault_account(&a.role))
         .ok_or(AppError::NotFound)?;
     let today = app.clock.today();
     let mut numbers = HashMap::new();
@@ -83,10 +83,17 @@ pub(super) async fn citizen_view(
         })
         .collect();
     let types = catalogue::list(app, &s.p.tenant_id).await?;
-    // Types this agent may deposit: their domains with the modify right, and letters.
+    // The types the policy lets this agent deposit.
+    let actor = s.p.facts();
     let allowed: Vec<liasse_domain::doctype::DocumentType> = types
         .into_iter()
-        .filter(|t| t.domain == "courrier" || s.p.facts().right_on(&t.domain) >= Right::Modify)
+        .filter(|t| {
+            let deposit = Access::DepositTypeForCitizen {
+                domain: &t.domain,
+                scopes: &s.p.scopes,
+            };
+            policy::allows(&actor, &deposit)
+        })
         .collect();
     Ok(CitizenPage {
         chrome: s

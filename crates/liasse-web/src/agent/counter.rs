@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use liasse_domain::policy::is_vault_account;
 use serde::Deserialize;
 
 use super::account_name;
@@ -58,7 +59,7 @@ async fn counter(
         let found = liasse_store::accounts::by_login(&app.db, &s.p.tenant_id, &login)
             .await
             .map_err(AppError::from)?
-            .filter(|a| a.role == "citizen" && !a.disabled);
+            .filter(|a| is_vault_account(&a.role) && !a.disabled);
         match found {
             Some(a) => return Ok(see_other(&format!("/agent/usagers/{}", a.id))),
             None => {

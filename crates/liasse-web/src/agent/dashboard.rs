@@ -7,7 +7,6 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use liasse_domain::policy::Right;
 use serde::Deserialize;
 
 use super::account_name;
@@ -153,18 +152,10 @@ async fn dashboard(
         },
     ];
     let domains =
-        s.p.rights
-            .iter()
-            .filter(|(_, r)| *r >= Right::Consult)
-            .map(|(d, r)| {
-                let level = match r {
-                    Right::Manage => "manage",
-                    Right::Modify => "modify",
-                    Right::Consult => "consult",
-                    Right::None => "none",
-                };
-                format!("{} ({})", fmt::domain_label(d), fmt::right_label(level))
-            })
+        s.p.facts()
+            .domains_seen()
+            .into_iter()
+            .map(|(d, r)| format!("{} ({})", fmt::domain_label(d), fmt::right_label(r.code())))
             .collect::<Vec<_>>()
             .join(", ");
     render(&DashboardPage {

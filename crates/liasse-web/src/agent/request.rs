@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use liasse_domain::policy::Right;
+use liasse_domain::policy::{self, Access, RequestRecord};
 
 use super::account_name;
 use crate::chrome::Chrome;
@@ -150,7 +150,16 @@ async fn request_view(
     let mut names = HashMap::new();
     let citizen = account_name(app, &s.p.tenant_id, &v.citizen_id, &mut names).await;
     let today = app.clock.today();
-    let can_modify = s.p.facts().right_on(&v.domain) >= Right::Modify;
+    // The view came from this tenant's requests (the use case hides others').
+    let record = RequestRecord {
+        tenant_id: &s.p.tenant_id,
+        citizen_id: &v.citizen_id,
+        domain: &v.domain,
+        state: &v.state,
+        lock_holder: v.lock_holder.as_deref(),
+        lock_live: v.locked,
+    };
+    let can_modify = policy::allows(&s.p.facts(), &Access::HandleRequest(&record));
     let mut docs = Vec::new();
     let mut hidden_docs = 0;
     for r in &v.requirements {

@@ -7,6 +7,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
+use liasse_domain::policy::Space;
 
 use crate::chrome::Chrome;
 use crate::fmt;
@@ -37,7 +38,7 @@ struct StatisticsPage {
 
 /// Managers: requests per procedure and state in their domains (`services::dashboard`).
 async fn statistics(State(app): State<App>, s: Session) -> Result<Response, WebError> {
-    s.require(&[liasse_domain::policy::Role::Manager])?;
+    s.enter(Space::Statistics)?;
     let rows = dashboard::statistics(&app, &s.p).await?;
     let titles: HashMap<String, String> = requests::list_procedures(&app, &s.p)
         .await?
@@ -64,7 +65,7 @@ async fn statistics(State(app): State<App>, s: Session) -> Result<Response, WebE
 }
 
 async fn statistics_csv(State(app): State<App>, s: Session) -> Result<Response, WebError> {
-    s.require(&[liasse_domain::policy::Role::Manager])?;
+    s.enter(Space::Statistics)?;
     let rows = dashboard::statistics(&app, &s.p).await?;
     let mut resp = axum::response::IntoResponse::into_response(dashboard::statistics_csv(&rows));
     let h = resp.headers_mut();

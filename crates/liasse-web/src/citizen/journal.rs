@@ -7,6 +7,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
+use liasse_domain::policy::is_vault_account;
 use serde::Deserialize;
 
 use crate::chrome::Chrome;
@@ -93,7 +94,7 @@ async fn journal_page(
     };
     let mut lines = Vec::new();
     for e in entries.iter().rev() {
-        let me = e.actor_kind == "citizen";
+        let me = is_vault_account(&e.actor_kind);
         let who = if me {
             "Vous".to_string()
         } else if e.actor_service.is_empty() {
