@@ -140,7 +140,6 @@ fn offences() -> Vec<String> {
 }
 
 #[test]
-#[ignore = "phase 2 of issue 13 wires the policy into the split crates; until then the server compares roles itself"]
 fn no_role_or_right_comparison_outside_the_policy() {
     let found = offences();
     assert!(
