@@ -9,8 +9,8 @@ use axum::{Json, Router};
 
 use crate::extract::{Path, json_object};
 use liasse_app::app::App;
+use liasse_app::documents::{self, KeepView};
 use liasse_app::mail::{self, DeliveryView, PrefsInput, PrefsView};
-use liasse_jobs::lifecycle::{self, KeepView};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -47,5 +47,5 @@ async fn keep(
     Caller(p): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<KeepView>, ApiError> {
-    Ok(Json(lifecycle::keep(&app, &p, &id).await?))
+    Ok(Json(documents::keep(&app, &p, &id).await?))
 }

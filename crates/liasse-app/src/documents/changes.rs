@@ -180,3 +180,52 @@ pub async fn check(app: &App, p: &Principal, id: &str) -> Result<CheckReport> {
         .await?;
     Ok(report)
 }
+
+#[derive(Debug, Serialize)]
+pub struct KeepView {
+    pub id: String,
+    pub kept: bool,
+}
+
+/// A citizen keeps a document beyond its type's retention, where the type allows it.
+pub async fn keep(app: &App, p: &Principal, id: &str) -> Result<KeepView> {
+    // Only the owner may decide what happens to a document (deny = not found).
+    let (doc, basis) = authorize(app, p, id, Action::Delete).await?;
+    if basis != Basis::Owner {
+        return Err(AppError::NotFound);
+    }
+    let (t, _) = catalogue::get_any(app, &p.tenant_id, &doc.type_code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !t.keep_allowed {
+        return Err(AppError::invalid(
+            "keep-not-allowed",
+            format!(
+                "une pièce « {} » ne peut pas être conservée au-delà de sa durée de conservation",
+                t.label
+            ),
+        ));
+    }
+    let now = app.now();
+    let mut tx = app.db.begin_write().await?;
+    if liasse_store::lifecycle::keep(&mut tx, &p.tenant_id, &doc.id, &p.account_id, now).await? {
+        journal::append(
+            &mut tx,
+            &p.tenant_id,
+            now,
+            &entry(
+                p,
+                "document.keep",
+                &doc,
+                &basis,
+                serde_json::json!({ "type": doc.type_code }),
+            ),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(KeepView {
+        id: doc.id,
+        kept: true,
+    })
+}
