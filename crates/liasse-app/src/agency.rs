@@ -7,8 +7,8 @@ use std::sync::Arc;
 use liasse_domain::doctype::{format_date, parse_date};
 use liasse_domain::ids::{is_valid_id, new_id};
 use liasse_domain::journal::NewEntry;
-use liasse_domain::policy::{Access, Action, Basis, is_partner_account};
-use liasse_store::accounts::{self};
+use liasse_domain::policy::{Access, Action, Basis, is_partner_account, is_vault_account};
+use liasse_store::accounts::{self, AccountRow};
 use liasse_store::documents::{self, DocumentRow};
 use liasse_store::group::{self, GroupedWrite};
 use liasse_store::notifications::{self, NotificationRow};
@@ -30,6 +30,25 @@ pub struct AgentDocumentView {
     pub document: DocumentView,
     /// Why the caller may see it.
     pub basis: Basis,
+}
+
+/// A citizen of the caller's tenant, for an agent or a service client; "not found" otherwise.
+pub async fn citizen(app: &App, p: &Principal, citizen_id: &str) -> Result<AccountRow> {
+    p.authorize(&Access::CitizenFiles)?;
+    citizen_account(app, p, citizen_id).await
+}
+
+/// The active citizen account of that login, for an agent at the counter.
+pub async fn citizen_by_login(app: &App, p: &Principal, login: &str) -> Result<Option<AccountRow>> {
+    p.authorize(&Access::CitizenFiles)?;
+    Ok(accounts::by_login(&app.db, &p.tenant_id, login)
+        .await?
+        .filter(|a| is_vault_account(&a.role) && !a.disabled))
+}
+
+/// Whether the citizen accepts the certified documents of this provider.
+pub async fn has_consent(app: &App, p: &Principal, provider_id: &str) -> Result<bool> {
+    Ok(notifications::has_optin(&app.db, &p.tenant_id, &p.account_id, provider_id).await?)
 }
 
 /// The agent view of a citizen: only what a basis allows, each item with its basis.

@@ -67,10 +67,7 @@ async fn favicon() -> Response {
 
 /// The tenant's colours as CSS custom properties (public: branding is not a secret).
 async fn theme(State(app): State<App>, Path(slug): Path<String>) -> Result<Response, WebError> {
-    let tenant = liasse_store::tenants::by_slug(&app.db, &slug)
-        .await
-        .map_err(AppError::from)?
-        .ok_or(AppError::NotFound)?;
+    let tenant = liasse_app::tenants::by_slug(&app, &slug).await?;
     Ok(asset(
         "text/css; charset=utf-8",
         "no-cache",
@@ -82,10 +79,7 @@ async fn theme(State(app): State<App>, Path(slug): Path<String>) -> Result<Respo
 /// carries its fingerprint, so it may be cached for a day; `nosniff` and a CSP that allows
 /// nothing keep it an image even if opened on its own.
 async fn logo(State(app): State<App>, Path(slug): Path<String>) -> Result<Response, WebError> {
-    let tenant = liasse_store::tenants::by_slug(&app.db, &slug)
-        .await
-        .map_err(AppError::from)?
-        .ok_or(AppError::NotFound)?;
+    let tenant = liasse_app::tenants::by_slug(&app, &slug).await?;
     let logo = Logo::of(&tenant.settings).ok_or(AppError::NotFound)?;
     let mut resp = asset(logo.media_type, "public, max-age=86400", logo.bytes);
     let h = resp.headers_mut();

@@ -2,8 +2,8 @@
 //! the menu the policy gives them, the one-time message after a change, and the CSRF token
 //! that every form of the page carries.
 
+use liasse_app::tenants::Tenant;
 use liasse_domain::policy::Page;
-use liasse_store::tenants::Tenant;
 
 use crate::theme::Brand;
 

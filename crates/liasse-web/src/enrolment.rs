@@ -109,11 +109,8 @@ fn refusal(link: &Link) -> (StatusCode, &'static str) {
     }
 }
 
-async fn tenant_of(app: &App, tenant_id: &str) -> Option<liasse_store::tenants::Tenant> {
-    liasse_store::tenants::by_id(&app.db, tenant_id)
-        .await
-        .ok()
-        .flatten()
+async fn tenant_of(app: &App, tenant_id: &str) -> Option<liasse_app::tenants::Tenant> {
+    liasse_app::tenants::by_id(app, tenant_id).await.ok()
 }
 
 async fn show(

@@ -7,8 +7,8 @@ use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use liasse_app::tenants::Tenant;
 use liasse_domain::policy;
-use liasse_store::tenants::Tenant;
 use serde::Deserialize;
 
 use crate::chrome::{Chrome, page_href};
@@ -56,10 +56,10 @@ pub fn home_of(p: &Principal) -> &'static str {
 
 /// The tenant a visitor most likely belongs to: the demo, or the only one.
 async fn default_tenant(app: &App) -> Result<Option<Tenant>, AppError> {
-    if let Some(t) = liasse_store::tenants::by_slug(&app.db, liasse_app::demo::DEMO_TENANT).await? {
+    if let Some(t) = liasse_app::tenants::find(app, liasse_app::demo::DEMO_TENANT).await? {
         return Ok(Some(t));
     }
-    let all = liasse_store::tenants::list(&app.db).await?;
+    let all = liasse_app::tenants::list(app).await?;
     Ok(if all.len() == 1 {
         all.into_iter().next()
     } else {
@@ -143,9 +143,7 @@ async fn login_page(
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, WebError> {
     let tenant = match q.collectivite.as_deref().filter(|s| !s.is_empty()) {
-        Some(slug) => liasse_store::tenants::by_slug(&app.db, slug)
-            .await
-            .map_err(AppError::from)?,
+        Some(slug) => liasse_app::tenants::find(&app, slug).await?,
         None => default_tenant(&app).await?,
     };
     // Reuse the token of an open login page (several tabs), or make one.
@@ -189,10 +187,7 @@ async fn login(
     let next = f.text("suite");
     if cookie.is_empty() {
         // Not a forged form: the browser dropped the cookie. Say why, nothing is tried.
-        let tenant = liasse_store::tenants::by_slug(&app.db, &slug)
-            .await
-            .ok()
-            .flatten();
+        let tenant = liasse_app::tenants::find(&app, &slug).await.ok().flatten();
         let token = new_login_token();
         let page = LoginPage {
             chrome: Chrome::for_tenant("Connexion", tenant.as_ref()),
@@ -231,10 +226,7 @@ async fn login(
             Ok(resp)
         }
         Err(e) => {
-            let tenant = liasse_store::tenants::by_slug(&app.db, &slug)
-                .await
-                .ok()
-                .flatten();
+            let tenant = liasse_app::tenants::find(&app, &slug).await.ok().flatten();
             let (status, error, credentials_error) = match &e {
                 AppError::Unauthorized => (
                     StatusCode::UNAUTHORIZED,

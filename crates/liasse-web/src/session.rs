@@ -10,8 +10,8 @@ use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
 use axum::http::Uri;
 use axum::http::request::Parts;
+use liasse_app::tenants::{self, Tenant};
 use liasse_domain::policy::{self, Access, Page, Space};
-use liasse_store::tenants::{self, Tenant};
 
 use crate::WebError;
 use crate::chrome::{Chrome, nav_for};
@@ -55,10 +55,7 @@ impl FromRequestParts<App> for Session {
         let Some((p, csrf)) = auth::principal_from_session(app, &cookie).await? else {
             return Err(WebError::Login { next });
         };
-        let tenant = tenants::by_id(&app.db, &p.tenant_id)
-            .await
-            .map_err(AppError::from)?
-            .ok_or(AppError::NotFound)?;
+        let tenant = tenants::by_id(app, &p.tenant_id).await?;
         Ok(Session {
             p,
             csrf,

@@ -3,7 +3,7 @@
 //! no page needs an inline style. Colours are accepted only as `#rrggbb`; text colours are
 //! derived so that contrast stays at WCAG AA whatever colour an administrator picks.
 
-use liasse_store::tenants::Tenant;
+use liasse_app::tenants::Tenant;
 
 /// The default colour (a deep blue, 8.6:1 on white).
 pub const DEFAULT_PRIMARY: &str = "#1d4f91";

@@ -21,7 +21,8 @@ use liasse_domain::clock::DAY_MS;
 use liasse_domain::ids::new_id;
 use liasse_domain::journal::{Actor, NewEntry};
 use liasse_domain::policy::{ActorFacts, Right, Role, is_vault_account};
-use liasse_store::accounts::{self, AccountRow, TokenInfo, TokenRow};
+pub use liasse_store::accounts::AccountRow;
+use liasse_store::accounts::{self, TokenInfo, TokenRow};
 use liasse_store::{WriteTx, journal, staff, tenants};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -128,4 +129,13 @@ fn verify_password(password: &str, hash: &str) -> bool {
                 .is_ok()
         })
         .unwrap_or(false)
+}
+
+/// The name of an account of the tenant, for a page that shows who did something.
+pub async fn display_name(app: &App, tenant_id: &str, account_id: &str) -> Option<String> {
+    liasse_store::accounts::by_id(&app.db, tenant_id, account_id)
+        .await
+        .ok()
+        .flatten()
+        .map(|a| a.display_name)
 }

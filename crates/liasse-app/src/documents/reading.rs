@@ -159,3 +159,13 @@ pub async fn content(app: &App, p: &Principal, id: &str, version: Option<i64>) -
         body,
     })
 }
+
+/// The type of each document of the caller's own vault, from the rows alone: no key is
+/// unwrapped, no metadata opened (the journal page names documents by their type).
+pub async fn type_codes(app: &App, p: &Principal) -> Result<HashMap<String, String>> {
+    if !p.allows(&Access::OwnVault(VaultOp::List)) {
+        return Ok(HashMap::new());
+    }
+    let docs = documents::list_owned(&app.db, &p.tenant_id, &p.account_id).await?;
+    Ok(docs.into_iter().map(|d| (d.id, d.type_code)).collect())
+}

@@ -57,10 +57,7 @@ async fn branding_page(
     status: StatusCode,
 ) -> Result<Response, WebError> {
     // The tenant as stored now (the session's copy may predate a change).
-    let tenant = liasse_store::tenants::by_id(&app.db, &s.p.tenant_id)
-        .await
-        .map_err(AppError::from)?
-        .ok_or(AppError::NotFound)?;
+    let tenant = liasse_app::tenants::by_id(app, &s.p.tenant_id).await?;
     let get = |k: &str| {
         tenant
             .settings
@@ -132,10 +129,7 @@ async fn save_branding(State(app): State<App>, form: Posted) -> Result<Response,
                 _ => "",
             };
             let (status, errors) = FormErrors::from_app(&e, field);
-            let tenant = liasse_store::tenants::by_id(&app.db, &s.p.tenant_id)
-                .await
-                .map_err(AppError::from)?
-                .ok_or(AppError::NotFound)?;
+            let tenant = liasse_app::tenants::by_id(&app, &s.p.tenant_id).await?;
             branding_page(
                 &app,
                 &s,
@@ -223,10 +217,7 @@ async fn save_settings(State(app): State<App>, form: Posted) -> Result<Response,
         Ok(()) => Ok(see_other("/admin/apparence?ok=reglages")),
         Err(e) => {
             let (status, errors) = FormErrors::from_app(&e, "settings");
-            let tenant = liasse_store::tenants::by_id(&app.db, &s.p.tenant_id)
-                .await
-                .map_err(AppError::from)?
-                .ok_or(AppError::NotFound)?;
+            let tenant = liasse_app::tenants::by_id(&app, &s.p.tenant_id).await?;
             let get = |k: &str| {
                 tenant
                     .settings

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use liasse_domain::doctype::Depositor;
-use liasse_domain::policy::{self, Access, is_vault_account};
+use liasse_domain::policy::{self, Access};
 
 use crate::chrome::Chrome;
 use crate::document_items::{DocItem, item};
@@ -17,7 +17,6 @@ use crate::{FormErrors, Session, WebError, render};
 use liasse_app::agency::{self};
 use liasse_app::app::App;
 use liasse_app::catalogue;
-use liasse_app::error::AppError;
 use liasse_app::requests::{self};
 
 pub fn routes() -> Router<App> {
@@ -53,11 +52,7 @@ pub(super) async fn citizen_view(
 ) -> Result<CitizenPage, WebError> {
     s.staff()?;
     let list = agency::citizen_documents(app, &s.p, id).await?;
-    let account = liasse_store::accounts::by_id(&app.db, &s.p.tenant_id, id)
-        .await
-        .map_err(AppError::from)?
-        .filter(|a| is_vault_account(&a.role))
-        .ok_or(AppError::NotFound)?;
+    let account = agency::citizen(app, &s.p, id).await?;
     let today = app.clock.today();
     let mut numbers = HashMap::new();
     for r in requests::list(app, &s.p).await? {

@@ -8,7 +8,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use liasse_domain::policy::is_vault_account;
 use serde::Deserialize;
 
 use super::account_name;
@@ -56,10 +55,7 @@ async fn counter(
         .to_string();
     let mut errors = FormErrors::none();
     if !login.is_empty() {
-        let found = liasse_store::accounts::by_login(&app.db, &s.p.tenant_id, &login)
-            .await
-            .map_err(AppError::from)?
-            .filter(|a| is_vault_account(&a.role) && !a.disabled);
+        let found = liasse_app::agency::citizen_by_login(&app, &s.p, &login).await?;
         match found {
             Some(a) => return Ok(see_other(&format!("/agent/usagers/{}", a.id))),
             None => {

@@ -39,11 +39,8 @@ pub(super) async fn account_name(
     if let Some(n) = cache.get(id) {
         return n.clone();
     }
-    let name = liasse_store::accounts::by_id(&app.db, tenant_id, id)
+    let name = liasse_app::auth::display_name(app, tenant_id, id)
         .await
-        .ok()
-        .flatten()
-        .map(|a| a.display_name)
         .unwrap_or_else(|| "compte inconnu".into());
     cache.insert(id.to_string(), name.clone());
     name

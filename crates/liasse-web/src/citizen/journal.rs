@@ -14,7 +14,7 @@ use crate::chrome::Chrome;
 use crate::fmt::{self, lower_first};
 use crate::{Session, WebError, render};
 use liasse_app::app::App;
-use liasse_app::documents::{self, ListFilter};
+use liasse_app::documents::{self};
 use liasse_app::{catalogue, grants, journal, requests};
 
 pub fn routes() -> Router<App> {
@@ -59,10 +59,7 @@ async fn journal_page(
         .collect();
     // Which type each document is, from the live vault and from the journal itself (deleted
     // documents keep their name in the journal).
-    let mut doc_type: HashMap<String, String> = HashMap::new();
-    for d in documents::list(&app, &s.p, &ListFilter::default()).await? {
-        doc_type.insert(d.id.clone(), d.type_code.clone());
-    }
+    let mut doc_type = documents::type_codes(&app, &s.p).await?;
     for e in &entries {
         if let Some(t) = e.details.get("type").and_then(|v| v.as_str())
             && e.object_kind == "document"

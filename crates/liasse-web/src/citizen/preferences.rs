@@ -10,7 +10,6 @@ use crate::chrome::Chrome;
 use crate::{Posted, Session, WebError, render, see_other};
 use liasse_app::agency;
 use liasse_app::app::App;
-use liasse_app::error::AppError;
 
 pub fn routes() -> Router<App> {
     Router::new().route("/preferences", get(preferences).post(save_preferences))
@@ -34,10 +33,7 @@ async fn preferences(State(app): State<App>, s: Session) -> Result<Response, Web
     s.citizen()?;
     let mut providers = Vec::new();
     for p in agency::providers(&app, &s.p).await? {
-        let on =
-            liasse_store::notifications::has_optin(&app.db, &s.p.tenant_id, &s.p.account_id, &p.id)
-                .await
-                .map_err(AppError::from)?;
+        let on = liasse_app::agency::has_consent(&app, &s.p, &p.id).await?;
         providers.push(ProviderChoice {
             id: p.id,
             name: p.name,
@@ -57,10 +53,7 @@ async fn save_preferences(State(app): State<App>, form: Posted) -> Result<Respon
     let wanted = f.all("providers");
     for p in agency::providers(&app, &s.p).await? {
         let on = wanted.contains(&p.id);
-        let was =
-            liasse_store::notifications::has_optin(&app.db, &s.p.tenant_id, &s.p.account_id, &p.id)
-                .await
-                .map_err(AppError::from)?;
+        let was = liasse_app::agency::has_consent(&app, &s.p, &p.id).await?;
         if on != was {
             agency::set_consent(&app, &s.p, &p.id, on).await?;
         }
