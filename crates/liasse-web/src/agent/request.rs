@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use liasse_domain::policy::{self, Access, RequestRecord};
+use liasse_domain::policy::Access;
 
 use super::account_name;
 use crate::chrome::Chrome;
@@ -151,15 +151,8 @@ async fn request_view(
     let citizen = account_name(app, &s.p.tenant_id, &v.citizen_id, &mut names).await;
     let today = app.clock.today();
     // The view came from this tenant's requests (the use case hides others').
-    let record = RequestRecord {
-        tenant_id: &s.p.tenant_id,
-        citizen_id: &v.citizen_id,
-        domain: &v.domain,
-        state: &v.state,
-        lock_holder: v.lock_holder.as_deref(),
-        lock_live: v.locked,
-    };
-    let can_modify = policy::allows(&s.p.facts(), &Access::HandleRequest(&record));
+    let can_modify =
+        s.p.allows(&Access::HandleRequest(&v.record(&s.p.tenant_id)));
     let mut docs = Vec::new();
     let mut hidden_docs = 0;
     for r in &v.requirements {
