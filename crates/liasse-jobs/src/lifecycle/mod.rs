@@ -176,5 +176,40 @@ fn payload<T: serde::de::DeserializeOwned>(job: &JobRow) -> Result<T> {
         .map_err(|e| AppError::Internal(format!("job {} payload: {e}", job.id)))
 }
 
+/// The job a notice announces, queued in the same transaction: one never goes without the
+/// other.
+pub(super) struct FollowUp<'a> {
+    pub kind: &'a str,
+    pub key: String,
+    pub payload: serde_json::Value,
+    pub run_at: i64,
+}
+
+/// Tells the account and queues what follows, inside the job's transaction.
+pub(super) async fn notify_then(
+    tx: &mut WriteTx,
+    app: &App,
+    job: &JobRow,
+    notice: &Notice<'_>,
+    next: FollowUp<'_>,
+    now: i64,
+) -> Result<()> {
+    mail::notify(tx, app, notice, now).await?;
+    store::enqueue(
+        tx,
+        &NewJob {
+            id: &new_id(),
+            tenant_id: &job.tenant_id,
+            kind: next.kind,
+            key: &next.key,
+            payload: &next.payload,
+            run_at: next.run_at,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

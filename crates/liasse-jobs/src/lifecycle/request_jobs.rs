@@ -46,9 +46,10 @@ pub(super) async fn draft_notice(app: &App, job: &JobRow, owner: &str) -> Result
     let Some(mut tx) = begin(app, job, owner).await? else {
         return Ok(Outcome::Lost);
     };
-    mail::notify(
+    notify_then(
         &mut tx,
         app,
+        job,
         &Notice {
             tenant_id: &job.tenant_id,
             account_id: &r.citizen_id,
@@ -59,17 +60,10 @@ pub(super) async fn draft_notice(app: &App, job: &JobRow, owner: &str) -> Result
             object_id: Some(&r.id),
             mandatory: true,
         },
-        now,
-    )
-    .await?;
-    store::enqueue(
-        &mut tx,
-        &NewJob {
-            id: &new_id(),
-            tenant_id: &job.tenant_id,
+        FollowUp {
             kind: "draft_delete",
-            key: &format!("{}:{}", r.id, r.updated_at),
-            payload: &serde_json::json!(RequestPayload {
+            key: format!("{}:{}", r.id, r.updated_at),
+            payload: serde_json::json!(RequestPayload {
                 request_id: r.id.clone(),
                 updated_at: r.updated_at
             }),

@@ -182,9 +182,10 @@ pub(super) async fn disposal_notice(app: &App, job: &JobRow, owner: &str) -> Res
     let Some(mut tx) = begin(app, job, owner).await? else {
         return Ok(Outcome::Lost);
     };
-    mail::notify(
+    notify_then(
         &mut tx,
         app,
+        job,
         &Notice {
             tenant_id: &job.tenant_id,
             account_id: &doc.owner_id,
@@ -195,17 +196,10 @@ pub(super) async fn disposal_notice(app: &App, job: &JobRow, owner: &str) -> Res
             object_id: Some(&doc.id),
             mandatory: true,
         },
-        now,
-    )
-    .await?;
-    store::enqueue(
-        &mut tx,
-        &NewJob {
-            id: &new_id(),
-            tenant_id: &job.tenant_id,
+        FollowUp {
             kind: "dispose",
-            key: &format!("{}:{}", doc.id, p.valid_until),
-            payload: &serde_json::json!(DocPayload {
+            key: format!("{}:{}", doc.id, p.valid_until),
+            payload: serde_json::json!(DocPayload {
                 document_id: doc.id.clone(),
                 valid_until: p.valid_until.clone(),
                 days: 0
