@@ -187,7 +187,22 @@ if selected small-uploads && [ "$USE_S3" -eq 1 ]; then
     S3S_BUILD_PID=$!
 fi
 if [ "$BUILD" -eq 1 ]; then
-    (cd "$REPO" && cargo build --release --locked -p liasse -p liasse-bench)
+    (cd "$REPO" && cargo build --release --locked --timings -p liasse -p liasse-bench)
+fi
+# The longest single crate of that build (cargo's timing report), for the report's build line.
+BUILD_LONGEST=""
+if [ "$BUILD" -eq 1 ] && [ -f "$REPO/target/cargo-timings/cargo-timing.html" ]; then
+    BUILD_LONGEST="$(python3 - "$REPO/target/cargo-timings/cargo-timing.html" <<'PY' || true
+import json, re, sys
+html = open(sys.argv[1], encoding="utf-8").read()
+m = re.search(r"const UNIT_DATA = (\[.*?\]);\n", html, re.S)
+units = json.loads(m.group(1)) if m else []
+units = [u for u in units if u.get("mode") != "run-custom-build"]
+if units:
+    u = max(units, key=lambda u: u["duration"])
+    print(f"{u['name']} {u['duration']:.0f} s")
+PY
+)"
 fi
 BIN_DIR="${BIN_DIR:-$REPO/target/release}"
 LIASSE="$BIN_DIR/liasse"
@@ -384,6 +399,7 @@ if [ "${#REDUCTIONS[@]}" -gt 0 ]; then reductions="$(IFS=';'; echo "${REDUCTIONS
     echo "reduced=$([ "${#REDUCTIONS[@]}" -gt 0 ] && echo 1 || echo 0)"
     echo "reductions=$reductions"
     echo "build_secs=$BUILD_SECS"
+    echo "build_longest=$BUILD_LONGEST"
     echo "built=$BUILD"
     echo "total_secs=$((SECONDS - RUN_START))"
     echo "stages=$(IFS=';'; echo "${STAGES[*]}" | sed 's/;/, /g')"

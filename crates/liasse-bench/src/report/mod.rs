@@ -175,9 +175,10 @@ fn markdown(r: &Value, sweep_md: Option<&str>) -> String {
     );
     let _ = writeln!(
         s,
-        "| run time | {} s in all, of which release build {} s |\n",
+        "| run time | {} s in all, of which release build {} s (longest crate: {}) |\n",
         text(run, "total_secs"),
-        text(run, "build_secs")
+        text(run, "build_secs"),
+        text(run, "build_longest")
     );
 
     // Summary.
