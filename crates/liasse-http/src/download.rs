@@ -30,14 +30,7 @@ pub fn content_response(c: Content, how: Presentation) -> Response {
         header::CONTENT_LENGTH,
         HeaderValue::from(c.size.max(0) as u64),
     );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
+    private(h);
     match how {
         Presentation::Attachment => {
             h.insert(
@@ -107,6 +100,12 @@ pub fn zip_response(export: Download) -> Response {
         header::CONTENT_DISPOSITION,
         content_disposition(&export.file_name),
     );
+    private(h);
+    resp
+}
+
+/// A citizen's content: never kept by a cache, never sniffed into another type.
+fn private(h: &mut axum::http::HeaderMap) {
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
@@ -115,5 +114,4 @@ pub fn zip_response(export: Download) -> Response {
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
-    resp
 }
