@@ -74,6 +74,8 @@ pub fn find(code: &str, stored: &[String]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     #[test]

@@ -186,6 +186,8 @@ fn percent_encode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     /// RFC 6238 appendix B, SHA-1 rows, keeping the last 6 of the 8 digits.
