@@ -10,7 +10,9 @@
 
 use std::collections::HashMap;
 
-use liasse_oidc::{Acr, CallbackQuery, Claims, Client, ClientSecret, Identity, OidcError, Provider, ProviderKind};
+use liasse_oidc::{
+    Acr, CallbackQuery, Claims, Client, ClientSecret, Identity, OidcError, Provider, ProviderKind,
+};
 use url::Url;
 
 const REDIRECT_URI: &str = "http://127.0.0.1/oidc/callback";
@@ -44,7 +46,9 @@ fn env() -> Option<Env> {
                 !std::env::var("LIASSE_TEST_REQUIRE_SERVERS").is_ok_and(|v| v == "1"),
                 "LIASSE_TEST_REQUIRE_SERVERS=1 but LIASSE_TEST_FC_ISSUER / LIASSE_TEST_PC_ISSUER / LIASSE_TEST_OIDC_* are not set"
             );
-            eprintln!("\n*** SKIPPED: no OpenID Connect provider (run scripts/test.sh to start one) ***\n");
+            eprintln!(
+                "\n*** SKIPPED: no OpenID Connect provider (run scripts/test.sh to start one) ***\n"
+            );
             None
         }
     }
@@ -80,17 +84,27 @@ impl Browser {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Self { http, cookies: HashMap::new() }
+        Self {
+            http,
+            cookies: HashMap::new(),
+        }
     }
 
     async fn send(&mut self, request: reqwest::RequestBuilder) -> (u16, Option<String>, String) {
-        let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
         let response = request.header("cookie", cookie).send().await.unwrap();
         for set in response.headers().get_all("set-cookie") {
             let set = set.to_str().unwrap();
             let pair = set.split(';').next().unwrap();
             let (name, value) = pair.split_once('=').unwrap();
-            let expired = set.to_ascii_lowercase().contains("expires=thu, 01 jan 1970");
+            let expired = set
+                .to_ascii_lowercase()
+                .contains("expires=thu, 01 jan 1970");
             if expired || value.is_empty() {
                 self.cookies.remove(name);
             } else {
@@ -98,7 +112,10 @@ impl Browser {
             }
         }
         let status = response.status().as_u16();
-        let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+        let location = response
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
         (status, location, response.text().await.unwrap())
     }
 
@@ -118,7 +135,8 @@ impl Browser {
                 continue;
             }
             assert_eq!(status, 200, "{url}: {body}");
-            let (action, mut fields) = form(&body).unwrap_or_else(|| panic!("no form at {url}: {body}"));
+            let (action, mut fields) =
+                form(&body).unwrap_or_else(|| panic!("no form at {url}: {body}"));
             let target = url.join(&action).unwrap();
             if action.ends_with("/login") {
                 fields.push(("login".into(), login.into()));
@@ -135,10 +153,14 @@ impl Browser {
 /// The first form of a page: its action and hidden fields.
 fn form(html: &str) -> Option<(String, Vec<(String, String)>)> {
     let start = html.find("<form")?;
-    let end = html[start..].find("</form>").map_or(html.len(), |e| start + e);
+    let end = html[start..]
+        .find("</form>")
+        .map_or(html.len(), |e| start + e);
     let form = &html[start..end];
     let tag_end = form.find('>')?;
-    let action = attribute(&form[..tag_end], "action")?.replace("&#38;", "&").replace("&amp;", "&");
+    let action = attribute(&form[..tag_end], "action")?
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
     let mut fields = Vec::new();
     for input in form.split("<input").skip(1) {
         let tag = &input[..input.find('>').unwrap_or(input.len())];
@@ -158,11 +180,18 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 }
 
 /// A whole login as `login`: returns the client (to log out), the callback and its result.
-async fn login(env: &Env, kind: ProviderKind, acr: Acr, login: &str) -> (Client, CallbackQuery, Result<Identity, OidcError>) {
+async fn login(
+    env: &Env,
+    kind: ProviderKind,
+    acr: Acr,
+    login: &str,
+) -> (Client, CallbackQuery, Result<Identity, OidcError>) {
     let client = client(env, kind, acr);
     let started = client.begin().await.unwrap();
     let mut browser = Browser::new();
-    let callback = browser.walk(&started.authorize_url, login, &env.password, REDIRECT_URI).await;
+    let callback = browser
+        .walk(&started.authorize_url, login, &env.password, REDIRECT_URI)
+        .await;
     let callback = CallbackQuery::parse(callback.query().unwrap_or_default());
     let result = client.finish(&started.pending, &callback).await;
     (client, callback, result)
@@ -173,15 +202,31 @@ async fn franceconnect_login_yields_the_pivot_identity_and_logout_is_accepted() 
     let Some(env) = env() else { return };
     let client = client(&env, ProviderKind::FranceConnect, Acr::Eidas1);
     let started = client.begin().await.unwrap();
-    assert!(started.pending.pkce_verifier.is_some(), "the provider advertises S256");
+    assert!(
+        started.pending.pkce_verifier.is_some(),
+        "the provider advertises S256"
+    );
     let mut browser = Browser::new();
-    let callback = browser.walk(&started.authorize_url, "angela", &env.password, REDIRECT_URI).await;
+    let callback = browser
+        .walk(
+            &started.authorize_url,
+            "angela",
+            &env.password,
+            REDIRECT_URI,
+        )
+        .await;
     let callback = CallbackQuery::parse(callback.query().unwrap_or_default());
     let identity = client.finish(&started.pending, &callback).await.unwrap();
     assert_eq!(identity.issuer, env.fc_issuer);
     assert_eq!(identity.acr, Acr::Eidas1);
-    assert!(!identity.sub.contains("angela"), "pairwise sub: {}", identity.sub);
-    let Claims::Pivot(pivot) = &identity.claims else { panic!("{identity:?}") };
+    assert!(
+        !identity.sub.contains("angela"),
+        "pairwise sub: {}",
+        identity.sub
+    );
+    let Claims::Pivot(pivot) = &identity.claims else {
+        panic!("{identity:?}")
+    };
     assert_eq!(pivot.given_name, "Angela Claire Louise");
     assert_eq!(pivot.family_name, "DUBOIS");
     assert_eq!(pivot.birthdate, "1962-08-24");
@@ -195,12 +240,22 @@ async fn franceconnect_login_yields_the_pivot_identity_and_logout_is_accepted() 
     assert_eq!(again.unwrap().sub, identity.sub);
 
     // The code is single use.
-    let replayed = client.finish(&started.pending, &callback).await.unwrap_err();
-    assert!(matches!(replayed, OidcError::CodeRejected(_)), "{replayed:?}");
+    let replayed = client
+        .finish(&started.pending, &callback)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(replayed, OidcError::CodeRejected(_)),
+        "{replayed:?}"
+    );
 
     // Logout: the provider accepts the hint and sends the browser back with our state.
     let state = Client::logout_state();
-    let logout = client.logout_url(&identity.id_token, &state).await.unwrap().unwrap();
+    let logout = client
+        .logout_url(&identity.id_token, &state)
+        .await
+        .unwrap()
+        .unwrap();
     let back = browser.walk(&logout, "", "", POST_LOGOUT_URI).await;
     let query: HashMap<_, _> = back.query_pairs().into_owned().collect();
     assert_eq!(query.get("state"), Some(&state), "{back}");
@@ -211,7 +266,13 @@ async fn a_higher_level_asked_is_returned_and_a_lower_one_refused() {
     let Some(env) = env() else { return };
     let (_, _, identity) = login(&env, ProviderKind::FranceConnect, Acr::Eidas2, "pierre").await;
     assert_eq!(identity.unwrap().acr, Acr::Eidas2);
-    let (_, _, refused) = login(&env, ProviderKind::FranceConnect, Acr::Eidas2, "pierre+low_acr").await;
+    let (_, _, refused) = login(
+        &env,
+        ProviderKind::FranceConnect,
+        Acr::Eidas2,
+        "pierre+low_acr",
+    )
+    .await;
     assert!(
         matches!(&refused, Err(OidcError::AcrTooLow { got: Some(got), asked: Acr::Eidas2 }) if got == "eidas1"),
         "{refused:?}"
@@ -221,10 +282,18 @@ async fn a_higher_level_asked_is_returned_and_a_lower_one_refused() {
 #[tokio::test]
 async fn proconnect_login_yields_the_agent_claims() {
     let Some(env) = env() else { return };
-    let (_, _, identity) = login(&env, ProviderKind::ProConnect, Acr::Eidas1, "agent@blois.fr").await;
+    let (_, _, identity) = login(
+        &env,
+        ProviderKind::ProConnect,
+        Acr::Eidas1,
+        "agent@blois.fr",
+    )
+    .await;
     let identity = identity.unwrap();
     assert_eq!(identity.issuer, env.pc_issuer);
-    let Claims::ProConnect(agent) = &identity.claims else { panic!("{identity:?}") };
+    let Claims::ProConnect(agent) = &identity.claims else {
+        panic!("{identity:?}")
+    };
     assert_eq!(agent.email, "agent@blois.fr");
     assert_eq!(agent.usual_name, "MARTIN");
     assert_eq!(agent.siret, "21410018600018");
@@ -251,8 +320,15 @@ async fn every_misbehaviour_is_refused_with_its_error() {
             ProviderKind::ProConnect => "admin@blois.fr",
         };
         for mode in [
-            "wrong_iss", "wrong_aud", "expired", "iat_future", "bad_signature", "unknown_kid",
-            "wrong_nonce", "alg_none", "alg_hs256",
+            "wrong_iss",
+            "wrong_aud",
+            "expired",
+            "iat_future",
+            "bad_signature",
+            "unknown_kid",
+            "wrong_nonce",
+            "alg_none",
+            "alg_hs256",
         ] {
             let (_, _, result) = login(&env, kind, Acr::Eidas1, &format!("{user}+{mode}")).await;
             let error = result.expect_err(mode);
@@ -287,13 +363,28 @@ async fn a_cancelled_login_and_a_forged_state_are_refused() {
                 .form(&[("login", "angela"), ("password", env.password.as_str())]);
         } else {
             let abort = body.split("<form").find(|f| f.contains("/abort")).unwrap();
-            request = browser.http.post(url.join(&attribute(abort, "action").unwrap()).unwrap());
+            request = browser
+                .http
+                .post(url.join(&attribute(abort, "action").unwrap()).unwrap());
         }
     };
     let callback = CallbackQuery::parse(callback.query().unwrap_or_default());
-    let error = client.finish(&started.pending, &callback).await.unwrap_err();
-    assert!(matches!(&error, OidcError::ProviderError { code, .. } if code == "access_denied"), "{error:?}");
+    let error = client
+        .finish(&started.pending, &callback)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, OidcError::ProviderError { code, .. } if code == "access_denied"),
+        "{error:?}"
+    );
 
-    let forged = CallbackQuery { code: Some("x".into()), state: Some("forged".into()), ..CallbackQuery::default() };
-    assert!(matches!(client.finish(&started.pending, &forged).await, Err(OidcError::StateUnknown)));
+    let forged = CallbackQuery {
+        code: Some("x".into()),
+        state: Some("forged".into()),
+        ..CallbackQuery::default()
+    };
+    assert!(matches!(
+        client.finish(&started.pending, &forged).await,
+        Err(OidcError::StateUnknown)
+    ));
 }

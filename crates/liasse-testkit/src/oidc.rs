@@ -48,13 +48,15 @@ pub fn test_oidc() -> Option<TestOidc> {
         env("LIASSE_TEST_OIDC_CLIENT_ID"),
         env("LIASSE_TEST_OIDC_CLIENT_SECRET"),
     ) {
-        (Some(fc_issuer), Some(pc_issuer), Some(client_id), Some(client_secret)) => Some(TestOidc {
-            fc_issuer,
-            pc_issuer,
-            client_id,
-            client_secret,
-            password: env("LIASSE_TEST_OIDC_PASSWORD").unwrap_or_else(|| "liasse-test".into()),
-        }),
+        (Some(fc_issuer), Some(pc_issuer), Some(client_id), Some(client_secret)) => {
+            Some(TestOidc {
+                fc_issuer,
+                pc_issuer,
+                client_id,
+                client_secret,
+                password: env("LIASSE_TEST_OIDC_PASSWORD").unwrap_or_else(|| "liasse-test".into()),
+            })
+        }
         _ => {
             assert!(
                 !require_servers(),
