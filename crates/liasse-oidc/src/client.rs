@@ -1,7 +1,7 @@
 //! The authorization code flow against one provider: [`Client::begin`], [`Client::finish`],
 //! [`Client::logout_url`].
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::cache::Cached;
 use crate::discovery::{self, Metadata};
 use crate::jwt::{self, Expected, JwkSet};
 use crate::{Acr, Claims, Identity, OidcError, Provider, random};
@@ -90,8 +91,8 @@ impl CallbackQuery {
 pub struct Client {
     provider: Provider,
     http: reqwest::Client,
-    metadata: Mutex<Option<Arc<Metadata>>>,
-    jwks: Mutex<Option<Arc<JwkSet>>>,
+    metadata: Cached<Metadata>,
+    jwks: Cached<JwkSet>,
 }
 
 #[derive(Deserialize)]
@@ -131,8 +132,8 @@ impl Client {
         Self {
             provider,
             http,
-            metadata: Mutex::new(None),
-            jwks: Mutex::new(None),
+            metadata: Cached::empty(),
+            jwks: Cached::empty(),
         }
     }
 
@@ -141,40 +142,27 @@ impl Client {
         &self.provider
     }
 
-    /// The discovery document, fetched at the first call and kept.
+    /// The discovery document, fetched at the first call and kept an hour.
     pub async fn metadata(&self) -> Result<Arc<Metadata>, OidcError> {
-        if let Some(metadata) = self
-            .metadata
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-        {
+        if let Some(metadata) = self.metadata.fresh() {
             return Ok(metadata);
         }
-        let fetched = Arc::new(discovery::fetch_metadata(&self.http, &self.provider.issuer).await?);
-        *self.metadata.lock().unwrap_or_else(PoisonError::into_inner) = Some(fetched.clone());
-        Ok(fetched)
+        let fetched = discovery::fetch_metadata(&self.http, &self.provider.issuer).await?;
+        Ok(self.metadata.set(fetched))
     }
 
-    /// Sets the discovery document without fetching it (tests, or a document the caller keeps).
+    /// Sets the discovery document without fetching it (tests); kept like a fetched one.
     pub fn set_metadata(&self, metadata: Metadata) {
-        *self.metadata.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(metadata));
+        self.metadata.set(metadata);
     }
 
     async fn jwks(&self, refetch: bool) -> Result<Arc<JwkSet>, OidcError> {
-        if !refetch
-            && let Some(jwks) = self
-                .jwks
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone()
-        {
+        if !refetch && let Some(jwks) = self.jwks.fresh() {
             return Ok(jwks);
         }
         let metadata = self.metadata().await?;
-        let fetched = Arc::new(discovery::fetch_jwks(&self.http, &metadata.jwks_uri).await?);
-        *self.jwks.lock().unwrap_or_else(PoisonError::into_inner) = Some(fetched.clone());
-        Ok(fetched)
+        let fetched = discovery::fetch_jwks(&self.http, &metadata.jwks_uri).await?;
+        Ok(self.jwks.set(fetched))
     }
 
     /// Verifies a JWT's signature with the cached key set, fetching it again once when the

@@ -11,6 +11,7 @@
 //! [`OidcError`] carrying the French sentence of its page.
 
 pub mod acr;
+mod cache;
 pub mod client;
 pub mod discovery;
 pub mod error;
