@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 #
 # Liasse's whole test run: formatting, clippy, then the workspace's tests
-# against real servers (PostgreSQL 15, an S3 server, s3s-fs, and an SMTP sink,
-# aiosmtpd) started here on loopback and stopped at the end.  Installs what is
+# against real servers (PostgreSQL 15, an S3 server, s3s-fs, an SMTP sink,
+# aiosmtpd, and two OpenID Connect providers, tools/oidc-provider) started here
+# on loopback and stopped at the end.  Installs what is
 # missing (Debian packages with apt-get, s3s-fs built once into ~/.cache/liasse/tools,
 # aiosmtpd pinned in a venv there).
 #
@@ -41,6 +42,11 @@
 #   LIASSE_TEST_S3_REGION        us-east-1
 #   LIASSE_TEST_SMTP_URL         smtp://127.0.0.1:PORT (accepts every message, no TLS)
 #   LIASSE_TEST_SMTP_DIR         where the SMTP sink writes each message (NAME.json, NAME.eml)
+#   LIASSE_TEST_FC_ISSUER        http://127.0.0.1:PORT/api/v2, an oidc-provider like FranceConnect v2
+#   LIASSE_TEST_PC_ISSUER        http://127.0.0.1:PORT/api/v2, an oidc-provider like ProConnect
+#   LIASSE_TEST_OIDC_CLIENT_ID   the client registered on both (loopback redirect URIs, any port;
+#   LIASSE_TEST_OIDC_CLIENT_SECRET  see tools/oidc-provider/server.mjs for the users and the
+#   LIASSE_TEST_OIDC_PASSWORD       USER+MODE logins that make the provider misbehave)
 #   LIASSE_TEST_REQUIRE_SERVERS  1: a test that needs a server fails instead of skipping
 set -euo pipefail
 
@@ -157,6 +163,7 @@ else
     fi
     start_s3
     start_smtp
+    start_oidc
     export LIASSE_TEST_REQUIRE_SERVERS=1
     step_done "Starting servers"
 fi
@@ -168,7 +175,7 @@ if [ "$services_only" -eq 1 ]; then
     echo
     cat "$RUN_DIR/env.sh"
     echo
-    say "Logs: $RUN_DIR/pg/postgres.log, $RUN_DIR/s3s-fs.log, $RUN_DIR/smtp.log"
+    say "Logs: $RUN_DIR/pg/postgres.log, $RUN_DIR/s3s-fs.log, $RUN_DIR/smtp.log, $RUN_DIR/oidc-provider.log"
     say "Press Ctrl-C to stop the servers."
     while true; do
         sleep 3600 &

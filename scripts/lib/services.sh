@@ -11,6 +11,7 @@
 #     start_postgres           # exports LIASSE_TEST_PG_URL
 #     start_s3                 # exports LIASSE_TEST_S3_*
 #     start_smtp               # exports LIASSE_TEST_SMTP_URL, LIASSE_TEST_SMTP_DIR
+#     start_oidc               # exports LIASSE_TEST_FC_ISSUER, LIASSE_TEST_PC_ISSUER, ...
 #     ...                      # stop_all runs on exit, Ctrl-C or TERM
 #
 # Public functions:
@@ -22,6 +23,8 @@
 #   s3_request METHOD PATH [FILE]  SigV4-signed request to the S3 server
 #   start_smtp                 an SMTP sink (aiosmtpd) on a free loopback port that
 #                              writes each message into a directory
+#   start_oidc                 two OpenID Connect providers (tools/oidc-provider: like
+#                              FranceConnect v2 and like ProConnect) on free loopback ports
 #   print_service_exports      print the `export ...` lines of the started services
 #   stop_all [ARTIFACT_DIR]    stop every server, copy logs to ARTIFACT_DIR if
 #                              given, remove $RUN_DIR (idempotent)
@@ -62,6 +65,7 @@ S3_PORT=""
 S3_PGID=""
 SMTP_PGID=""
 SMTP_PORT=""
+OIDC_PGID=""
 
 say() { printf '==> %s\n' "$*" >&2; }
 warn() { printf '==> WARNING: %s\n' "$*" >&2; }
@@ -452,6 +456,75 @@ stop_smtp() {
     SMTP_PGID=""
 }
 
+# --------------------------------------------------------------------- OIDC
+
+# start_oidc: `npm ci` tools/oidc-provider (its package-lock.json pins oidc-provider; npm's
+# cache makes later runs offline), then start its two providers on free ports of 127.0.0.1
+# with one client registered on both. Exports:
+#   LIASSE_TEST_FC_ISSUER, LIASSE_TEST_PC_ISSUER   the issuers (http://127.0.0.1:PORT/api/v2)
+#   LIASSE_TEST_OIDC_CLIENT_ID, LIASSE_TEST_OIDC_CLIENT_SECRET   the client (secret random per run)
+#   LIASSE_TEST_OIDC_PASSWORD   the test users' password
+# The client is a "native" one: its loopback redirect URIs match on any port (RFC 8252).
+# Misbehaviours: log in as USER+MODE (tools/oidc-provider/server.mjs lists the modes).
+start_oidc() {
+    [ -n "$RUN_DIR" ] || fail "start_oidc: call services_init first" || return 1
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+        ensure_apt_packages nodejs npm || return 1
+    local dir="$SERVICES_REPO/tools/oidc-provider" log="$RUN_DIR/oidc-provider.log"
+    if ! [ -f "$dir/node_modules/.package-lock.json" ] ||
+        ! cmp -s <(sed -n '/"node_modules\/oidc-provider"/,/}/p' "$dir/package-lock.json") \
+            <(sed -n '/"node_modules\/oidc-provider"/,/}/p' "$dir/node_modules/.package-lock.json"); then
+        say "Installing tools/oidc-provider (npm ci, pinned by its package-lock.json)"
+        (cd "$dir" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error >&2) ||
+            fail "npm ci in $dir failed" || return 1
+    fi
+    local fc_port pc_port
+    fc_port="$(free_port)" || return 1
+    pc_port="$(free_port)" || return 1
+    LIASSE_TEST_OIDC_CLIENT_ID="liasse-test"
+    LIASSE_TEST_OIDC_CLIENT_SECRET="$(random_hex 24)"
+    local clients
+    clients="$(printf '[{"client_id":"%s","client_secret":"%s","redirect_uris":%s,"post_logout_redirect_uris":%s}]' \
+        "$LIASSE_TEST_OIDC_CLIENT_ID" "$LIASSE_TEST_OIDC_CLIENT_SECRET" \
+        '["http://127.0.0.1/oidc/callback","http://127.0.0.1/auth/franceconnect/callback","http://127.0.0.1/auth/proconnect/callback"]' \
+        '["http://127.0.0.1/","http://127.0.0.1/oidc/logged-out","http://127.0.0.1/auth/logged-out"]')"
+    SERVICES_STARTED+=(oidc)
+    say "Starting the OpenID Connect providers (oidc-provider) on 127.0.0.1:$fc_port (FranceConnect-like) and :$pc_port (ProConnect-like)"
+    # shellcheck disable=SC2016 # $$ and $@ are the inner shell's
+    OIDC_CLIENTS="$clients" setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ \
+        "$RUN_DIR/oidc.pid" node "$dir/server.mjs" --fc-port "$fc_port" --pc-port "$pc_port" \
+        </dev/null >"$log" 2>&1 &
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [ -s "$RUN_DIR/oidc.pid" ] && break
+        sleep 0.1
+    done
+    OIDC_PGID="$(cat "$RUN_DIR/oidc.pid" 2>/dev/null || true)"
+    if ! wait_for_port "$fc_port" 30 "$OIDC_PGID" || ! wait_for_port "$pc_port" 30 "$OIDC_PGID"; then
+        tail -n 50 "$log" >&2 || true
+        fail "the OpenID Connect providers did not start (log: $log)"
+        return 1
+    fi
+    export LIASSE_TEST_OIDC_CLIENT_ID LIASSE_TEST_OIDC_CLIENT_SECRET
+    export LIASSE_TEST_FC_ISSUER="http://127.0.0.1:$fc_port/api/v2"
+    export LIASSE_TEST_PC_ISSUER="http://127.0.0.1:$pc_port/api/v2"
+    export LIASSE_TEST_OIDC_PASSWORD="liasse-test"
+}
+
+stop_oidc() {
+    [ -n "$OIDC_PGID" ] || return 0
+    kill -0 -- "-$OIDC_PGID" 2>/dev/null || { OIDC_PGID=""; return 0; }
+    say "Stopping the OpenID Connect providers"
+    kill -TERM -- "-$OIDC_PGID" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 50; i++)); do
+        kill -0 -- "-$OIDC_PGID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL -- "-$OIDC_PGID" 2>/dev/null || true
+    OIDC_PGID=""
+}
+
 # ------------------------------------------------------------------ common
 
 # print_service_exports: the `export` lines a developer can paste in a shell.
@@ -459,7 +532,9 @@ print_service_exports() {
     local v
     for v in LIASSE_TEST_PG_URL LIASSE_TEST_S3_ENDPOINT LIASSE_TEST_S3_BUCKET \
         LIASSE_TEST_S3_ACCESS_KEY LIASSE_TEST_S3_SECRET_KEY LIASSE_TEST_S3_REGION \
-        LIASSE_TEST_SMTP_URL LIASSE_TEST_SMTP_DIR LIASSE_TEST_REQUIRE_SERVERS; do
+        LIASSE_TEST_SMTP_URL LIASSE_TEST_SMTP_DIR LIASSE_TEST_FC_ISSUER LIASSE_TEST_PC_ISSUER \
+        LIASSE_TEST_OIDC_CLIENT_ID LIASSE_TEST_OIDC_CLIENT_SECRET LIASSE_TEST_OIDC_PASSWORD \
+        LIASSE_TEST_REQUIRE_SERVERS; do
         if [ -n "${!v:-}" ]; then
             printf 'export %s=%q\n' "$v" "${!v}"
         fi
@@ -478,13 +553,15 @@ stop_all() {
             postgres) stop_postgres || true ;;
             s3) stop_s3 || true ;;
             smtp) stop_smtp || true ;;
+            oidc) stop_oidc || true ;;
         esac
     done
     [ -n "$RUN_DIR" ] && [ -d "$RUN_DIR" ] || return 0
     if [ -n "$artifacts" ]; then
         mkdir -p "$artifacts"
         local f
-        for f in "$RUN_DIR/pg/initdb.log" "$RUN_DIR/pg/postgres.log" "$RUN_DIR/s3s-fs.log" "$RUN_DIR/smtp.log"; do
+        for f in "$RUN_DIR/pg/initdb.log" "$RUN_DIR/pg/postgres.log" "$RUN_DIR/s3s-fs.log" "$RUN_DIR/smtp.log" \
+            "$RUN_DIR/oidc-provider.log"; do
             if [ -f "$f" ]; then cp "$f" "$artifacts/" || true; fi
         done
         say "Server logs copied to $artifacts/"

@@ -10,16 +10,21 @@ pub mod digest;
 pub mod error;
 pub mod keyring;
 pub mod keys;
+pub mod pairwise;
+pub mod recovery;
 pub mod seal;
 pub mod stream;
+pub mod totp;
 pub mod wrap;
 
 pub use digest::{DIGEST_PREFIX, Digester};
 pub use error::CryptoError;
 pub use keyring::KeyRing;
 pub use keys::{Binding, DataKey};
+pub use pairwise::PairwiseKey;
 pub use seal::{open, seal};
 pub use stream::{
     Decryptor, Encryptor, HEADER_LEN, SEGMENT_SIZE, ciphertext_len, decrypt_to_vec, encrypt_to_vec,
 };
+pub use totp::TotpSecret;
 pub use wrap::{WRAP_ALG, WrappedKey};

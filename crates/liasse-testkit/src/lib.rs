@@ -6,6 +6,8 @@
 //! skipped; inside it (`LIASSE_TEST_REQUIRE_SERVERS=1`) a missing server is a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod oidc;
+
 use std::path::PathBuf;
 
 use liasse_app::App;
