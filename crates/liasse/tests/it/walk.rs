@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use liasse_app::auth;
 use liasse_domain::journal::Actor;
 use liasse_domain::policy::{
-    self, Access, Action, ActorFacts, Context, Denial, DocumentFacts, Op, RequestFacts,
+    self, Access, Action, ActorFacts, Context, Denial, DocumentFacts, Op, Page, RequestFacts,
     RequestRecord, Space, Task, VaultOp, Warrant,
 };
 use liasse_inspect::samples;
@@ -22,6 +22,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::vault::{Reply, form, reply, req};
+use crate::web::{Browser, Page as WebPage};
 
 const TOWN: &str = "ville-parcours";
 /// The domain of the procedure, of the request and of the agent's rights.
@@ -114,6 +115,8 @@ struct World {
     provider_id: String,
     /// A spare token of the owner, for the revocation.
     token_id: String,
+    /// The agent with rights, as the admin's pages name them.
+    agent_id: String,
     /// The request's state and lock holder as the walk has left them.
     state: String,
     lock_holder: Option<String>,
@@ -559,6 +562,166 @@ const ROUTES: &[Row] = &[
     row("delete", "/session", Body::None, anyone),
 ];
 
+// ------------------------------------------------------------------------------ the pages
+
+/// A page of the site (GET), and the decision it stands for.
+struct PageRow {
+    path: &'static str,
+    decide: Decide,
+    known: Option<&'static str>,
+}
+
+const fn page(path: &'static str, decide: Decide) -> PageRow {
+    PageRow {
+        path,
+        decide,
+        known: None,
+    }
+}
+
+/// A page of a space: first whether the role enters the space, then what the page shows.
+fn within(a: &ActorFacts, space: Space, then: Expect) -> Expect {
+    match ask(a, &Access::Enter(space)) {
+        Expect::Allowed => then,
+        e => e,
+    }
+}
+
+fn menu_page(a: &ActorFacts, p: Page) -> Expect {
+    ask(a, &Access::Enter(p.space()))
+}
+
+/// The pages, each decided as the policy's menu decides it (`Access::Enter` of its space),
+/// and, for a page naming an object, by what it shows of it.
+const PAGES: &[PageRow] = &[
+    page("/documents", |_, a, _| menu_page(a, Page::Documents)),
+    page("/documents.json", |_, a, _| menu_page(a, Page::Documents)),
+    page("/documents/nouveau", |_, a, _| menu_page(a, Page::Deposit)),
+    page("/demandes", |_, a, _| menu_page(a, Page::Requests)),
+    page("/courriers", |_, a, _| menu_page(a, Page::Letters)),
+    page("/foyer", |_, a, _| menu_page(a, Page::Household)),
+    page("/partages", |_, a, _| menu_page(a, Page::Sharing)),
+    page("/journal", |_, a, _| menu_page(a, Page::Journal)),
+    page("/notifications", |_, a, _| {
+        menu_page(a, Page::Notifications)
+    }),
+    page("/preferences", |_, a, _| menu_page(a, Page::Preferences)),
+    page("/export", |_, a, _| {
+        within(a, Space::Citizen, ask(a, &Access::ExportVault))
+    }),
+    page("/documents/{id}", |w, a, _| {
+        within(a, Space::Citizen, doc(w, a, Action::ReadMetadata))
+    }),
+    // Shared by the citizen and the agents who reach the document through a basis.
+    page("/documents/{id}/contenu", |w, a, _| {
+        doc(w, a, Action::ReadContent)
+    }),
+    // Shared by the citizen and the agents who reach the document through a basis.
+    page("/documents/{id}/apercu", |w, a, _| {
+        doc(w, a, Action::ReadContent)
+    }),
+    page("/documents/{id}/supprimer", |w, a, _| {
+        within(a, Space::Citizen, doc(w, a, Action::Delete))
+    }),
+    page("/demandes/{id}", |w, a, _| {
+        within(
+            a,
+            Space::Citizen,
+            ask(a, &Access::ReadRequest(&w.request())),
+        )
+    }),
+    page("/agent", |_, a, _| menu_page(a, Page::Dashboard)),
+    page("/agent/guichet", |_, a, _| menu_page(a, Page::Counter)),
+    page("/agent/statistiques", |_, a, _| {
+        menu_page(a, Page::Statistics)
+    }),
+    page("/agent/statistiques.csv", |_, a, _| {
+        within(a, Space::Statistics, ask(a, &Access::Statistics))
+    }),
+    page("/agent/usagers/{id}", |_, a, _| {
+        within(a, Space::Agency, ask(a, &Access::CitizenFiles))
+    }),
+    page("/agent/demandes/{id}", |w, a, _| {
+        within(a, Space::Agency, ask(a, &Access::ReadRequest(&w.request())))
+    }),
+    page("/admin", |_, a, _| menu_page(a, Page::Administration)),
+    page("/admin/types", |_, a, _| menu_page(a, Page::DocumentTypes)),
+    page("/admin/types/nouveau", |_, a, _| {
+        menu_page(a, Page::DocumentTypes)
+    }),
+    page("/admin/types/{code}", |_, a, _| {
+        menu_page(a, Page::DocumentTypes)
+    }),
+    page("/admin/demarches", |_, a, _| menu_page(a, Page::Procedures)),
+    page("/admin/demarches/nouvelle", |_, a, _| {
+        menu_page(a, Page::Procedures)
+    }),
+    page("/admin/demarches/{code}", |_, a, _| {
+        menu_page(a, Page::Procedures)
+    }),
+    page("/admin/agents", |_, a, _| menu_page(a, Page::Staff)),
+    page("/admin/agents/{id}", |_, a, _| menu_page(a, Page::Staff)),
+    page("/admin/services", |_, a, _| {
+        within(
+            a,
+            Space::Administration,
+            ask(a, &Access::Administer(Task::Services)),
+        )
+    }),
+    page("/admin/apparence", |_, a, _| menu_page(a, Page::Appearance)),
+];
+
+impl World {
+    fn fill_page(&self, template: &str) -> String {
+        let id = match template.split('/').nth(1).unwrap_or("") {
+            "documents" => &self.doc_id,
+            "demandes" => &self.request_id,
+            "agent" if template.starts_with("/agent/usagers") => &self.owner_id,
+            "agent" => &self.request_id,
+            "admin" => &self.agent_id,
+            _ => "",
+        };
+        let code = if template.starts_with("/admin/demarches") {
+            PROCEDURE
+        } else {
+            DOC_TYPE
+        };
+        template.replace("{id}", id).replace("{code}", code)
+    }
+}
+
+/// Logs in through the form; `false` when the account is refused a session.
+async fn log_in(b: &mut Browser, role: Role) -> bool {
+    let form = b.get("/connexion").await;
+    assert_eq!(form.status, 200, "the login form");
+    let csrf = form.csrf();
+    let password = format!("{}-password", role.login());
+    let done = b
+        .post(
+            "/connexion",
+            &[
+                ("csrf", csrf.as_str()),
+                ("tenant", TOWN),
+                ("login", role.login()),
+                ("password", password.as_str()),
+                ("suite", ""),
+            ],
+        )
+        .await;
+    done.status == 303 && !done.header("location").starts_with("/connexion")
+}
+
+/// A refused page answers the policy's refusal, or sends the visitor to the login form.
+fn page_accepts(expect: Expect, got: &WebPage) -> bool {
+    let to_login = got.status == 303 && got.header("location").starts_with("/connexion");
+    match expect {
+        Expect::Allowed => got.status == 200,
+        Expect::Denied(Denial::Forbidden) => got.status == 403 || to_login,
+        Expect::Denied(Denial::Hidden) | Expect::Absent => got.status == 404 || to_login,
+        Expect::Denied(_) => got.status == 409,
+    }
+}
+
 // ------------------------------------------------------------------------------ the walk
 
 struct Account {
@@ -730,6 +893,7 @@ async fn setup(t: &TestApp) -> (Vec<Account>, World) {
         notification_id,
         provider_id,
         token_id: spare.id,
+        agent_id: accounts[2].principal.account_id.clone(),
         state: "submitted".into(),
         lock_holder: None,
     };
@@ -840,6 +1004,72 @@ async fn every_route_answers_each_role_as_the_policy_decides() {
         }
         if !report.is_empty() {
             eprintln!("{backend:?}: known mismatches\n{report}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_page_answers_each_role_as_the_policy_decides() {
+    for t in TestApp::all().await {
+        let backend = t.backend;
+        let (accounts, world) = setup(&t).await;
+        let mut report = String::new();
+        let mut mismatches = 0;
+        for who in &accounts {
+            let facts = who.principal.facts();
+            let mut b = Browser::new(&t);
+            let session = log_in(&mut b, who.role).await;
+            // A role with no page at all (a service client) may be refused a session.
+            if session == policy::home(&facts).is_none() {
+                // KNOWN: a service client opens a session through the login form although
+                // the policy gives it no page (its pages then answer as refused).
+                let known = who.role == Role::Service;
+                if !known {
+                    mismatches += 1;
+                }
+                let _ = writeln!(
+                    report,
+                    "{:?}: a session {}, but the policy's home is {:?} {}",
+                    who.role,
+                    if session { "opened" } else { "refused" },
+                    policy::home(&facts),
+                    if known {
+                        "KNOWN: sessions do not ask the policy"
+                    } else {
+                        "<--"
+                    },
+                );
+            }
+            for row in PAGES {
+                let expect = (row.decide)(&world, &facts, &who.principal.scopes);
+                let got = b.get(&world.fill_page(row.path)).await;
+                if page_accepts(expect, &got) {
+                    continue;
+                }
+                let mark = match row.known {
+                    Some(why) => format!("KNOWN: {why}"),
+                    None => {
+                        mismatches += 1;
+                        "<--".to_string()
+                    }
+                };
+                let _ = writeln!(
+                    report,
+                    "{:<30} {:<16} expected {:<18} got {} {} {mark}",
+                    row.path,
+                    format!("{:?}", who.role),
+                    format!("{expect:?}"),
+                    got.status,
+                    got.header("location"),
+                );
+            }
+        }
+        assert!(
+            mismatches == 0,
+            "{backend:?}: the page walk found {mismatches} answers the policy does not give\n{report}"
+        );
+        if !report.is_empty() {
+            eprintln!("{backend:?}: known mismatches of the pages\n{report}");
         }
     }
 }
