@@ -5,7 +5,11 @@
 //! account (`Principal::facts`). A refusal must be answered as the policy's `Denial` says (hidden
 //! → 404, forbidden → 403, a conflict → 409); an allowance must not be answered 401, 403 or 404.
 //! An operation of the OpenAPI document that the table does not cover fails the walk, so that a
-//! new route cannot be forgotten. Every mismatch is collected and printed before failing.
+//! new route cannot be forgotten. The pages are walked the same way, each role logged in through
+//! the login form, against `Access::Enter` of the page's space (what `policy::menu` shows) and
+//! what the page shows; a GET route of liasse-web missing from `PAGES` fails too. Every mismatch
+//! is collected and printed before failing; a row marked `known` (with a `// KNOWN:` comment) is
+//! one the app answers otherwise today, printed but not failing.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -690,6 +694,51 @@ impl World {
     }
 }
 
+/// The pages anyone opens, signed in or not: not the policy's to decide.
+const PUBLIC_PAGES: [&str; 11] = [
+    "/",
+    "/connexion",
+    "/hors-ligne",
+    "/activation",
+    "/static/{file}",
+    "/manifest.webmanifest",
+    "/sw.js",
+    "/favicon.ico",
+    "/theme/{slug}/brand.css",
+    "/theme/{slug}/logo",
+    "/deconnexion",
+];
+
+/// The paths liasse-web routes a GET to, read from its sources (the router cannot be listed):
+/// a page missing from `PAGES` fails the walk, as a route missing from the table does.
+fn routed_pages() -> BTreeSet<String> {
+    fn read(dir: &std::path::Path, into: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).expect("liasse-web's sources") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                read(&path, into);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("a source file");
+            for line in text.lines() {
+                let Some((_, rest)) = line.split_once(".route(\"") else {
+                    continue;
+                };
+                let Some((route, handlers)) = rest.split_once('"') else {
+                    continue;
+                };
+                if handlers.contains("get(") {
+                    into.insert(route.to_string());
+                }
+            }
+        }
+    }
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../liasse-web/src");
+    let mut pages = BTreeSet::new();
+    read(&src, &mut pages);
+    pages
+}
+
 /// Logs in through the form; `false` when the account is refused a session.
 async fn log_in(b: &mut Browser, role: Role) -> bool {
     let form = b.get("/connexion").await;
@@ -1013,6 +1062,16 @@ async fn every_page_answers_each_role_as_the_policy_decides() {
     for t in TestApp::all().await {
         let backend = t.backend;
         let (accounts, world) = setup(&t).await;
+        let walked: BTreeSet<String> = PAGES
+            .iter()
+            .map(|p| p.path.to_string())
+            .chain(PUBLIC_PAGES.iter().map(|p| p.to_string()))
+            .collect();
+        let forgotten: Vec<String> = routed_pages().difference(&walked).cloned().collect();
+        assert!(
+            forgotten.is_empty(),
+            "pages routed by liasse-web that the walk's PAGES table does not cover: {forgotten:?}"
+        );
         let mut report = String::new();
         let mut mismatches = 0;
         for who in &accounts {
