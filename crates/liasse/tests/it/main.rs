@@ -25,4 +25,5 @@ mod repair;
 mod tokens;
 mod uploads;
 mod vault;
+mod walk;
 mod web;
