@@ -11,9 +11,8 @@ pub async fn list(app: &App, p: &Principal, filter: &ListFilter) -> Result<Vec<D
         )),
         None => None,
     };
-    if !p.allows(&Access::OwnVault(VaultOp::List)) {
-        return Ok(Vec::new());
-    }
+    // Only a citizen has a vault: other roles are refused, as the policy says.
+    p.authorize(&Access::OwnVault(VaultOp::List))?;
     let docs = documents::list_owned(&app.db, &p.tenant_id, &p.account_id).await?;
     let mut versions: HashMap<String, VersionRow> =
         documents::current_versions_owned(&app.db, &p.tenant_id, &p.account_id)
@@ -74,9 +73,7 @@ pub async fn count(app: &App, p: &Principal, filter: &ListFilter) -> Result<i64>
         )),
         None => None,
     };
-    if !p.allows(&Access::OwnVault(VaultOp::List)) {
-        return Ok(0);
-    }
+    p.authorize(&Access::OwnVault(VaultOp::List))?;
     let some = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_string);
     let (type_code, subject, state) = (
         some(&filter.type_code),

@@ -242,7 +242,9 @@ const fn row(method: &'static str, path: &'static str, body: Body, decide: Decid
     }
 }
 
-/// A row the app answers otherwise today, and why.
+/// A row the app answers otherwise today, and why (none today: keep it for the next gap
+/// found, so that it is written down rather than hidden).
+#[allow(dead_code)]
 const fn known(mut r: Row, why: &'static str) -> Row {
     r.known = Some(why);
     r
@@ -317,20 +319,12 @@ fn type_body(_: &World) -> Value {
 /// changes of the request's life, then deletions (the owner's last), then the session.
 const ROUTES: &[Row] = &[
     // Reads.
-    // KNOWN: staff and service clients get their (empty) own vault, 200, not 403.
-    known(
-        row("get", "/documents", Body::None, |_, a, _| {
-            ask(a, &Access::OwnVault(VaultOp::List))
-        }),
-        "the vault listing does not ask OwnVault(List)",
-    ),
-    // KNOWN: the same for the count.
-    known(
-        row("get", "/documents/count", Body::None, |_, a, _| {
-            ask(a, &Access::OwnVault(VaultOp::List))
-        }),
-        "the vault count does not ask OwnVault(List)",
-    ),
+    row("get", "/documents", Body::None, |_, a, _| {
+        ask(a, &Access::OwnVault(VaultOp::List))
+    }),
+    row("get", "/documents/count", Body::None, |_, a, _| {
+        ask(a, &Access::OwnVault(VaultOp::List))
+    }),
     row("get", "/documents/{id}", Body::None, |w, a, _| {
         doc(w, a, Action::ReadMetadata)
     }),
