@@ -62,7 +62,7 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "the code of a flash message (after an account's service changed), not a role",
     ),
     (
-        "liasse-web/src/citizen/document.rs",
+        "liasse-web-citizen/src/document.rs",
         "\"citizen\" => \"vous\"",
         "a document's origin (deposited by its citizen), not a role",
     ),

@@ -1,15 +1,13 @@
-//! The web interface: server-rendered pages (askama) for citizens, agents and tenant admins.
+//! The pages' core: layout, sessions, errors, formats, assets and the public pages (home, login,
+//! enrolment). The spaces' pages live in liasse-web-citizen, liasse-web-agent and liasse-web-admin.
 //!
 //! Handlers are thin, as in the API: they read the form, call the same services as the JSON
 //! handlers, and render the result. Every page carries strict security headers (no inline
 //! script or style), every form carries the session's CSRF token, and every unsafe handler
 //! checks it before doing anything (see [`session::Posted`]).
 
-pub mod admin;
-pub mod agent;
 pub mod assets;
 pub mod chrome;
-pub mod citizen;
 pub mod document_items;
 pub mod enrolment;
 pub mod error;
@@ -43,15 +41,18 @@ pub const PREVIEW_CSP: &str = "sandbox; default-src 'none'";
 pub const PERMISSIONS_POLICY: &str =
     "camera=(self), microphone=(), geolocation=(), payment=(), usb=()";
 
+/// The core's own pages: home, login, assets, enrolment.
 pub fn routes() -> Router<App> {
     Router::new()
         .merge(public::routes())
         .merge(assets::routes())
-        .merge(citizen::routes())
-        .merge(agent::routes())
-        .merge(admin::routes())
         .merge(enrolment::routes())
-        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// Puts the pages' security headers on every page of `pages` (the core's and each space's:
+/// `liasse-web-citizen`, `liasse-web-agent`, `liasse-web-admin`, which compile apart).
+pub fn pages(pages: Router<App>) -> Router<App> {
+    pages.layer(axum::middleware::map_response(security_headers))
 }
 
 /// Sets the pages' security headers; a handler that set its own CSP (document previews)

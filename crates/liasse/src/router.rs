@@ -23,7 +23,13 @@ pub fn router(app: App) -> Router {
     let router = Router::new()
         .merge(health::routes())
         // The web pages (including the home page at `/`) sit at the top level.
-        .merge(liasse_web::routes())
+        .merge(liasse_web::pages(
+            Router::new()
+                .merge(liasse_web::routes())
+                .merge(liasse_web_citizen::routes())
+                .merge(liasse_web_agent::routes())
+                .merge(liasse_web_admin::routes()),
+        ))
         .nest("/api/v1", liasse_api::routes())
         // The edge sets every body's limit (uploads: see edge::UPLOAD_ROUTES and
         // services::upload); axum's own default would cut uploads at 2 MB.

@@ -727,9 +727,16 @@ fn routed_pages() -> BTreeSet<String> {
             }
         }
     }
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../liasse-web/src");
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut pages = BTreeSet::new();
-    read(&src, &mut pages);
+    for web in [
+        "liasse-web",
+        "liasse-web-citizen",
+        "liasse-web-agent",
+        "liasse-web-admin",
+    ] {
+        read(&crates.join(web).join("src"), &mut pages);
+    }
     pages
 }
 
