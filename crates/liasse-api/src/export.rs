@@ -10,7 +10,7 @@ use axum::routing::get;
 
 use liasse_app::app::App;
 use liasse_app::error::AppError;
-use liasse_app::export::{self, Via};
+use liasse_export::{self as export, Via};
 use liasse_http::download::zip_response;
 use liasse_http::problem::problem;
 

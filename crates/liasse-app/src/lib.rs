@@ -17,7 +17,6 @@ pub mod deposit;
 pub mod documents;
 pub mod enrolment;
 pub mod error;
-pub mod export;
 pub mod grants;
 pub mod guard;
 pub mod journal;

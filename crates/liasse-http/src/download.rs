@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use liasse_app::documents::Content;
-use liasse_app::export::Download;
+use liasse_export::Download;
 
 /// How a document's content is presented.
 pub enum Presentation {

@@ -6,7 +6,7 @@ use axum::response::Response;
 use axum::routing::get;
 
 use liasse_app::app::App;
-use liasse_app::export;
+use liasse_export as export;
 use liasse_web::{Session, WebError};
 
 pub fn routes() -> Router<App> {

@@ -13,7 +13,8 @@ use liasse_domain::policy::Role;
 use liasse_app::app::App;
 use liasse_app::config::Config;
 use liasse_app::error::AppError;
-use liasse_app::{auth, export, rotate, tenants, verify};
+use liasse_app::{auth, rotate, tenants, verify};
+use liasse_export as export;
 
 #[derive(Parser)]
 #[command(

@@ -129,7 +129,7 @@ pub struct Content {
     pub body: BoxStream<'static, Result<Bytes>>,
 }
 
-pub(crate) async fn doc_types(app: &App, tenant_id: &str) -> Result<HashMap<String, DocumentType>> {
+pub async fn doc_types(app: &App, tenant_id: &str) -> Result<HashMap<String, DocumentType>> {
     let mut map = HashMap::new();
     for t in catalogue::list(app, tenant_id).await? {
         map.insert(t.code.clone(), t);
@@ -137,7 +137,7 @@ pub(crate) async fn doc_types(app: &App, tenant_id: &str) -> Result<HashMap<Stri
     Ok(map)
 }
 
-pub(crate) fn view(
+pub fn view(
     app: &App,
     d: &DocumentRow,
     v: &VersionRow,

@@ -66,7 +66,7 @@ pub(super) fn seal_meta(key: &DataKey, b: &Binding, meta: &SealedMeta) -> Result
 }
 
 /// Opens a version's key and metadata; `None` for destroyed versions.
-pub(crate) fn open_version(app: &App, v: &VersionRow) -> Result<Option<(DataKey, SealedMeta)>> {
+pub fn open_version(app: &App, v: &VersionRow) -> Result<Option<(DataKey, SealedMeta)>> {
     let Some(wrapped) = &v.wrapped_key else {
         return Ok(None);
     };

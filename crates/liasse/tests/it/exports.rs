@@ -197,7 +197,7 @@ async fn twelve_parallel_exports_get_one_turn_released_when_the_client_goes() {
     let p = liasse_app::auth::principal_for_login(&t.app, "page", "alice")
         .await
         .unwrap();
-    let refused = liasse_app::export::download(&t.app, &p, liasse_app::export::Via::Api).await;
+    let refused = liasse_export::download(&t.app, &p, liasse_export::Via::Api).await;
     assert!(
         matches!(&refused, Err(liasse_app::error::AppError::Conflict(m)) if m.contains("déjà en cours")),
         "{:?}",

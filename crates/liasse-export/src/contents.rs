@@ -98,7 +98,7 @@ pub(super) async fn plan(app: &App, p: &Principal) -> Result<Plan> {
     let mut stems = HashSet::new();
     let mut listed = Vec::with_capacity(docs.len());
     let mut rows = Vec::with_capacity(docs.len());
-    let bases = crate::access::Bases::load(app, p, &p.account_id).await?;
+    let bases = liasse_app::access::Bases::load(app, p, &p.account_id).await?;
     for d in docs {
         if bases.decide(p, Action::ReadContent, &d).is_none() {
             continue;

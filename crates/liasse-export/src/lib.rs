@@ -49,11 +49,11 @@ use tokio::sync::mpsc;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use crate::app::App;
-use crate::auth::Principal;
-use crate::documents::{self, doc_types, open_version, view};
-use crate::error::{AppError, Result};
-use crate::journal::{self, JournalItem};
+use liasse_app::app::App;
+use liasse_app::auth::Principal;
+use liasse_app::documents::{self, doc_types, open_version, view};
+use liasse_app::error::{AppError, Result};
+use liasse_app::journal::{self, JournalItem};
 
 /// Version of the archive layout, so that tools reading exports can tell layouts apart.
 const FORMAT_VERSION: u32 = 1;
