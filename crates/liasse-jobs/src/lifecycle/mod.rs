@@ -185,18 +185,21 @@ pub(super) struct FollowUp<'a> {
     pub run_at: i64,
 }
 
-/// Tells the account and queues what follows, inside the job's transaction.
+/// Completes the job, tells the account and queues what follows, all in one transaction.
 pub(super) async fn notify_then(
-    tx: &mut WriteTx,
     app: &App,
     job: &JobRow,
+    owner: &str,
     notice: &Notice<'_>,
     next: FollowUp<'_>,
-    now: i64,
-) -> Result<()> {
-    mail::notify(tx, app, notice, now).await?;
+) -> Result<Outcome> {
+    let now = app.now();
+    let Some(mut tx) = begin(app, job, owner).await? else {
+        return Ok(Outcome::Lost);
+    };
+    mail::notify(&mut tx, app, notice, now).await?;
     store::enqueue(
-        tx,
+        &mut tx,
         &NewJob {
             id: &new_id(),
             tenant_id: &job.tenant_id,
@@ -208,7 +211,8 @@ pub(super) async fn notify_then(
         now,
     )
     .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(Outcome::Done)
 }
 
 #[cfg(test)]

@@ -42,14 +42,10 @@ pub(super) async fn draft_notice(app: &App, job: &JobRow, owner: &str) -> Result
         ("date", date.as_str()),
         ("since", since.as_str()),
     ];
-    let now = app.now();
-    let Some(mut tx) = begin(app, job, owner).await? else {
-        return Ok(Outcome::Lost);
-    };
     notify_then(
-        &mut tx,
         app,
         job,
+        owner,
         &Notice {
             tenant_id: &job.tenant_id,
             account_id: &r.citizen_id,
@@ -69,11 +65,8 @@ pub(super) async fn draft_notice(app: &App, job: &JobRow, owner: &str) -> Result
             }),
             run_at: day_start(on),
         },
-        now,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Outcome::Done)
+    .await
 }
 
 pub(super) async fn draft_delete(app: &App, job: &JobRow, owner: &str) -> Result<Outcome> {

@@ -178,14 +178,10 @@ pub(super) async fn disposal_notice(app: &App, job: &JobRow, owner: &str) -> Res
             },
         ),
     ];
-    let now = app.now();
-    let Some(mut tx) = begin(app, job, owner).await? else {
-        return Ok(Outcome::Lost);
-    };
     notify_then(
-        &mut tx,
         app,
         job,
+        owner,
         &Notice {
             tenant_id: &job.tenant_id,
             account_id: &doc.owner_id,
@@ -206,11 +202,8 @@ pub(super) async fn disposal_notice(app: &App, job: &JobRow, owner: &str) -> Res
             }),
             run_at: day_start(on),
         },
-        now,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Outcome::Done)
+    .await
 }
 
 /// Destroys a document at the end of its retention: wrapped keys destroyed, blobs removed, a
