@@ -30,6 +30,7 @@ pub mod requests;
 pub mod requests_basis;
 pub mod rotate;
 pub mod scan;
+pub mod secrets;
 pub mod tenants;
 pub mod text;
 pub mod upload;

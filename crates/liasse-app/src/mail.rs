@@ -295,7 +295,7 @@ pub async fn preferences(app: &App, p: &Principal) -> Result<PrefsView> {
     prefs_view(app, p, prefs).await
 }
 
-pub(crate) fn check_email(s: &str) -> Result<String> {
+pub fn check_email(s: &str) -> Result<String> {
     let s = s.trim();
     if s.len() > 254 || s.parse::<lettre::Address>().is_err() {
         return Err(AppError::invalid(

@@ -32,7 +32,8 @@ pub async fn rotate(app: &App, batch: i64, max_batches: Option<usize>) -> Result
         })?
         .clone();
     let mut ring = KeyRing::load(&path)?;
-    let pending = documents::count_not_wrapped_with(&app.db, &ring.current_id()).await?;
+    let pending = documents::count_not_wrapped_with(&app.db, &ring.current_id()).await?
+        + crate::secrets::count_not_wrapped_with(app, &ring.current_id()).await? as i64;
     let resumed = pending > 0;
     if !resumed {
         ring.rotate();
@@ -75,7 +76,12 @@ pub async fn rotate(app: &App, batch: i64, max_batches: Option<usize>) -> Result
         batches += 1;
     }
     progress.finish();
-    let remaining = documents::count_not_wrapped_with(&app.db, &current).await?;
+    // The tenants' sealed secrets (providers' client secrets, pairwise and TOTP keys) follow.
+    if max_batches.is_none() {
+        rewrapped += crate::secrets::rewrap_all(app, &ring).await?;
+    }
+    let remaining = documents::count_not_wrapped_with(&app.db, &current).await?
+        + crate::secrets::count_not_wrapped_with(app, &current).await? as i64;
     Ok(RotateReport {
         current_key: current,
         resumed,
@@ -98,12 +104,13 @@ pub async fn retire(app: &App, id: &str) -> Result<()> {
             "the current key cannot be retired",
         ));
     }
-    let in_use = documents::count_not_wrapped_with(&app.db, &ring.current_id()).await?;
+    let in_use = documents::count_not_wrapped_with(&app.db, &ring.current_id()).await?
+        + crate::secrets::count_not_wrapped_with(app, &ring.current_id()).await? as i64;
     if in_use > 0 {
         return Err(AppError::invalid(
             "key-in-use",
             format!(
-                "{in_use} document keys are still wrapped by an older key: run `liasse keys rotate` first"
+                "{in_use} document or secret keys are still wrapped by an older key: run `liasse keys rotate` first"
             ),
         ));
     }

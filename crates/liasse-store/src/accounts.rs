@@ -350,3 +350,14 @@ pub async fn staff(db: &Db, tenant_id: &str) -> Result<Vec<AccountRow>> {
         .await?;
     rows.iter().map(from_row).collect()
 }
+
+/// The staff accounts (agents, managers, admins) of a tenant with this e-mail address, case
+/// ignored: how a ProConnect agent's first login finds the account an admin created.
+pub async fn staff_by_email(db: &Db, tenant_id: &str, email: &str) -> Result<Vec<AccountRow>> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE tenant_id = $1 AND role IN ('agent', 'manager', 'admin') AND lower(email) = lower($2) ORDER BY created_at"))
+        .bind(tenant_id)
+        .bind(email)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -8,6 +8,7 @@ pub mod db;
 pub mod doctypes;
 pub mod documents;
 pub mod error;
+pub mod federation;
 pub mod grants;
 pub mod group;
 pub mod jobs;
@@ -19,6 +20,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod requests;
 pub mod reviews;
+pub mod sealed;
 pub mod staff;
 pub mod tenants;
 

@@ -73,29 +73,62 @@ pub async fn login(
             false
         }
     };
-    let (Some(tenant), Some(account), true) = (tenant, account, ok) else {
+    let (Some(_), Some(account), true) = (tenant, account, ok) else {
         app.login_limiter.failed(&key, client, app.now());
         return Err(AppError::Unauthorized);
     };
     app.login_limiter.succeeded(&key, client, app.now());
+    open_session(app, account, ("password", ""), None).await
+}
+
+/// How a session was opened through an identity provider: its kind and the ID token, which
+/// the provider's logout asks back.
+pub struct Federated<'a> {
+    pub provider: &'a str,
+    pub id_token: &'a str,
+}
+
+/// Opens a session for an account whose holder was just authenticated (a password, an
+/// identity provider), with its journal entry: (session secret, CSRF token, principal).
+/// `basis` is what the journal says authenticated them: ("password", ""), or the provider
+/// and the level of assurance (`acr`) it returned.
+pub async fn open_session(
+    app: &App,
+    account: AccountRow,
+    basis: (&str, &str),
+    federated: Option<Federated<'_>>,
+) -> Result<(String, String, Principal)> {
+    if account.disabled {
+        return Err(AppError::Unauthorized);
+    }
     let session = new_secret("lsess");
     let csrf = new_secret("csrf");
     let now = app.now();
+    let tenant_id = account.tenant_id.clone();
     let mut tx = app.db.begin_write().await?;
     accounts::insert_session(
         &mut tx,
         &secret_hash(&session),
-        &tenant.id,
+        &tenant_id,
         &account.id,
         &csrf,
         now,
         now + SESSION_MS,
     )
     .await?;
+    if let Some(f) = &federated {
+        liasse_store::federation::set_session_provider(
+            &mut tx,
+            &secret_hash(&session),
+            f.provider,
+            f.id_token,
+        )
+        .await?;
+    }
     let principal = Principal::load(app, account, "").await?;
     journal::append(
         &mut tx,
-        &tenant.id,
+        &tenant_id,
         now,
         &NewEntry::new(
             principal.actor(),
@@ -109,7 +142,7 @@ pub async fn login(
                 .has_vault()
                 .then(|| principal.account_id.clone()),
         )
-        .basis("password", ""),
+        .basis(basis.0, basis.1),
     )
     .await?;
     tx.commit().await?;

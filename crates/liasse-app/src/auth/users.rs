@@ -25,7 +25,7 @@ pub async fn create_user(app: &App, actor: Actor, u: NewUser<'_>) -> Result<Acco
 }
 
 /// [`create_user`] inside the caller's transaction (an enrolment link goes with it).
-pub(crate) async fn create_user_in(
+pub async fn create_user_in(
     tx: &mut WriteTx,
     app: &App,
     actor: Actor,
