@@ -78,13 +78,14 @@ fn login_base(p: &PivotIdentity) -> String {
 
 fn display_name(p: &PivotIdentity) -> String {
     let given = p.given_name.split_whitespace().next().unwrap_or_default();
-    format!(
-        "{} {}",
-        liasse_app::text::capitalise(given),
-        p.family_name.to_uppercase()
-    )
-    .trim()
-    .to_owned()
+    let mut chars = given.chars();
+    let given: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    format!("{given} {}", p.family_name.to_uppercase())
+        .trim()
+        .to_owned()
 }
 
 /// Creates the citizen's account from the pivot identity and opens its session.

@@ -94,14 +94,25 @@ pub async fn callback(
     browser: Option<&str>,
 ) -> Result<Outcome> {
     let q = CallbackQuery::parse(query);
-    let Some(state) = q.state.as_deref() else {
-        if let Some(code) = q.error {
-            return Err(OidcError::ProviderError {
-                code,
-                description: q.error_description,
-            }
-            .into());
+    if let Some(code) = q.error {
+        // The provider's refusal (the user cancelled): the login it answers is over.
+        if let (Some(state), Some(browser)) = (q.state.as_deref(), browser) {
+            let _ = pending::take::<AtProvider>(
+                app,
+                CALLBACK,
+                state,
+                Some(browser),
+                &CALLBACK_REFUSALS,
+            )
+            .await;
         }
+        return Err(OidcError::ProviderError {
+            code,
+            description: q.error_description,
+        }
+        .into());
+    }
+    let Some(state) = q.state.as_deref() else {
         return Err(OidcError::StateMissing.into());
     };
     let browser = browser.ok_or(FedError::Oidc(OidcError::StateUnknown))?;

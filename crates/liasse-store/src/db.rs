@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "digests",
         include_str!("../migrations/20261203000003_digests.sql"),
     ),
+    (
+        20261205000014,
+        "federation",
+        include_str!("../migrations/20261205000014_federation.sql"),
+    ),
 ];
 
 /// [`MIGRATIONS`] as a source for sqlx's migrator.

@@ -132,14 +132,19 @@ impl TestApp {
         // Every test client is 127.0.0.1, standing for many users at once (36 parallel
         // requests in foundation): the per-client cap is tested with its own setting.
         config.max_in_flight_per_client.get_or_insert(256);
-        let clock = Clock::simulated(TEST_START);
-        let app = App::open(config.clone(), clock.clone())
-            .await
-            .expect("open app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        // Links in e-mails and the callbacks registered with identity providers name the
+        // server as the browser reaches it.
+        config
+            .public_url
+            .get_or_insert_with(|| format!("http://{addr}"));
+        let clock = Clock::simulated(TEST_START);
+        let app = App::open(config.clone(), clock.clone())
+            .await
+            .expect("open app");
         // The real server loop (timeouts, connection caps), as `liasse serve` runs it.
         let served = app.clone();
         let server = tokio::spawn(async move {

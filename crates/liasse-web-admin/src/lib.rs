@@ -5,6 +5,7 @@
 pub mod account;
 pub mod agents;
 pub mod appearance;
+pub mod identity;
 pub mod procedure_form;
 pub mod procedure_preview;
 pub mod procedures;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<App> {
         .merge(account::routes())
         .merge(agents::routes())
         .merge(appearance::routes())
+        .merge(identity::routes())
         .merge(procedure_form::routes())
         .merge(procedures::routes())
         .merge(services::routes())

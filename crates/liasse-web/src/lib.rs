@@ -11,6 +11,7 @@ pub mod chrome;
 pub mod document_items;
 pub mod enrolment;
 pub mod error;
+pub mod federated;
 pub mod fmt;
 pub mod public;
 pub mod request_history;
@@ -45,6 +46,7 @@ pub const PERMISSIONS_POLICY: &str =
 pub fn routes() -> Router<App> {
     Router::new()
         .merge(public::routes())
+        .merge(federated::routes())
         .merge(assets::routes())
         .merge(enrolment::routes())
 }

@@ -55,7 +55,7 @@ pub fn home_of(p: &Principal) -> &'static str {
 }
 
 /// The tenant a visitor most likely belongs to: the demo, or the only one.
-async fn default_tenant(app: &App) -> Result<Option<Tenant>, AppError> {
+pub(crate) async fn default_tenant(app: &App) -> Result<Option<Tenant>, AppError> {
     if let Some(t) = liasse_app::tenants::find(app, liasse_app::demo::DEMO_TENANT).await? {
         return Ok(Some(t));
     }
@@ -121,6 +121,24 @@ struct LoginPage {
     error: Option<String>,
     /// Whether the error concerns the credentials (tied to the fields) or is general.
     credentials_error: bool,
+    /// The tenant's FranceConnect and ProConnect buttons, when it registered them.
+    franceconnect: bool,
+    proconnect: bool,
+}
+
+/// Which provider buttons the tenant's login page shows.
+async fn offered(app: &App, tenant: Option<&Tenant>) -> (bool, bool) {
+    use liasse_federation::ProviderKind;
+    let Some(t) = tenant else {
+        return (false, false);
+    };
+    let kinds = liasse_federation::providers::offered(app, &t.id)
+        .await
+        .unwrap_or_default();
+    (
+        kinds.contains(&ProviderKind::FranceConnect),
+        kinds.contains(&ProviderKind::ProConnect),
+    )
 }
 
 #[derive(Deserialize)]
@@ -154,6 +172,7 @@ async fn login_page(
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         })
         .unwrap_or_else(new_login_token);
+    let (franceconnect, proconnect) = offered(&app, tenant.as_ref()).await;
     let page = LoginPage {
         chrome: Chrome::for_tenant("Connexion", tenant.as_ref()),
         token: token.clone(),
@@ -167,6 +186,8 @@ async fn login_page(
             .to_string(),
         error: None,
         credentials_error: false,
+        franceconnect,
+        proconnect,
     };
     let mut resp = render(&page)?;
     resp.headers_mut()
@@ -189,6 +210,7 @@ async fn login(
         // Not a forged form: the browser dropped the cookie. Say why, nothing is tried.
         let tenant = liasse_app::tenants::find(&app, &slug).await.ok().flatten();
         let token = new_login_token();
+        let (franceconnect, proconnect) = offered(&app, tenant.as_ref()).await;
         let page = LoginPage {
             chrome: Chrome::for_tenant("Connexion", tenant.as_ref()),
             token: token.clone(),
@@ -197,6 +219,8 @@ async fn login(
             next: local_path(&next).unwrap_or_default().to_string(),
             error: Some(COOKIE_NOT_RETURNED.to_string()),
             credentials_error: false,
+            franceconnect,
+            proconnect,
         };
         let mut resp = render_status(StatusCode::FORBIDDEN, &page)?;
         resp.headers_mut()
@@ -238,6 +262,7 @@ async fn login(
                     (status, detail, false)
                 }
             };
+            let (franceconnect, proconnect) = offered(&app, tenant.as_ref()).await;
             let page = LoginPage {
                 chrome: Chrome::for_tenant("Connexion", tenant.as_ref()),
                 token,
@@ -246,6 +271,8 @@ async fn login(
                 next: local_path(&next).unwrap_or_default().to_string(),
                 error: Some(error),
                 credentials_error,
+                franceconnect,
+                proconnect,
             };
             let mut resp = render_status(status, &page)?;
             if let AppError::RateLimited { retry_after_secs } = e
@@ -259,12 +286,21 @@ async fn login(
 }
 
 async fn logout(State(app): State<App>, headers: HeaderMap, _form: Posted) -> Response {
-    if let Some(session) = cookie_value(&headers, session_cookie(&app))
-        && let Err(e) = auth::logout(&app, &session).await
-    {
-        tracing::warn!(error = %e, "logout");
+    // Liasse's session ends here; one opened through a provider ends there too, the browser
+    // going to its end-session page and coming back to /auth/logged-out.
+    let mut to = "/connexion".to_string();
+    if let Some(session) = cookie_value(&headers, session_cookie(&app)) {
+        match liasse_federation::logout::logout(&app, &session).await {
+            Ok(Some(url)) => to = url,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "logout"),
+        }
     }
-    let mut resp = see_other("/connexion");
+    let mut resp = Response::new(axum::body::Body::empty());
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(v) = HeaderValue::from_str(&to) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
     resp.headers_mut().insert(
         header::SET_COOKIE,
         set_cookie(&app, session_cookie(&app), "", "Lax", 0),

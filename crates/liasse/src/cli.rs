@@ -117,6 +117,9 @@ enum TenantCommand {
         #[arg(long)]
         with_catalogue: bool,
     },
+    /// The tenant's services at FranceConnect and ProConnect.
+    #[command(subcommand)]
+    IdentityProvider(crate::cli_identity::IdentityProviderCommand),
 }
 
 #[derive(Subcommand)]
@@ -344,6 +347,9 @@ async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             let t = tenants::create(&app, &slug, &name, with_catalogue).await?;
             println!("tenant {} created ({})", t.slug, t.id);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Tenant(TenantCommand::IdentityProvider(cmd)) => {
+            crate::cli_identity::run(&app, cmd).await
         }
         Command::User(UserCommand::Create(u)) => {
             let role = Role::parse(&u.role)

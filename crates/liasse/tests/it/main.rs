@@ -13,6 +13,7 @@ mod edge;
 mod enrolment;
 mod export;
 mod exports;
+mod federation;
 mod flows;
 mod foundation;
 mod lifecycle;

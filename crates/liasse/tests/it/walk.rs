@@ -667,6 +667,13 @@ const PAGES: &[PageRow] = &[
         )
     }),
     page("/admin/apparence", |_, a, _| menu_page(a, Page::Appearance)),
+    page("/admin/identite", |_, a, _| {
+        within(
+            a,
+            Space::Administration,
+            ask(a, &Access::Administer(Task::Settings)),
+        )
+    }),
 ];
 
 impl World {
@@ -689,7 +696,7 @@ impl World {
 }
 
 /// The pages anyone opens, signed in or not: not the policy's to decide.
-const PUBLIC_PAGES: [&str; 11] = [
+const PUBLIC_PAGES: [&str; 16] = [
     "/",
     "/connexion",
     "/hors-ligne",
@@ -701,6 +708,13 @@ const PUBLIC_PAGES: [&str; 11] = [
     "/theme/{slug}/brand.css",
     "/theme/{slug}/logo",
     "/deconnexion",
+    // Federated login: the button's target, the provider's callback, a re-link link, the
+    // first-login choice and the page after the provider's logout.
+    "/auth/{provider}",
+    "/auth/{provider}/callback",
+    "/auth/{provider}/rattacher",
+    "/auth/premiere-connexion",
+    "/auth/logged-out",
 ];
 
 /// The paths liasse-web routes a GET to, read from its sources (the router cannot be listed):
