@@ -12,6 +12,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const lib = require("./lib");
 const stories = require("./stories");
+const federated = require("./federated");
 
 async function main() {
   fs.mkdirSync(lib.ARTIFACTS, { recursive: true });
@@ -25,6 +26,7 @@ async function main() {
       ["agent", async (b) => { if (!request) throw new Error("pas de demande : l'histoire de l'usager a échoué"); await stories.agent(b, vp, request); }],
       ["usager (suite)", async (b) => { if (!request) throw new Error("pas de demande"); await stories.citizenAfter(b, vp, request); }],
       ["administration", async (b) => { await stories.admin(b, vp); }],
+      ...(process.env.E2E_FC_USER ? [["FranceConnect", async (b) => { await federated.franceconnect(b, vp); }]] : []),
     ]) {
       console.log(`\n[${vp} ${width}×${height}] histoire : ${name}`);
       const b = await lib.browser(vp);

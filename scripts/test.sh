@@ -251,8 +251,18 @@ else
     e2e_pid=$!
     wait_for_port "$e2e_port" 60 "$e2e_pid" ||
         { fail "liasse demo did not start: see $ARTIFACTS/e2e/liasse.log"; exit 1; }
+    # The demo tenant's FranceConnect service, at the test provider (the FranceConnect story).
+    e2e_fc=()
+    if [ -n "${LIASSE_TEST_FC_ISSUER:-}" ]; then
+        printf '%s\n' "$LIASSE_TEST_OIDC_CLIENT_SECRET" >"$e2e_data/fc-secret"
+        "$REPO/target/debug/liasse" --data-dir "$e2e_data" tenant identity-provider set demo franceconnect \
+            --issuer "$LIASSE_TEST_FC_ISSUER" --client-id "$LIASSE_TEST_OIDC_CLIENT_ID" \
+            --client-secret-file "$e2e_data/fc-secret" >>"$ARTIFACTS/e2e/liasse.log" 2>&1 ||
+            { fail "could not register the test FranceConnect for the demo: see $ARTIFACTS/e2e/liasse.log"; exit 1; }
+        e2e_fc=(E2E_FC_USER=lucie "E2E_FC_PASSWORD=${LIASSE_TEST_OIDC_PASSWORD:-liasse-test}")
+    fi
     e2e_rc=0
-    LIASSE_URL="http://127.0.0.1:$e2e_port" E2E_ARTIFACTS="$ARTIFACTS/e2e" CHROMIUM=/usr/bin/chromium \
+    env "${e2e_fc[@]}" LIASSE_URL="http://127.0.0.1:$e2e_port" E2E_ARTIFACTS="$ARTIFACTS/e2e" CHROMIUM=/usr/bin/chromium \
         node "$REPO/e2e/run.js" || e2e_rc=$?
     kill "$e2e_pid" 2>/dev/null || true
     wait "$e2e_pid" 2>/dev/null || true

@@ -161,7 +161,7 @@ pub async fn link_existing(
         .ok_or(FedError::UnknownTenant)?;
     let (session, csrf, principal) =
         auth::login(app, &tenant.slug, login_name.trim(), password, client).await?;
-    if principal.role != Role::Citizen {
+    if !principal.role.has_vault() {
         auth::logout(app, &session).await?;
         return Err(FedError::NotACitizen);
     }

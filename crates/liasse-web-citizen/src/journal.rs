@@ -179,6 +179,18 @@ async fn journal_page(
             ),
             "session.login" => "vous êtes connecté·e".to_string(),
             "account.create" => "a créé votre compte".to_string(),
+            "identity.link" => format!(
+                "{} votre compte à {}",
+                if me { "avez relié" } else { "a relié" },
+                provider_fr(&e.basis_kind)
+            ),
+            "identity.unlink" => format!(
+                "a retiré le rattachement de votre compte à {}",
+                e.details
+                    .get("provider")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("un fournisseur d'identité")
+            ),
             "account.export" => format!(
                 "{} une copie de tout votre porte-documents",
                 if me {
@@ -208,8 +220,18 @@ async fn journal_page(
             _ => String::new(),
         };
         let sentence = if e.action == "session.login" && me {
+            // How: a password, or a provider and the level of assurance it returned.
+            let how = match e.basis_kind.as_str() {
+                "franceconnect" | "proconnect" => format!(
+                    " avec {} (niveau de garantie {})",
+                    provider_fr(&e.basis_kind),
+                    e.basis_id
+                ),
+                "password" => " avec votre mot de passe".to_string(),
+                _ => String::new(),
+            };
             format!(
-                "Vous vous êtes connecté·e {}.",
+                "Vous vous êtes connecté·e{how} {}.",
                 fmt::when_fr(fmt::rfc_ms(&e.at))
             )
         } else {
@@ -232,4 +254,13 @@ async fn journal_page(
         others_only,
         count_others,
     })
+}
+
+/// The name of an identity provider as the journal's `basis_kind` records it.
+fn provider_fr(kind: &str) -> &'static str {
+    match kind {
+        "franceconnect" => "FranceConnect",
+        "proconnect" => "ProConnect",
+        _ => "un fournisseur d'identité",
+    }
 }

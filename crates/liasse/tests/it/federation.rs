@@ -311,6 +311,13 @@ async fn a_first_franceconnect_login_creates_the_account_and_the_second_finds_it
         // The journal the citizen reads says how they logged in.
         let journal = b.get(&t.url("/journal")).await;
         assert_eq!(journal.status, 200);
+        assert!(
+            journal
+                .body
+                .contains("connecté·e avec FranceConnect (niveau de garantie eidas1)"),
+            "{}",
+            journal.body
+        );
         let logins = count(
             &t,
             &format!(
