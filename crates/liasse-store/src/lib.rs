@@ -13,12 +13,14 @@ pub mod group;
 pub mod jobs;
 pub mod journal;
 mod lease;
+pub mod ledger;
 pub mod lifecycle;
 pub mod members;
 pub mod notifications;
 pub mod outbox;
 pub mod requests;
 pub mod reviews;
+pub mod snapshot;
 pub mod staff;
 pub mod tenants;
 

@@ -4,6 +4,7 @@
 //! (liasse-web) into one server.
 
 pub mod cli;
+mod cli_ops;
 pub mod health;
 pub mod router;
 
