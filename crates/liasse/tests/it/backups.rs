@@ -654,3 +654,34 @@ async fn key_shares_rebuild_a_ring_that_decrypts_every_document() {
     }
     server.abort();
 }
+
+/// The ledger line is on the disk before the keys are destroyed: when it cannot be written,
+/// the deletion fails and the document stays whole (a deletion the ledger does not know
+/// would come back with the next restore).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deletion_the_ledger_cannot_record_does_not_happen() {
+    for t in TestApp::all().await {
+        let b = t.backend;
+        t.tenant("registre").await;
+        let token = t.account("registre", "alix", "citizen", &[]).await;
+        let (kept, bytes) = upload(&t, &token, "rib", "registre-1").await;
+        let (gone, _) = upload(&t, &token, "rib", "registre-2").await;
+        let r = t.delete(&token, &format!("/api/v1/documents/{gone}")).await;
+        assert_eq!(r.status().as_u16(), 204, "{b:?}");
+        let ledger = t.data_dir().join("deletions.jsonl");
+        let lines = liasse_store::ledger::read_file(&ledger).unwrap();
+        assert_eq!(lines.len(), 1, "{b:?}");
+        assert_eq!(
+            (lines[0].document.as_str(), lines[0].reason.as_str()),
+            (gone.as_str(), "document.delete")
+        );
+        // A ledger that cannot be appended to.
+        std::fs::rename(&ledger, t.data_dir().join("ledger.saved")).unwrap();
+        std::fs::create_dir(&ledger).unwrap();
+        let r = t.delete(&token, &format!("/api/v1/documents/{kept}")).await;
+        assert_eq!(r.status().as_u16(), 500, "{b:?}");
+        let (s, got) = content(&reqwest::Client::new(), &t.base_url, &token, &kept).await;
+        assert_eq!(s, 200, "{b:?}");
+        assert!(got == bytes, "{b:?}");
+    }
+}
