@@ -685,3 +685,74 @@ async fn a_deletion_the_ledger_cannot_record_does_not_happen() {
         assert!(got == bytes, "{b:?}");
     }
 }
+
+/// An operator who rewrites a journal entry and recomputes every hash after it passes
+/// `liasse verify` (the chain holds together), but not the backup's anchor: the entry at the
+/// head the backup recorded no longer has the recorded hash.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_journal_rewritten_after_a_backup_is_caught_by_its_heads() {
+    use liasse_domain::journal::{GENESIS_HASH, canonical_bytes, chain_hash};
+    for t in TestApp::all().await {
+        let b = t.backend;
+        let tenant = t.tenant("ancre").await;
+        let token = t.account("ancre", "noa", "citizen", &[]).await;
+        upload(&t, &token, "rib", "ancre-1").await;
+        let out = tempfile::tempdir().unwrap();
+        backup::run(
+            &t.app,
+            &backup::Options {
+                out: out.path().to_path_buf(),
+                include_keys: false,
+            },
+        )
+        .await
+        .unwrap();
+        let dir = out.path().display().to_string();
+        let o = liasse(&t, &["backup", "verify", "--journal", &dir], None);
+        assert!(o.status.success(), "{b:?}: {}", text(&o));
+        upload(&t, &token, "rib", "ancre-2").await;
+
+        // The whole chain rewritten: the first entry's actor changed, every hash recomputed.
+        let entries = liasse_store::journal::page(&t.app.db, &tenant, 0, 1000)
+            .await
+            .unwrap();
+        let mut prev = GENESIS_HASH.to_string();
+        let mut tx = t.app.db.begin_write().await.unwrap();
+        for (i, e) in entries.iter().enumerate() {
+            let mut entry = e.entry.clone();
+            if i == 0 {
+                entry.actor.label = "quelqu'un d'autre".into();
+            }
+            let hash = chain_hash(&prev, &canonical_bytes(&tenant, e.seq, e.at, &entry));
+            sqlx::query(
+                "UPDATE journal SET actor_label = $1, prev_hash = $2, hash = $3 WHERE tenant_id = $4 AND seq = $5",
+            )
+            .bind(&entry.actor.label)
+            .bind(&prev)
+            .bind(&hash)
+            .bind(&tenant)
+            .bind(e.seq)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+            prev = hash;
+        }
+        sqlx::query("UPDATE journal_heads SET hash = $1 WHERE tenant_id = $2")
+            .bind(&prev)
+            .bind(&tenant)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let report = verify::run(&t.app, false).await.unwrap();
+        assert!(report.journal_faults.is_empty(), "{b:?}: {report:?}");
+
+        let o = liasse(&t, &["backup", "verify", "--journal", &dir], None);
+        assert_eq!(o.status.code(), Some(2), "{b:?}: {}", text(&o));
+        assert!(
+            text(&o).contains("the journal was rewritten since"),
+            "{b:?}: {}",
+            text(&o)
+        );
+    }
+}
