@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use liasse_domain::clock::Clock;
 use liasse_store::blobs::S3Options;
+use liasse_store::ledger::Ledger;
 use liasse_store::{BlobStore, Db};
 
 use crate::config::Config;
@@ -19,6 +20,8 @@ pub struct Inner {
     pub db: Db,
     pub blobs: BlobStore,
     pub keys: KeyStore,
+    /// The deletion ledger, beside the key file: what a restore destroys again.
+    pub ledger: Ledger,
     pub clock: Clock,
     /// Where uploads are spooled (as unnamed temporary files) while they are inspected.
     pub spool_dir: PathBuf,
@@ -72,6 +75,7 @@ impl App {
             db,
             blobs,
             keys,
+            ledger: Ledger::in_dir(&data_dir),
             clock,
             spool_dir,
             login_limiter: Default::default(),

@@ -298,6 +298,64 @@ impl KeyRing {
         Ok(out)
     }
 
+    /// [`KeyRing::derived_secret`] under the master key `key_id` rather than the current one:
+    /// for values checked long after they were made (a backup's manifest records the key id
+    /// it was authenticated with, and a rotation since must not make it unverifiable).
+    pub fn derived_secret_with(
+        &self,
+        key_id: &str,
+        purpose: &str,
+        id: &str,
+    ) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+        let master = parse_id(key_id)
+            .and_then(|v| self.keys.get(&v))
+            .ok_or_else(|| CryptoError::UnknownKey(key_id.to_owned()))?;
+        let hk = Hkdf::<Sha256>::new(Some(DERIVED_SALT), master.as_bytes());
+        let mut out = Zeroizing::new([0u8; 32]);
+        let info = [purpose.as_bytes(), b"\0", id.as_bytes()].concat();
+        hk.expand(&info, out.as_mut())
+            .map_err(|_| CryptoError::Format("secret derivation failed".into()))?;
+        Ok(out)
+    }
+
+    /// The whole ring in a compact binary form, to be split into shares: a format byte, the
+    /// current version, then each version (4 bytes, big-endian) and its 32-byte key.
+    pub fn to_secret_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(5 + 36 * self.keys.len()));
+        out.push(1);
+        out.extend_from_slice(&self.current.to_be_bytes());
+        for (v, k) in &self.keys {
+            out.extend_from_slice(&v.to_be_bytes());
+            out.extend_from_slice(k.as_bytes());
+        }
+        out
+    }
+
+    /// The inverse of [`KeyRing::to_secret_bytes`].
+    pub fn from_secret_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
+        let bad = || CryptoError::KeyFile("not a key ring in its compact form".into());
+        let (&format, rest) = bytes.split_first().ok_or_else(bad)?;
+        if format != 1 || rest.len() < 4 || (rest.len() - 4) % 36 != 0 {
+            return Err(bad());
+        }
+        let (cur, mut rest) = rest.split_at(4);
+        let current = u32::from_be_bytes([cur[0], cur[1], cur[2], cur[3]]);
+        let mut keys = BTreeMap::new();
+        while rest.len() >= 36 {
+            let (entry, tail) = rest.split_at(36);
+            let version = u32::from_be_bytes([entry[0], entry[1], entry[2], entry[3]]);
+            if !(1..=MAX_VERSION).contains(&version) {
+                return Err(bad());
+            }
+            keys.insert(version, Secret::from_slice(&entry[4..]).ok_or_else(bad)?);
+            rest = tail;
+        }
+        if !keys.contains_key(&current) {
+            return Err(bad());
+        }
+        Ok(Self { current, keys })
+    }
+
     fn kek(&self, version: u32, tenant: &str) -> Result<Secret, CryptoError> {
         let master = self
             .keys

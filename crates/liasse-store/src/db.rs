@@ -55,6 +55,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// The version of the newest migration this build knows: the schema a backup records, and
+/// the newest one a restore accepts.
+pub fn latest_schema() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
 /// [`MIGRATIONS`] as a source for sqlx's migrator.
 #[derive(Debug)]
 struct Embedded;

@@ -14,6 +14,7 @@ pub mod group;
 pub mod jobs;
 pub mod journal;
 mod lease;
+pub mod ledger;
 pub mod lifecycle;
 pub mod members;
 pub mod notifications;
@@ -21,6 +22,7 @@ pub mod outbox;
 pub mod requests;
 pub mod reviews;
 pub mod sealed;
+pub mod snapshot;
 pub mod staff;
 pub mod tenants;
 

@@ -123,6 +123,23 @@ async fn journal_page(
             "document.dispose" | "document.disposal" => {
                 format!("a détruit {doc} à la fin de sa durée de conservation")
             }
+            "document.destroy_again" => format!(
+                "a détruit à nouveau {doc} après une restauration de sauvegarde : vous l'aviez supprimé, ou sa durée de conservation était écoulée"
+            ),
+            "vault.restore" => {
+                let count = |k: &str| e.details.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+                let taken = e
+                    .details
+                    .get("backup_taken_at")
+                    .and_then(|v| v.as_str())
+                    .and_then(|t| t.get(..10))
+                    .unwrap_or_default();
+                format!(
+                    "a restauré votre porte-documents depuis une sauvegarde du {taken} : {} pièce(s) restaurée(s), {} détruite(s) à nouveau",
+                    count("documents"),
+                    count("destroyed_again")
+                )
+            }
             "document.review" => match e.details.get("decision").and_then(|v| v.as_str()) {
                 Some("validated") => format!("a validé {doc}"),
                 Some("rejected") => format!("a refusé {doc}"),

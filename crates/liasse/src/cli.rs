@@ -95,6 +95,11 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Back up the database, the blobs and the deletion ledger into a directory, while the
+    /// server runs (`backup verify FROM` checks one).
+    Backup(crate::cli_ops::BackupArgs),
+    /// Restore a backup into an empty target (or rehearse it with --drill).
+    Restore(crate::cli_ops::RestoreArgs),
 }
 
 #[derive(Subcommand)]
@@ -105,6 +110,10 @@ enum KeysCommand {
     List,
     /// Remove an old key once no document key needs it.
     Retire { id: String },
+    /// Split the key ring into N printable shares, any K of which rebuild it.
+    ExportShares(crate::cli_ops::ExportShares),
+    /// Rebuild the key file from K shares (files, or standard input).
+    Recover(crate::cli_ops::Recover),
 }
 
 #[derive(Subcommand)]
@@ -257,8 +266,22 @@ async fn run(cli: Cli) -> Result<ExitCode, AppError> {
         print!("{}", config.redacted_toml());
         return Ok(ExitCode::SUCCESS);
     }
+    // The commands that must not open the application first (it would create a database
+    // in a restore's target, or a fresh key file where one is to be recovered).
+    let command = match cli.command {
+        Command::Restore(a) => return crate::cli_ops::restore(&config, a).await,
+        Command::Keys(KeysCommand::Recover(a)) => return crate::cli_ops::recover(&config, &a),
+        Command::Backup(a) => match crate::cli_ops::backup_verify(&config, &a) {
+            Some(r) => return r,
+            None => Command::Backup(a),
+        },
+        c => c,
+    };
     let app = App::open(config, Clock::System).await?;
-    match cli.command {
+    match command {
+        Command::Backup(a) => crate::cli_ops::backup(&app, a).await,
+        Command::Restore(_) | Command::Keys(KeysCommand::Recover(_)) => Ok(ExitCode::FAILURE),
+        Command::Keys(KeysCommand::ExportShares(a)) => crate::cli_ops::export_shares(&app, &a),
         Command::Serve { .. } => serve(app, None).await,
         Command::Demo { .. } => {
             let banner = liasse_app::demo::load(&app).await?;

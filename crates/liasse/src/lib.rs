@@ -5,6 +5,7 @@
 
 pub mod cli;
 mod cli_identity;
+mod cli_ops;
 pub mod health;
 pub mod router;
 

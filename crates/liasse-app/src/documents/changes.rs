@@ -1,6 +1,7 @@
 //! Changing a document: a new version, deletion (crypto-shredding), and the integrity check.
 
 use super::*;
+use liasse_store::ledger::Deletion;
 
 /// A document the principal may replace, decided once before the upload is read (its type
 /// sets the upload's size limit); no key is unwrapped.
@@ -130,6 +131,16 @@ pub async fn destroy(app: &App, doc: &DocumentRow, journal_entry: NewEntry) -> R
     documents::update(&mut tx, &fresh).await?;
     let blobs = documents::destroy_versions(&mut tx, &doc.tenant_id, &doc.id, now).await?;
     journal::append(&mut tx, &doc.tenant_id, now, &journal_entry).await?;
+    // On the disk before the keys are gone for good: a restore of an older backup replays it.
+    app.ledger
+        .record(&Deletion::new(
+            now,
+            &doc.tenant_id,
+            &doc.id,
+            &doc.owner_id,
+            &journal_entry.action,
+        ))
+        .await?;
     tx.commit().await?;
     for key in blobs {
         if let Err(e) = app.blobs.delete(&key).await {

@@ -5,6 +5,7 @@
 mod access;
 mod agents;
 mod api_fuzz;
+mod backups;
 mod cli;
 mod crash;
 mod digests;
