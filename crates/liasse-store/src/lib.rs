@@ -19,9 +19,11 @@ pub mod notifications;
 pub mod outbox;
 pub mod requests;
 pub mod reviews;
+pub mod spool;
 pub mod staff;
 pub mod tenants;
 
 pub use blobs::{BlobReader, BlobStore};
 pub use db::{Backend, Db, WriteTx};
 pub use error::StoreError;
+pub use spool::{BlobSpool, SpoolRead};

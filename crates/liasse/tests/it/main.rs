@@ -4,6 +4,7 @@
 
 mod access;
 mod agents;
+mod antivirus;
 mod api_fuzz;
 mod cli;
 mod crash;
