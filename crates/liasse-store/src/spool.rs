@@ -1,10 +1,11 @@
 //! A blob being received: the ciphertext of an upload, written as it arrives, kept until the
 //! upload is inspected, then published as the blob (or discarded).
 //!
-//! On a local directory the spool is the blob's own staging file, `{tenant}/{version}#spool`
+//! On a local directory the spool is the blob's own staging file, `{tenant}/{version}#0`
 //! beside where the blob will be: publishing it is an fsync, a rename and a directory fsync,
-//! so each blob is written once. Staging names carry a `#`, like object_store's, so listings
-//! never show them and `verify` removes one that a crash left behind. On S3 the spool is an
+//! so each blob is written once. The name is one of object_store's staging names (`#` and
+//! digits; its own start at 1), so listings never show it and `verify` removes one that a
+//! crash left behind. On S3 the spool is an
 //! unnamed temporary file (gone with the process), sent as one PUT or one multipart upload.
 //!
 //! Only ciphertext is ever given to a spool: the caller encrypts first.
@@ -46,7 +47,7 @@ impl BlobStore {
                 let path = root.join(Path::from(key).as_ref());
                 let name = path
                     .file_name()
-                    .map(|n| format!("{}#spool", n.to_string_lossy()))
+                    .map(|n| format!("{}#0", n.to_string_lossy()))
                     .ok_or_else(|| StoreError::Config(format!("bad blob key {key}")))?;
                 let staged = path.with_file_name(name);
                 if let Some(parent) = staged.parent() {

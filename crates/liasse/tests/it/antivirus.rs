@@ -3,11 +3,12 @@
 //! An infected file is refused with its own problem type and leaves nothing; clamd down means
 //! 503 with `Retry-After`, never a file stored unscanned.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use liasse_inspect::samples;
 use liasse_testkit::TestApp;
 
+use crate::crash::files_under;
 use crate::vault::{assert_problem, deposit};
 
 /// The EICAR test file, assembled here so that no file of the repository carries it.
@@ -17,28 +18,6 @@ fn eicar() -> String {
         "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
     ]
     .concat()
-}
-
-/// Every file under `dir` (the data directory holds the database, the spool and, on the
-/// embedded backend, the blobs and their staging files).
-pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Blob staging files (`NAME#...`): an upload in progress, or one that left something behind.

@@ -19,6 +19,7 @@ mod foundation;
 mod lifecycle;
 mod logins;
 mod logos;
+mod marker;
 mod matrix;
 mod pixels;
 mod procedures;
