@@ -2,7 +2,8 @@
 #
 # Liasse's whole test run: formatting, clippy, then the workspace's tests
 # against real servers (PostgreSQL 15, an S3 server, s3s-fs, an SMTP sink,
-# aiosmtpd, and two OpenID Connect providers, tools/oidc-provider) started here
+# aiosmtpd, two OpenID Connect providers, tools/oidc-provider, and Debian's
+# clamd with a signature database generated offline) started here
 # on loopback and stopped at the end.  Installs what is
 # missing (Debian packages with apt-get, s3s-fs built once into ~/.cache/liasse/tools,
 # aiosmtpd pinned in a venv there).
@@ -47,6 +48,11 @@
 #   LIASSE_TEST_OIDC_CLIENT_ID   the client registered on both (loopback redirect URIs, any port;
 #   LIASSE_TEST_OIDC_CLIENT_SECRET  see tools/oidc-provider/server.mjs for the users and the
 #   LIASSE_TEST_OIDC_PASSWORD       USER+MODE logins that make the provider misbehave)
+#   LIASSE_TEST_PG_DATA          PostgreSQL's data directory, and
+#   LIASSE_TEST_S3_DIR           the S3 server's (s3s-fs) root: tests look into their files
+#   LIASSE_TEST_CLAMD_ADDR       127.0.0.1:PORT, clamd (INSTREAM) with only the generated signatures:
+#                                the EICAR test string (anywhere in a file) and the MD5 of
+#   LIASSE_TEST_CLAMD_SIGNED_FILE   this file, a PNG made for the run
 #   LIASSE_TEST_REQUIRE_SERVERS  1: a test that needs a server fails instead of skipping
 set -euo pipefail
 
@@ -148,7 +154,7 @@ if is_set LIASSE_SKIP_SERVICES && [ "$services_only" -eq 0 ]; then
     say "Not starting servers (LIASSE_SKIP_SERVICES=1): tests that need one will skip"
     unset LIASSE_TEST_REQUIRE_SERVERS
 else
-    rm -f "$ARTIFACTS/initdb.log" "$ARTIFACTS/postgres.log" "$ARTIFACTS/s3s-fs.log" "$ARTIFACTS/smtp.log"
+    rm -f "$ARTIFACTS/initdb.log" "$ARTIFACTS/postgres.log" "$ARTIFACTS/s3s-fs.log" "$ARTIFACTS/smtp.log" "$ARTIFACTS/clamd.log"
     services_init
     trap on_exit EXIT
     step "Starting servers in $RUN_DIR"
@@ -164,6 +170,7 @@ else
     start_s3
     start_smtp
     start_oidc
+    start_clamd
     export LIASSE_TEST_REQUIRE_SERVERS=1
     step_done "Starting servers"
 fi

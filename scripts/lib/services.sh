@@ -25,6 +25,9 @@
 #                              writes each message into a directory
 #   start_oidc                 two OpenID Connect providers (tools/oidc-provider: like
 #                              FranceConnect v2 and like ProConnect) on free loopback ports
+#   start_clamd                Debian's clamd on a free loopback port, with a signature
+#                              database generated here (no download): a test file's MD5
+#                              and the EICAR test string
 #   print_service_exports      print the `export ...` lines of the started services
 #   stop_all [ARTIFACT_DIR]    stop every server, copy logs to ARTIFACT_DIR if
 #                              given, remove $RUN_DIR (idempotent)
@@ -66,6 +69,9 @@ S3_PGID=""
 SMTP_PGID=""
 SMTP_PORT=""
 OIDC_PGID=""
+CLAMD_PGID=""
+# Debian 12's ClamAV (the package's version is checked before use).
+CLAMD_APT_PACKAGES=(clamav-daemon clamav)
 
 say() { printf '==> %s\n' "$*" >&2; }
 warn() { printf '==> WARNING: %s\n' "$*" >&2; }
@@ -239,6 +245,8 @@ start_postgres() {
 
     export PG_PORT PG_DATA PG_SOCKET_DIR
     export LIASSE_TEST_PG_URL="postgres://liasse@127.0.0.1:$PG_PORT/postgres"
+    # Where the server keeps its files (tests look into them for clear bytes).
+    export LIASSE_TEST_PG_DATA="$PG_DATA"
 }
 
 stop_postgres() {
@@ -361,6 +369,7 @@ start_s3() {
     fi
 
     export S3_PORT
+    export LIASSE_TEST_S3_DIR="$dir"
     export LIASSE_TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
     export LIASSE_TEST_S3_BUCKET="$S3_BUCKET"
     export LIASSE_TEST_S3_ACCESS_KEY="$access_key"
@@ -525,6 +534,104 @@ stop_oidc() {
     OIDC_PGID=""
 }
 
+# ------------------------------------------------------------------- clamd
+
+# start_clamd: Debian's clamd in the foreground on a free port of 127.0.0.1, with its own
+# configuration and a signature database generated offline in $RUN_DIR/clamd:
+#   liasse-test.hdb   the MD5 of a PNG made here with a random text chunk (`sigtool --md5`),
+#                     and of the EICAR test file itself
+#   liasse-test.ndb   the EICAR test string's body, found anywhere in a file (so an EICAR
+#                     string inside a PDF, past Liasse's own inspection, is caught)
+# Exports LIASSE_TEST_CLAMD_ADDR (127.0.0.1:PORT) and LIASSE_TEST_CLAMD_SIGNED_FILE (the PNG
+# whose signature the database holds).
+start_clamd() {
+    [ -n "$RUN_DIR" ] || fail "start_clamd: call services_init first" || return 1
+    if ! command -v clamd >/dev/null 2>&1 && ! [ -x /usr/sbin/clamd ]; then
+        ensure_apt_packages "${CLAMD_APT_PACKAGES[@]}" || return 1
+    fi
+    local clamd_bin sigtool_bin
+    clamd_bin="$(command -v clamd || echo /usr/sbin/clamd)"
+    sigtool_bin="$(command -v sigtool)" || fail "sigtool is missing (package clamav)" || return 1
+    local dir="$RUN_DIR/clamd" log="$RUN_DIR/clamd.log"
+    mkdir -p "$dir/db" "$dir/tmp"
+    # The signed test file: a valid 1x1 PNG whose tEXt chunk makes it unique to this run.
+    python3 - "$dir/signed.png" "$(random_hex 16)" <<'PY' || fail "could not write the signed test file" || return 1
+import struct, sys, zlib
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+png = b"\x89PNG\r\n\x1a\n"
+png += chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+png += chunk(b"tEXt", b"Comment\0liasse-clamd-signed-" + sys.argv[2].encode())
+png += chunk(b"IDAT", zlib.compress(b"\0\xff\x00\x00"))
+png += chunk(b"IEND", b"")
+open(sys.argv[1], "wb").write(png)
+PY
+    # The EICAR test file, assembled here rather than stored in the repository.
+    printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$' 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' >"$dir/eicar.com"
+    {
+        (cd "$dir" && "$sigtool_bin" --md5 signed.png) | sed 's/:signed\.png$/:Liasse.Test.Signed/'
+        (cd "$dir" && "$sigtool_bin" --md5 eicar.com) | sed 's/:eicar\.com$/:Liasse.Test.Eicar.File/'
+    } >"$dir/db/liasse-test.hdb" || fail "sigtool --md5 failed" || return 1
+    grep -q 'Liasse.Test.Signed' "$dir/db/liasse-test.hdb" || fail "sigtool wrote no signature" || return 1
+    printf 'Liasse.Test.Eicar:0:*:%s\n' \
+        "$(printf '%s' 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' | od -An -tx1 | tr -d ' \n')" \
+        >"$dir/db/liasse-test.ndb"
+    CLAMD_PORT="$(free_port)" || return 1
+    cat >"$dir/clamd.conf" <<CONF
+Foreground yes
+TCPSocket $CLAMD_PORT
+TCPAddr 127.0.0.1
+DatabaseDirectory $dir/db
+TemporaryDirectory $dir/tmp
+LogFile $log
+LogTime yes
+# Large enough for the tests' and the benchmark's uploads.
+StreamMaxLength 1100M
+MaxFileSize 1100M
+MaxScanSize 1100M
+MaxThreads 8
+ReadTimeout 60
+CONF
+    if is_root; then
+        # clamd drops to the user it is told to, which must own what it reads and writes.
+        printf 'User root\n' >>"$dir/clamd.conf"
+    fi
+    SERVICES_STARTED+=(clamd)
+    say "Starting clamd $("$clamd_bin" --version | awk '{print $2}' | cut -d/ -f1) on 127.0.0.1:$CLAMD_PORT (signatures generated in $dir/db)"
+    # shellcheck disable=SC2016 # $$ and $@ are the inner shell's
+    setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ \
+        "$RUN_DIR/clamd.pid" "$clamd_bin" --config-file="$dir/clamd.conf" \
+        </dev/null >>"$log" 2>&1 &
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [ -s "$RUN_DIR/clamd.pid" ] && break
+        sleep 0.1
+    done
+    CLAMD_PGID="$(cat "$RUN_DIR/clamd.pid" 2>/dev/null || true)"
+    if ! wait_for_port "$CLAMD_PORT" 60 "$CLAMD_PGID"; then
+        tail -n 50 "$log" >&2 || true
+        fail "clamd did not start (log: $log)"
+        return 1
+    fi
+    export CLAMD_PORT
+    export LIASSE_TEST_CLAMD_ADDR="127.0.0.1:$CLAMD_PORT"
+    export LIASSE_TEST_CLAMD_SIGNED_FILE="$dir/signed.png"
+}
+
+stop_clamd() {
+    [ -n "$CLAMD_PGID" ] || return 0
+    kill -0 -- "-$CLAMD_PGID" 2>/dev/null || { CLAMD_PGID=""; return 0; }
+    say "Stopping clamd"
+    kill -TERM -- "-$CLAMD_PGID" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 50; i++)); do
+        kill -0 -- "-$CLAMD_PGID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL -- "-$CLAMD_PGID" 2>/dev/null || true
+    CLAMD_PGID=""
+}
+
 # ------------------------------------------------------------------ common
 
 # print_service_exports: the `export` lines a developer can paste in a shell.
@@ -534,6 +641,7 @@ print_service_exports() {
         LIASSE_TEST_S3_ACCESS_KEY LIASSE_TEST_S3_SECRET_KEY LIASSE_TEST_S3_REGION \
         LIASSE_TEST_SMTP_URL LIASSE_TEST_SMTP_DIR LIASSE_TEST_FC_ISSUER LIASSE_TEST_PC_ISSUER \
         LIASSE_TEST_OIDC_CLIENT_ID LIASSE_TEST_OIDC_CLIENT_SECRET LIASSE_TEST_OIDC_PASSWORD \
+        LIASSE_TEST_CLAMD_ADDR LIASSE_TEST_CLAMD_SIGNED_FILE LIASSE_TEST_PG_DATA LIASSE_TEST_S3_DIR \
         LIASSE_TEST_REQUIRE_SERVERS; do
         if [ -n "${!v:-}" ]; then
             printf 'export %s=%q\n' "$v" "${!v}"
@@ -554,6 +662,7 @@ stop_all() {
             s3) stop_s3 || true ;;
             smtp) stop_smtp || true ;;
             oidc) stop_oidc || true ;;
+            clamd) stop_clamd || true ;;
         esac
     done
     [ -n "$RUN_DIR" ] && [ -d "$RUN_DIR" ] || return 0
@@ -561,7 +670,7 @@ stop_all() {
         mkdir -p "$artifacts"
         local f
         for f in "$RUN_DIR/pg/initdb.log" "$RUN_DIR/pg/postgres.log" "$RUN_DIR/s3s-fs.log" "$RUN_DIR/smtp.log" \
-            "$RUN_DIR/oidc-provider.log"; do
+            "$RUN_DIR/oidc-provider.log" "$RUN_DIR/clamd.log"; do
             if [ -f "$f" ]; then cp "$f" "$artifacts/" || true; fi
         done
         say "Server logs copied to $artifacts/"

@@ -105,7 +105,17 @@ async fn replace(
     mp: Multipart,
 ) -> Result<Json<DocumentView>, ApiError> {
     let replacement = documents::replacement(&app, &p, &id).await?;
-    let mut form = read_form(&app, &p, mp, Some(replacement.type_code()), 1).await?;
+    let read = upload::read_version(
+        &app,
+        &p.tenant_id,
+        replacement.document_id(),
+        mp.0,
+        replacement.type_code(),
+    );
+    let mut form = match read.await {
+        (form, None) => form,
+        (_, Some(e)) => return Err(e.into()),
+    };
     let file = form.take_file()?;
     Ok(Json(
         documents::replace(&app, &p, replacement, form.file_name.as_deref(), file).await?,

@@ -138,12 +138,18 @@ impl IntoResponse for ApiError {
             ),
             AppError::Unavailable(what) => {
                 tracing::warn!(service = %what, "dependency unavailable");
-                problem(
+                let mut r = problem(
                     status,
                     "service-unavailable",
                     "Service indisponible",
                     "Un service nécessaire (antivirus, stockage) ne répond pas : rien n'a été enregistré. Réessayez plus tard.",
-                )
+                );
+                // A dependency down is usually back within a minute: say when to try again.
+                r.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(liasse_http::status::UNAVAILABLE_RETRY_SECS),
+                );
+                r
             }
             e @ (AppError::Store(_) | AppError::Crypto(_) | AppError::Internal(_)) => {
                 tracing::error!(error = %e, "internal error");

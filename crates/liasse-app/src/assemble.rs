@@ -21,38 +21,47 @@ pub async fn assemble(app: &App, pages: Vec<Spooled>, limit: u64) -> Result<Spoo
             format!("{MAX_PAGES} pages au plus par document"),
         ));
     }
+    let Some(tenant_id) = pages.first().map(|p| p.ids.tenant_id.clone()) else {
+        return Err(AppError::invalid(
+            "missing-field",
+            "aucune page à assembler",
+        ));
+    };
     let mut raw = Vec::with_capacity(pages.len());
-    for mut p in pages {
+    for p in pages {
         let allowed = liasse_inspect::Format::DEFAULT_ALLOWED;
-        let mut file = p.file.try_clone()?;
+        let mut clear = p.reader()?;
         let size = p.size;
         let _turn = app
             .inspections
             .acquire()
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        let format = tokio::task::spawn_blocking(move || {
-            file.seek(SeekFrom::Start(0))?;
-            Ok::<_, std::io::Error>(liasse_inspect::inspect(
-                &mut file,
+        // Inspected and read back through the decrypting reader; the page's bytes are held
+        // in memory only, for the assembly.
+        let (format, bytes) = tokio::task::spawn_blocking(move || {
+            let format = liasse_inspect::inspect(
+                &mut clear,
                 size,
                 &allowed,
                 &liasse_inspect::Limits::default(),
-            ))
+            )
+            .map_err(AppError::Refused)?
+            .format;
+            let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            clear.seek(SeekFrom::Start(0))?;
+            clear.read_to_end(&mut bytes)?;
+            Ok::<_, AppError>((format, bytes))
         })
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))??
-        .map_err(AppError::Refused)?
-        .format;
-        let mut bytes = Vec::with_capacity(p.size as usize);
-        p.file.seek(SeekFrom::Start(0))?;
-        p.file.read_to_end(&mut bytes)?;
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+        p.discard().await;
         raw.push((format, bytes));
     }
     let pdf = tokio::task::spawn_blocking(move || build(raw))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))??;
-    let mut spool = Spool::new(&app.spool_dir, limit)?;
+    let mut spool = Spool::new(app, &tenant_id, limit)?;
     spool.write(&pdf).await?;
     spool.finish().await
 }

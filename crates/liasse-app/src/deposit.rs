@@ -96,7 +96,7 @@ pub(crate) async fn prepare(
     p: &Principal,
     vault: Vault<'_>,
     input: DepositInput,
-    mut spooled: Spooled,
+    spooled: Spooled,
 ) -> Result<Prepared> {
     let now = app.now();
     let (warrant, owner) = match vault {
@@ -140,10 +140,11 @@ pub(crate) async fn prepare(
     if spooled.size == 0 {
         return Err(AppError::Refused(liasse_inspect::Refusal::Empty));
     }
-    let inspection = inspect(app, &mut spooled, &t).await?;
+    let inspection = inspect(app, &spooled, &t).await?;
     crate::scan::scan(app, &spooled).await?;
     let doc = DocumentRow {
-        id: new_id(),
+        // The spool chose it: the blob's segments are bound to it.
+        id: spooled.document_id().to_string(),
         tenant_id: p.tenant_id.clone(),
         owner_id: owner,
         subject_member_id: subject,
@@ -168,7 +169,7 @@ pub(crate) async fn prepare(
         file_name: display_name(input.file_name.as_deref(), &t, inspection.format),
         metadata,
     };
-    let version = write_version(app, p, &doc, 1, &spooled, inspection, &meta, now).await?;
+    let version = write_version(app, p, &doc, 1, spooled, inspection, &meta, now).await?;
     Ok(Prepared {
         notice: by.notice(p, &t),
         basis: by.basis,

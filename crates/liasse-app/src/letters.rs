@@ -113,7 +113,7 @@ pub async fn write(
     let subject = fill(subject_t, &vars);
     let body = fill(body_t, &vars);
     let pdf = render_pdf(&tenant.name, &fr_date(today), &subject, &body);
-    let mut spool = Spool::new(&app.spool_dir, pdf.len() as u64 + 1)?;
+    let mut spool = Spool::new(app, &p.tenant_id, pdf.len() as u64 + 1)?;
     spool.write(&pdf).await?;
     let spooled = spool.finish().await?;
     let input = DepositInput {

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod pairwise;
 pub mod recovery;
 pub mod seal;
+pub mod seek;
 pub mod stream;
 pub mod totp;
 pub mod wrap;
@@ -23,6 +24,7 @@ pub use keyring::KeyRing;
 pub use keys::{Binding, DataKey};
 pub use pairwise::PairwiseKey;
 pub use seal::{open, seal};
+pub use seek::DecryptingReader;
 pub use stream::{
     Decryptor, Encryptor, HEADER_LEN, SEGMENT_SIZE, ciphertext_len, decrypt_to_vec, encrypt_to_vec,
 };

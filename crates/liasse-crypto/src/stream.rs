@@ -35,11 +35,11 @@ pub const HEADER_LEN: usize = 16;
 const MAGIC: &[u8; 4] = b"LSE1";
 const ALG_AES256GCM_STREAM: u8 = 1;
 const PREFIX_LEN: usize = 7;
-const SEALED_SEGMENT: usize = SEGMENT_SIZE + TAG_LEN;
+pub(crate) const SEALED_SEGMENT: usize = SEGMENT_SIZE + TAG_LEN;
 const SEGMENT_SIZE_BYTES: [u8; 4] = (SEGMENT_SIZE as u32).to_be_bytes();
 
-/// Per-stream AEAD state shared by both directions.
-struct SegmentCipher {
+/// Per-stream AEAD state shared by both directions (and the seekable reader).
+pub(crate) struct SegmentCipher {
     /// `None` only if the key was refused, which a 32-byte key never is; every use then fails.
     cipher: Option<LessSafeKey>,
     prefix: [u8; PREFIX_LEN],
@@ -91,6 +91,18 @@ impl SegmentCipher {
         out.extend_from_slice(tag.as_ref());
         self.counter += 1;
         Ok(())
+    }
+
+    /// Opens segment `index` wherever it sits in the blob (the seekable reader's access).
+    pub(crate) fn open_at(
+        &mut self,
+        index: u64,
+        out: &mut Vec<u8>,
+        sealed: &[u8],
+        last: bool,
+    ) -> Result<(), CryptoError> {
+        self.counter = index;
+        self.open_into(out, sealed, last)
     }
 
     /// Appends the verified plaintext of `sealed` to `out`; on failure `out` is left unchanged.
@@ -197,14 +209,31 @@ impl Encryptor {
         if self.poisoned {
             return Err(CryptoError::Format("encryptor used after an error".into()));
         }
-        let result = self.push_inner(plaintext);
+        let mut out = Vec::new();
+        let result = self.push_inner(plaintext, &mut out);
+        self.poisoned = result.is_err();
+        result.map(|()| out)
+    }
+
+    /// Like [`Encryptor::push`], appending the ciphertext to the caller's buffer (reused
+    /// across calls by the spool, so that a busy upload does not allocate per chunk).
+    pub fn push_into(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), CryptoError> {
+        if self.poisoned {
+            return Err(CryptoError::Format("encryptor used after an error".into()));
+        }
+        let result = self.push_inner(plaintext, out);
         self.poisoned = result.is_err();
         result
     }
 
-    fn push_inner(&mut self, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    /// Bytes of plaintext held back, waiting for their segment to fill.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    fn push_inner(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), CryptoError> {
         let segments = (self.buf.len() + plaintext.len()) / SEGMENT_SIZE;
-        let mut out = Vec::with_capacity(segments * SEALED_SEGMENT);
+        out.reserve(segments * SEALED_SEGMENT);
         let mut input = plaintext;
         if !self.buf.is_empty() {
             let take = (SEGMENT_SIZE - self.buf.len()).min(input.len());
@@ -212,7 +241,7 @@ impl Encryptor {
             self.buf.extend_from_slice(head);
             input = rest;
             if self.buf.len() == SEGMENT_SIZE {
-                self.seg.seal_into(&mut out, &self.buf, false)?;
+                self.seg.seal_into(out, &self.buf, false)?;
                 self.buf.clear();
             }
         }
@@ -220,11 +249,11 @@ impl Encryptor {
         // through the buffer.
         while input.len() >= SEGMENT_SIZE {
             let (segment, rest) = input.split_at(SEGMENT_SIZE);
-            self.seg.seal_into(&mut out, segment, false)?;
+            self.seg.seal_into(out, segment, false)?;
             input = rest;
         }
         self.buf.extend_from_slice(input);
-        Ok(out)
+        Ok(())
     }
 
     /// Encrypts the final segment (possibly empty) and returns its ciphertext.
@@ -327,21 +356,9 @@ impl Decryptor {
     }
 
     fn start_body(&mut self) -> Result<(), CryptoError> {
-        let header = &self.header;
-        if &header[..4] != MAGIC {
-            return Err(CryptoError::Format("not a Liasse encrypted blob".into()));
-        }
-        if header[4] != ALG_AES256GCM_STREAM {
-            return Err(CryptoError::Format(format!(
-                "unsupported stream algorithm {}",
-                header[4]
-            )));
-        }
-        if header[5..9] != SEGMENT_SIZE_BYTES {
-            return Err(CryptoError::Format("unsupported segment size".into()));
-        }
-        self.seg.prefix.copy_from_slice(&header[9..]);
-        let mut aad = header.clone();
+        check_header(&self.header)?;
+        self.seg.prefix.copy_from_slice(&self.header[9..]);
+        let mut aad = self.header.clone();
         aad.extend_from_slice(&self.binding);
         self.seg.aad = aad;
         Ok(())
@@ -357,6 +374,39 @@ impl Decryptor {
         self.seg.open_into(&mut out, &self.buf, true)?;
         Ok(out)
     }
+}
+
+fn check_header(header: &[u8]) -> Result<(), CryptoError> {
+    if header.len() != HEADER_LEN || &header[..4] != MAGIC {
+        return Err(CryptoError::Format("not a Liasse encrypted blob".into()));
+    }
+    if header[4] != ALG_AES256GCM_STREAM {
+        return Err(CryptoError::Format(format!(
+            "unsupported stream algorithm {}",
+            header[4]
+        )));
+    }
+    if header[5..9] != SEGMENT_SIZE_BYTES {
+        return Err(CryptoError::Format("unsupported segment size".into()));
+    }
+    Ok(())
+}
+
+/// The segment cipher of a blob whose header is `header` (checked), for random access.
+pub(crate) fn cipher_for(
+    key: &DataKey,
+    binding: &Binding<'_>,
+    header: &[u8],
+) -> Result<SegmentCipher, CryptoError> {
+    check_header(header)?;
+    let mut prefix = [0u8; PREFIX_LEN];
+    prefix.copy_from_slice(&header[9..]);
+    Ok(SegmentCipher {
+        cipher: key.segment_key(),
+        prefix,
+        aad: segment_aad(header, binding),
+        counter: 0,
+    })
 }
 
 /// Encrypts a whole plaintext held in memory.

@@ -4,6 +4,10 @@ use axum::http::StatusCode;
 use liasse_app::AppError;
 use liasse_inspect::Refusal;
 
+/// Seconds a client is told to wait (`Retry-After`) when a dependency (the antivirus, the
+/// store) does not answer.
+pub const UNAVAILABLE_RETRY_SECS: &str = "30";
+
 /// The status that answers `e`.
 pub fn of(e: &AppError) -> StatusCode {
     use StatusCode as S;

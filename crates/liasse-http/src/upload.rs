@@ -104,15 +104,54 @@ fn chunk_error(e: MultipartError, limit: u64) -> AppError {
     }
 }
 
-/// Reads a multipart form with at most `max_files` files. Returns what was read even when
-/// reading stops on an error, so that a page can show the form again.
+/// Where the files of a form go: their blobs are encrypted for this tenant and bound to this
+/// document as they arrive.
+struct Target<'a> {
+    tenant_id: &'a str,
+    /// The document a new version is read for; `None` for a new document.
+    document_id: Option<&'a str>,
+}
+
+/// Reads a multipart form with at most `max_files` files, each a new document. Returns what
+/// was read even when reading stops on an error, so that a page can show the form again.
 pub async fn read(
     app: &App,
     tenant_id: &str,
+    mp: Multipart,
+    known_type: Option<&str>,
+    max_files: usize,
+) -> (UploadForm, Option<AppError>) {
+    let target = Target {
+        tenant_id,
+        document_id: None,
+    };
+    read_into(app, &target, mp, known_type, max_files).await
+}
+
+/// Reads a form of one file, a new version of the document `document_id` (of type
+/// `type_code`), so that its blob is bound to that document from the first byte.
+pub async fn read_version(
+    app: &App,
+    tenant_id: &str,
+    document_id: &str,
+    mp: Multipart,
+    type_code: &str,
+) -> (UploadForm, Option<AppError>) {
+    let target = Target {
+        tenant_id,
+        document_id: Some(document_id),
+    };
+    read_into(app, &target, mp, Some(type_code), 1).await
+}
+
+async fn read_into(
+    app: &App,
+    target: &Target<'_>,
     mut mp: Multipart,
     known_type: Option<&str>,
     max_files: usize,
 ) -> (UploadForm, Option<AppError>) {
+    let tenant_id = target.tenant_id;
     let mut form = UploadForm::default();
     let mut limit = app.config.max_upload_bytes();
     if let Some(t) = known_type
@@ -136,7 +175,7 @@ pub async fn read(
             if form.files.is_empty() {
                 form.file_name = file_name.clone();
             }
-            match spool(app, field, limit).await {
+            match spool(app, target, field, limit).await {
                 Ok(spooled) => form.files.push(Upload { spooled, file_name }),
                 Err(e) => return (form, Some(e)),
             }
@@ -166,8 +205,16 @@ pub async fn read(
     }
 }
 
-async fn spool(app: &App, mut field: Field<'_>, limit: u64) -> Result<Spooled, AppError> {
-    let mut spool = Spool::new(&app.spool_dir, limit)?;
+async fn spool(
+    app: &App,
+    target: &Target<'_>,
+    mut field: Field<'_>,
+    limit: u64,
+) -> Result<Spooled, AppError> {
+    let mut spool = match target.document_id {
+        Some(id) => Spool::for_document(app, target.tenant_id, id, limit)?,
+        None => Spool::new(app, target.tenant_id, limit)?,
+    };
     while let Some(chunk) = field.chunk().await.map_err(|e| chunk_error(e, limit))? {
         spool.write(&chunk).await?;
     }

@@ -333,37 +333,49 @@ impl BlobStore {
             return Ok(());
         };
         let file = root.join(path.as_ref());
-        let known = self.durable_dirs.clone();
+        let this = self.clone();
         tokio::task::spawn_blocking(move || {
             std::fs::File::open(&file)?.sync_all()?;
-            let Some(parent) = file.parent() else {
-                return Ok(());
-            };
-            fsync_dir(parent)?;
-            let mut dir = parent;
-            while dir != root.as_path() {
-                let Some(above) = dir.parent() else { break };
-                let id = dir_id(dir)?;
-                let seen = known
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .get(dir)
-                    == Some(&id);
-                if seen {
-                    break;
-                }
-                fsync_dir(above)?;
-                known
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .insert(dir.to_path_buf(), id);
-                dir = above;
-            }
-            Ok::<_, std::io::Error>(())
+            this.sync_names(&root, &file)
         })
         .await
         .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
         Ok(())
+    }
+
+    /// Flushes the name of `file` (whose content is on the disk already) in its directory,
+    /// and the directories above it that were not flushed yet (blocking).
+    pub(crate) fn sync_names(&self, root: &FsPath, file: &FsPath) -> std::io::Result<()> {
+        let Some(parent) = file.parent() else {
+            return Ok(());
+        };
+        fsync_dir(parent)?;
+        let known = &self.durable_dirs;
+        let mut dir = parent;
+        while dir != root {
+            let Some(above) = dir.parent() else { break };
+            let id = dir_id(dir)?;
+            let seen = known
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(dir)
+                == Some(&id);
+            if seen {
+                break;
+            }
+            fsync_dir(above)?;
+            known
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(dir.to_path_buf(), id);
+            dir = above;
+        }
+        Ok(())
+    }
+
+    /// The local directory's root, if the store is one.
+    pub(crate) fn local_root(&self) -> Option<&FsPath> {
+        self.local_root.as_deref()
     }
 }
 

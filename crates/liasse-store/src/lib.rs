@@ -23,9 +23,11 @@ pub mod requests;
 pub mod reviews;
 pub mod sealed;
 pub mod snapshot;
+pub mod spool;
 pub mod staff;
 pub mod tenants;
 
 pub use blobs::{BlobReader, BlobStore};
 pub use db::{Backend, Db, WriteTx};
 pub use error::StoreError;
+pub use spool::{BlobSpool, SpoolRead};

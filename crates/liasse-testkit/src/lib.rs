@@ -58,8 +58,13 @@ impl TestApp {
     /// One app per available backend: always the embedded one, and PostgreSQL + S3 when the
     /// test script provides them.
     pub async fn all() -> Vec<TestApp> {
-        let mut apps = vec![TestApp::embedded().await];
-        if let Some(app) = TestApp::servers().await {
+        TestApp::all_with(|_| {}).await
+    }
+
+    /// [`TestApp::all`] with some settings changed on every backend.
+    pub async fn all_with(edit: impl Fn(&mut Config)) -> Vec<TestApp> {
+        let mut apps = vec![TestApp::embedded_with(&edit).await];
+        if let Some(app) = TestApp::servers_with(&edit).await {
             apps.push(app);
         }
         apps
@@ -87,6 +92,11 @@ impl TestApp {
 
     /// PostgreSQL + S3, or `None` (with a loud message) when not running under the test script.
     pub async fn servers() -> Option<TestApp> {
+        TestApp::servers_with(|_| {}).await
+    }
+
+    /// [`TestApp::servers`] with some settings changed.
+    pub async fn servers_with(edit: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let (Some(pg), Some(endpoint), Some(bucket)) = (
             env("LIASSE_TEST_PG_URL"),
             env("LIASSE_TEST_S3_ENDPOINT"),
@@ -114,7 +124,7 @@ impl TestApp {
             None => panic!("LIASSE_TEST_PG_URL must end with /DATABASE"),
         };
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = Config {
+        let mut config = Config {
             data_dir: Some(dir.path().to_path_buf()),
             database_url: Some(db_url),
             blob_url: Some(format!("s3://{bucket}/{name}")),
@@ -124,6 +134,7 @@ impl TestApp {
             s3_secret_access_key: env("LIASSE_TEST_S3_SECRET_KEY"),
             ..Config::default()
         };
+        edit(&mut config);
         Some(TestApp::start(Backend::Servers, config, dir).await)
     }
 
@@ -380,6 +391,38 @@ pub fn smtp_dir() -> Option<PathBuf> {
             );
             eprintln!(
                 "\n*** SKIPPED: delivery to a real SMTP server (run scripts/test.sh to start one); checking the outbox only ***\n"
+            );
+            None
+        }
+    }
+}
+
+/// The clamd started by `scripts/test.sh`, with its generated signatures.
+pub struct Clamd {
+    /// `127.0.0.1:PORT`, for `clamd_address`.
+    pub addr: String,
+    /// A PNG whose MD5 is one of clamd's signatures (`Liasse.Test.Signed`).
+    pub signed_file: Vec<u8>,
+}
+
+/// clamd (`LIASSE_TEST_CLAMD_ADDR`, `LIASSE_TEST_CLAMD_SIGNED_FILE`), or `None`, loudly,
+/// outside the test script; inside it, a missing clamd is a failure.
+pub fn clamd() -> Option<Clamd> {
+    match (
+        env("LIASSE_TEST_CLAMD_ADDR"),
+        env("LIASSE_TEST_CLAMD_SIGNED_FILE"),
+    ) {
+        (Some(addr), Some(path)) => Some(Clamd {
+            addr,
+            signed_file: std::fs::read(&path).expect("read LIASSE_TEST_CLAMD_SIGNED_FILE"),
+        }),
+        _ => {
+            assert!(
+                !require_servers(),
+                "LIASSE_TEST_REQUIRE_SERVERS=1 but LIASSE_TEST_CLAMD_ADDR / LIASSE_TEST_CLAMD_SIGNED_FILE are not set"
+            );
+            eprintln!(
+                "\n*** SKIPPED: scans by a real clamd (run scripts/test.sh to start one) ***\n"
             );
             None
         }

@@ -175,8 +175,14 @@ async fn replace(
     let PostedMultipart { s, mp } = form;
     s.citizen()?;
     let replacement = documents::replacement(&app, &s.p, &id).await?;
-    let (mut f, read_error) =
-        upload::read(&app, &s.p.tenant_id, mp, Some(replacement.type_code())).await;
+    let (mut f, read_error) = upload::read_version(
+        &app,
+        &s.p.tenant_id,
+        replacement.document_id(),
+        mp,
+        replacement.type_code(),
+    )
+    .await;
     let result = match read_error {
         Some(e) => Err(e),
         None => match f.take_file() {

@@ -19,6 +19,17 @@ pub async fn read(
     liasse_http::upload::read(app, tenant_id, mp, known_type, 1).await
 }
 
+/// Reads a form of one file, a new version of a document the principal may replace.
+pub async fn read_version(
+    app: &App,
+    tenant_id: &str,
+    document_id: &str,
+    mp: Multipart,
+    type_code: &str,
+) -> (UploadForm, Option<AppError>) {
+    liasse_http::upload::read_version(app, tenant_id, document_id, mp, type_code).await
+}
+
 /// Which field of an upload form an error is about (to show it next to that field).
 pub fn field_of(e: &AppError, form: &UploadForm) -> &'static str {
     match e {

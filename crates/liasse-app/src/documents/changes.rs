@@ -14,6 +14,11 @@ impl Replacement {
     pub fn type_code(&self) -> &str {
         &self.doc.type_code
     }
+
+    /// The document: its new version's upload is bound to it as it is read.
+    pub fn document_id(&self) -> &str {
+        &self.doc.id
+    }
 }
 
 pub async fn replacement(app: &App, p: &Principal, id: &str) -> Result<Replacement> {
@@ -28,7 +33,7 @@ pub async fn replace(
     p: &Principal,
     Replacement { doc, basis }: Replacement,
     file_name: Option<&str>,
-    mut spooled: Spooled,
+    spooled: Spooled,
 ) -> Result<DocumentView> {
     let (t, _) = catalogue::get_any(app, &p.tenant_id, &doc.type_code)
         .await?
@@ -36,7 +41,7 @@ pub async fn replace(
     if spooled.size == 0 {
         return Err(AppError::Refused(liasse_inspect::Refusal::Empty));
     }
-    let inspection = inspect(app, &mut spooled, &t).await?;
+    let inspection = inspect(app, &spooled, &t).await?;
     crate::scan::scan(app, &spooled).await?;
     let current = documents::version(&app.db, &p.tenant_id, &doc.id, doc.current_version)
         .await?
@@ -50,7 +55,7 @@ pub async fn replace(
     };
     let number = doc.current_version + 1;
     let now = app.now();
-    let version = write_version(app, p, &doc, number, &spooled, inspection, &meta, now).await?;
+    let version = write_version(app, p, &doc, number, spooled, inspection, &meta, now).await?;
     let mut tx = app.db.begin_write().await?;
     let committed = async {
         // Re-read inside the transaction: a concurrent replace or delete wins cleanly.

@@ -43,11 +43,7 @@ pub(super) fn formats_of(t: &DocumentType) -> Vec<Format> {
 }
 
 /// Inspects the spooled file against the type's rules, off the async threads, a few at a time.
-pub(crate) async fn inspect(
-    app: &App,
-    spooled: &mut Spooled,
-    t: &DocumentType,
-) -> Result<Inspection> {
+pub(crate) async fn inspect(app: &App, spooled: &Spooled, t: &DocumentType) -> Result<Inspection> {
     if spooled.size > t.max_size {
         return Err(AppError::TooLarge { limit: t.max_size });
     }
@@ -57,19 +53,20 @@ pub(crate) async fn inspect(
         max_pixels: t.max_pixels.min(Limits::default().max_pixels),
         ..Limits::default()
     };
-    let mut file = spooled.file.try_clone()?;
+    let mut clear = spooled.reader()?;
     let size = spooled.size;
     let _turn = app
         .inspections
         .acquire()
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
+    // The inspector seeks (a PDF is read from its end): it reads the spool through the
+    // decrypting reader, one segment in clear at a time.
     let result = tokio::task::spawn_blocking(move || {
-        file.seek(SeekFrom::Start(0))?;
-        Ok::<_, std::io::Error>(liasse_inspect::inspect(&mut file, size, &allowed, &limits))
+        liasse_inspect::inspect(&mut clear, size, &allowed, &limits)
     })
     .await
-    .map_err(|e| AppError::Internal(e.to_string()))??;
+    .map_err(|e| AppError::Internal(e.to_string()))?;
     result.map_err(AppError::Refused)
 }
 
@@ -80,10 +77,9 @@ pub(crate) fn display_name(given: Option<&str>, t: &DocumentType, format: Format
     }
 }
 
-/// Reads a whole spooled file (tests and small conversions).
-pub fn read_all(spooled: &mut Spooled) -> Result<Vec<u8>> {
+/// Reads a whole spooled file into memory (tests and small conversions).
+pub fn read_all(spooled: &Spooled) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
-    spooled.file.seek(SeekFrom::Start(0))?;
-    spooled.file.read_to_end(&mut buf)?;
+    spooled.reader()?.read_to_end(&mut buf)?;
     Ok(buf)
 }

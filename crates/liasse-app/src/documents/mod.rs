@@ -15,24 +15,23 @@ pub use reading::*;
 pub use sealed::*;
 
 use std::collections::HashMap;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use liasse_crypto::{Binding, DataKey, Decryptor, Encryptor, WrappedKey};
+use liasse_crypto::{Binding, DataKey, Decryptor, WrappedKey};
 use liasse_domain::clock::{date_of, rfc3339};
 use liasse_domain::doctype::{DocumentType, Validity, format_date, parse_date};
-use liasse_domain::ids::{is_valid_id, new_id};
+use liasse_domain::ids::is_valid_id;
 use liasse_domain::journal::NewEntry;
 use liasse_domain::policy::{Access, Action, Basis, VaultOp};
 use liasse_inspect::{Format, Inspection, Limits};
 use liasse_store::documents::{self, DocumentRow, VersionRow};
 use liasse_store::group::GroupedWrite;
-use liasse_store::{BlobReader, BlobStore, journal};
+use liasse_store::{BlobReader, journal};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncReadExt;
 
 use crate::app::App;
 use crate::auth::Principal;

@@ -14,52 +14,6 @@ pub(super) fn binding<'a>(
     }
 }
 
-/// Encrypts the spooled file into a new blob and makes it durable. The caller commits the
-/// row afterwards and deletes the blob if that fails.
-pub(super) async fn store_blob(
-    app: &App,
-    tenant_id: &str,
-    document_id: &str,
-    version_id: &str,
-    spooled: &Spooled,
-) -> Result<(String, DataKey)> {
-    let key = DataKey::generate();
-    let blob_key = BlobStore::key(tenant_id, version_id);
-    let mut enc = Encryptor::new(&key, &binding(tenant_id, document_id, version_id));
-    let mut writer = app.blobs.writer(&blob_key);
-    let mut file = tokio::fs::File::from_std(spooled.file.try_clone()?);
-    let stored = async {
-        tokio::io::AsyncSeekExt::seek(&mut file, SeekFrom::Start(0)).await?;
-        writer.write(&enc.header()).await?;
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = file.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            let out = enc.push(&buf[..n])?;
-            if !out.is_empty() {
-                writer.write(&out).await?;
-            }
-        }
-        writer.write(&enc.finish()?).await?;
-        Ok::<_, AppError>(())
-    }
-    .await;
-    match stored {
-        // `finish` leaves nothing behind when it fails (a full disk included).
-        Ok(()) => {
-            writer.finish().await?;
-            Ok((blob_key, key))
-        }
-        Err(e) => {
-            // Release what a multipart upload already sent.
-            let _ = writer.abort().await;
-            Err(e)
-        }
-    }
-}
-
 pub(super) fn seal_meta(key: &DataKey, b: &Binding, meta: &SealedMeta) -> Result<Vec<u8>> {
     let json = serde_json::to_vec(meta).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(liasse_crypto::seal(key, b, &json)?)
@@ -82,41 +36,59 @@ pub fn open_version(app: &App, v: &VersionRow) -> Result<Option<(DataKey, Sealed
     Ok(Some((key, meta)))
 }
 
-/// Stores the blob of a new version and returns its (not yet committed) row, made at `now`.
+/// Publishes the spooled blob of a new version and returns its (not yet committed) row, made
+/// at `now`. The spool was encrypted with the version's key as it arrived, so the blob is
+/// written once; the caller commits the row afterwards and deletes the blob if that fails.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn write_version(
     app: &App,
     p: &Principal,
     doc: &DocumentRow,
     number: i64,
-    spooled: &Spooled,
+    spooled: Spooled,
     inspection: Inspection,
     meta: &SealedMeta,
     now: i64,
 ) -> Result<VersionRow> {
-    let version_id = new_id();
-    let (blob_key, key) = store_blob(app, &doc.tenant_id, &doc.id, &version_id, spooled).await?;
+    // An upload read before its document was known (a first deposit's spool turned into a
+    // new version) is bound to another document: bind it to this one.
+    let spooled = if spooled.ids.tenant_id == doc.tenant_id && spooled.ids.document_id == doc.id {
+        spooled
+    } else if spooled.ids.tenant_id == doc.tenant_id {
+        spooled.rebind(app, &doc.id).await?
+    } else {
+        spooled.discard().await;
+        return Err(AppError::Internal(
+            "upload spooled for another tenant".into(),
+        ));
+    };
+    let version_id = spooled.ids.version_id.clone();
     let b = binding(&doc.tenant_id, &doc.id, &version_id);
-    let sealed = seal_meta(&key, &b, meta);
-    let wrapped = app.keys.ring().and_then(|r| Ok(r.wrap(&key, &b)?));
-    let digest = key
+    let sealed = seal_meta(&spooled.key, &b, meta);
+    let wrapped = app.keys.ring().and_then(|r| Ok(r.wrap(&spooled.key, &b)?));
+    let digest = spooled
+        .key
         .digester()
         .of_sha256_hex(&spooled.sha256)
         .ok_or_else(|| AppError::Internal("upload: malformed SHA-256".into()));
     let (sealed, wrapped, digest) = match (sealed, wrapped, digest) {
         (Ok(s), Ok(w), Ok(d)) => (s, w, d),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
-            let _ = app.blobs.delete(&blob_key).await;
+            spooled.discard().await;
             return Err(e);
         }
     };
+    let blob_key = spooled.blob.key().to_string();
+    let size = spooled.size;
+    // `publish` leaves nothing behind when it fails (a full disk included).
+    spooled.blob.publish().await?;
     Ok(VersionRow {
         id: version_id,
         tenant_id: doc.tenant_id.clone(),
         document_id: doc.id.clone(),
         version: number,
         blob_key,
-        size: spooled.size as i64,
+        size: i64::try_from(size).unwrap_or(i64::MAX),
         media_type: inspection.media_type.to_string(),
         digest,
         key_id: Some(wrapped.key_id.clone()),

@@ -4,6 +4,7 @@
 
 mod access;
 mod agents;
+mod antivirus;
 mod api_fuzz;
 mod backups;
 mod cli;
@@ -20,6 +21,7 @@ mod foundation;
 mod lifecycle;
 mod logins;
 mod logos;
+mod marker;
 mod matrix;
 mod pixels;
 mod procedures;
