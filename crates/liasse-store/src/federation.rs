@@ -205,6 +205,19 @@ pub struct PendingRow {
     pub expires_at: i64,
 }
 
+fn pending_from(r: &AnyRow) -> Result<PendingRow> {
+    Ok(PendingRow {
+        id_hash: r.try_get("id_hash")?,
+        tenant_id: r.try_get("tenant_id")?,
+        kind: r.try_get("kind")?,
+        stage: r.try_get("stage")?,
+        browser_hash: r.try_get("browser_hash")?,
+        payload: r.try_get("payload")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+    })
+}
+
 pub async fn insert_pending(tx: &mut WriteTx, p: &PendingRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO pending_logins (id_hash, tenant_id, kind, stage, browser_hash, payload, created_at, expires_at) \
@@ -239,19 +252,7 @@ pub async fn take_pending(
     .bind(stage)
     .fetch_optional(tx.conn())
     .await?;
-    row.map(|r| {
-        Ok(PendingRow {
-            id_hash: r.try_get("id_hash")?,
-            tenant_id: r.try_get("tenant_id")?,
-            kind: r.try_get("kind")?,
-            stage: r.try_get("stage")?,
-            browser_hash: r.try_get("browser_hash")?,
-            payload: r.try_get("payload")?,
-            created_at: r.try_get("created_at")?,
-            expires_at: r.try_get("expires_at")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(pending_from).transpose()
 }
 
 /// Reads a pending row without taking it (the first-login choice page is shown, then posted).
@@ -270,19 +271,7 @@ pub async fn peek_pending(
     .bind(now)
     .fetch_optional(db.pool())
     .await?;
-    row.map(|r| {
-        Ok(PendingRow {
-            id_hash: r.try_get("id_hash")?,
-            tenant_id: r.try_get("tenant_id")?,
-            kind: r.try_get("kind")?,
-            stage: r.try_get("stage")?,
-            browser_hash: r.try_get("browser_hash")?,
-            payload: r.try_get("payload")?,
-            created_at: r.try_get("created_at")?,
-            expires_at: r.try_get("expires_at")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(pending_from).transpose()
 }
 
 /// Forgets pending logins that expired before `now`; how many.

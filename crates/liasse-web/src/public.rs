@@ -285,22 +285,32 @@ async fn login(
     }
 }
 
+#[derive(Template)]
+#[template(path = "provider_logout.html")]
+struct ProviderLogoutPage {
+    chrome: Chrome,
+    url: String,
+}
+
 async fn logout(State(app): State<App>, headers: HeaderMap, _form: Posted) -> Response {
-    // Liasse's session ends here; one opened through a provider ends there too, the browser
-    // going to its end-session page and coming back to /auth/logged-out.
-    let mut to = "/connexion".to_string();
+    // Liasse's session ends here; one opened through a provider ends there too. The answer is
+    // a page that goes on to the provider's end-session page: a redirect of this form's POST
+    // to another site would be blocked by the pages' `form-action 'self'`.
+    let mut provider = None;
     if let Some(session) = cookie_value(&headers, session_cookie(&app)) {
         match liasse_federation::logout::logout(&app, &session).await {
-            Ok(Some(url)) => to = url,
-            Ok(None) => {}
+            Ok(url) => provider = url,
             Err(e) => tracing::warn!(error = %e, "logout"),
         }
     }
-    let mut resp = Response::new(axum::body::Body::empty());
-    *resp.status_mut() = StatusCode::SEE_OTHER;
-    if let Ok(v) = HeaderValue::from_str(&to) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
+    let mut resp = match provider {
+        Some(url) => render(&ProviderLogoutPage {
+            chrome: Chrome::bare("Déconnexion"),
+            url,
+        })
+        .unwrap_or_else(|_| see_other("/connexion")),
+        None => see_other("/connexion"),
+    };
     resp.headers_mut().insert(
         header::SET_COOKIE,
         set_cookie(&app, session_cookie(&app), "", "Lax", 0),
