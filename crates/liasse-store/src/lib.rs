@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod requests;
 pub mod reviews;
 pub mod sealed;
+pub mod second_factor;
 pub mod staff;
 pub mod tenants;
 
