@@ -48,6 +48,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "digests",
         include_str!("../migrations/20261203000003_digests.sql"),
     ),
+    (
+        20261205000014,
+        "federation",
+        include_str!("../migrations/20261205000014_federation.sql"),
+    ),
+    (
+        20261205000016,
+        "second factor",
+        include_str!("../migrations/20261205000016_second_factor.sql"),
+    ),
 ];
 
 /// [`MIGRATIONS`] as a source for sqlx's migrator.
