@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "federation",
         include_str!("../migrations/20261205000014_federation.sql"),
     ),
+    (
+        20261205000016,
+        "second factor",
+        include_str!("../migrations/20261205000016_second_factor.sql"),
+    ),
 ];
 
 /// The version of the newest migration this build knows: the schema a backup records, and

@@ -46,7 +46,9 @@ pub async fn principal_from_session(
 /// Sessions last 8 hours.
 pub(super) const SESSION_MS: i64 = 8 * 3600 * 1000;
 
-/// A new session after a password login: (session secret, CSRF token).
+/// A new session after a password login: (session secret, CSRF token). An account that
+/// must give a second factor (see [`password_login`]) gets no session here: it is refused
+/// with `second-factor-required`, and logs in through the pages (or uses an API token).
 pub async fn login(
     app: &App,
     tenant_slug: &str,
@@ -54,6 +56,54 @@ pub async fn login(
     password: &str,
     client: &str,
 ) -> Result<(String, String, Principal)> {
+    match password_login(app, tenant_slug, login, password, client).await? {
+        PasswordLogin::Session(session, csrf, principal) => Ok((session, csrf, principal)),
+        PasswordLogin::SecondFactor { .. } => Err(AppError::invalid(
+            "second-factor-required",
+            "ce compte demande un code de second facteur : connectez-vous par la page de connexion, ou utilisez un jeton d'API",
+        )),
+    }
+}
+
+/// What the next step of a second factor is, after the right password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecondStep {
+    /// The account has a confirmed TOTP: a code (or a recovery code) is asked.
+    Code,
+    /// An admin of a tenant that requires a second factor has none: they enrol first.
+    Enrol,
+}
+
+/// The outcome of the right password.
+pub enum PasswordLogin {
+    /// No second factor: the session is open.
+    Session(String, String, Principal),
+    /// No session yet: the caller asks for the second factor (liasse-mfa).
+    SecondFactor {
+        account: AccountRow,
+        step: SecondStep,
+    },
+}
+
+/// The tenant setting that requires admins to have a second factor.
+pub const REQUIRE_ADMIN_TOTP: &str = "require_admin_totp";
+
+/// Whether the tenant requires a second factor of its admins.
+pub fn requires_admin_totp(settings: &serde_json::Value) -> bool {
+    settings
+        .get(REQUIRE_ADMIN_TOTP)
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// Checks a password (through the login limiter) and returns the account, or `Unauthorized`.
+pub async fn check_password(
+    app: &App,
+    tenant_slug: &str,
+    login: &str,
+    password: &str,
+    client: &str,
+) -> Result<(tenants::Tenant, AccountRow)> {
     let key = format!("{tenant_slug}\u{0}{login}");
     app.login_limiter.check(&key, client, app.now())?;
     let tenant = tenants::by_slug(&app.db, tenant_slug).await?;
@@ -73,12 +123,42 @@ pub async fn login(
             false
         }
     };
-    let (Some(_), Some(account), true) = (tenant, account, ok) else {
+    let (Some(tenant), Some(account), true) = (tenant, account, ok) else {
         app.login_limiter.failed(&key, client, app.now());
         return Err(AppError::Unauthorized);
     };
     app.login_limiter.succeeded(&key, client, app.now());
-    open_session(app, account, ("password", ""), None).await
+    Ok((tenant, account))
+}
+
+/// A password login: the session, or the second factor it still needs. Staff who log in with
+/// a password give a code when they enrolled a TOTP; an admin of a tenant that requires one
+/// enrols before anything else.
+pub async fn password_login(
+    app: &App,
+    tenant_slug: &str,
+    login: &str,
+    password: &str,
+    client: &str,
+) -> Result<PasswordLogin> {
+    let (tenant, account) = check_password(app, tenant_slug, login, password, client).await?;
+    let step = if liasse_store::second_factor::has_confirmed_totp(&app.db, &tenant.id, &account.id)
+        .await?
+    {
+        Some(SecondStep::Code)
+    } else if account.role == Role::Admin.code() && requires_admin_totp(&tenant.settings) {
+        Some(SecondStep::Enrol)
+    } else {
+        None
+    };
+    match step {
+        Some(step) => Ok(PasswordLogin::SecondFactor { account, step }),
+        None => {
+            let (session, csrf, principal) =
+                open_session(app, account, ("password", ""), None).await?;
+            Ok(PasswordLogin::Session(session, csrf, principal))
+        }
+    }
 }
 
 /// How a session was opened through an identity provider: its kind and the ID token, which
