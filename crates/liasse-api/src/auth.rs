@@ -79,6 +79,9 @@ struct LoginBody {
     tenant: String,
     login: String,
     password: String,
+    /// The second factor of an account that has one: the 6-digit code, or a recovery code.
+    #[serde(default)]
+    code: Option<String>,
 }
 
 /// Password login; answers with the session cookie and the CSRF token to send back in
@@ -98,8 +101,15 @@ async fn login(
         Err(rejection) => return Ok(rejection.into_response()),
     };
     let body: LoginBody = liasse_app::error::json_object(&body)?;
-    let (session, csrf, principal) =
-        auth::login(&app, &body.tenant, &body.login, &body.password, &client).await?;
+    let (session, csrf, principal) = auth::second_factor::login_with_code(
+        &app,
+        &body.tenant,
+        &body.login,
+        &body.password,
+        body.code.as_deref(),
+        &client,
+    )
+    .await?;
     let cookie = set_cookie(&app, session_cookie(&app), &session, "Lax", 28800);
     let mut resp = (
         StatusCode::OK,

@@ -512,6 +512,15 @@ pub async fn set_settings(app: &App, p: &Principal, other: serde_json::Value) ->
             ));
         }
     }
+    if obj
+        .get(crate::auth::REQUIRE_ADMIN_TOTP)
+        .is_some_and(|v| !v.is_boolean())
+    {
+        return Err(AppError::invalid(
+            "invalid-settings",
+            "require_admin_totp vaut true (second facteur exigé des administrateurs) ou false",
+        ));
+    }
     let tenant = tenants::by_id(&app.db, &p.tenant_id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -5,8 +5,8 @@
 //! (clocks drift); the step that matched is returned so that the caller stores it and refuses
 //! the same step, or an earlier one, next time (a code is single use).
 
-use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
+use totp_rs::{Algorithm, Secret, TOTP};
 use zeroize::Zeroizing;
 
 use crate::CryptoError;
@@ -45,9 +45,15 @@ impl TotpSecret {
 
     /// The secret from its base32 form (upper or lower case, padding and spaces ignored).
     pub fn from_base32(text: &str) -> Result<Self, CryptoError> {
-        base32_decode(text)
-            .map(|bytes| Self(Zeroizing::new(bytes)))
-            .ok_or_else(|| CryptoError::Format("TOTP secret is not base32".into()))
+        let normal: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '=' && *c != '-')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        match Secret::Encoded(normal).to_bytes() {
+            Ok(bytes) if !bytes.is_empty() => Ok(Self(Zeroizing::new(bytes))),
+            _ => Err(CryptoError::Format("TOTP secret is not base32".into())),
+        }
     }
 
     /// The raw bytes, for the caller to store encrypted.
@@ -57,38 +63,37 @@ impl TotpSecret {
 
     /// The base32 form (no padding) that users type when they cannot scan the QR code.
     pub fn to_base32(&self) -> String {
-        base32_encode(&self.0)
+        Secret::Raw(self.0.to_vec()).to_encoded().to_string()
     }
 
-    /// The `otpauth://totp/` URI an authenticator application enrols from (shown as a QR code).
-    /// `issuer` names the service (the tenant), `account` the user (their login).
-    pub fn otpauth_uri(&self, issuer: &str, account: &str) -> String {
-        let issuer = percent_encode(issuer);
-        format!(
-            "otpauth://totp/{issuer}:{account}?secret={secret}&issuer={issuer}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}",
-            account = percent_encode(account),
-            secret = self.to_base32(),
+    /// The generator of RFC 6238 codes. `new_unchecked`: the length rule of `TOTP::new`
+    /// (128 bits at least) is ours to keep at generation, and the names only matter to the URI.
+    fn totp(&self, issuer: Option<&str>, account: &str) -> TOTP {
+        TOTP::new_unchecked(
+            Algorithm::SHA1,
+            DIGITS,
+            1,
+            STEP_SECONDS,
+            self.0.to_vec(),
+            issuer.map(str::to_string),
+            account.to_string(),
         )
+    }
+
+    /// The `otpauth://totp/` URI an authenticator application enrols from (shown as a QR code;
+    /// SHA-1, 6 digits and 30 s are the defaults, so the URI leaves them out).
+    /// `issuer` names the service (the tenant), `account` the user (their login). A colon
+    /// separates the two in the URI's label, so neither may carry one.
+    pub fn otpauth_uri(&self, issuer: &str, account: &str) -> String {
+        let issuer = issuer.replace(':', " ");
+        let account = account.replace(':', " ");
+        self.totp(Some(&issuer), &account).get_url()
     }
 
     /// The code of one step.
     pub fn code_at_step(&self, step: u64) -> String {
-        let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &self.0);
-        let tag = hmac::sign(&key, &step.to_be_bytes());
-        let mac = tag.as_ref();
-        // RFC 4226 §5.3 dynamic truncation: the low nibble of the last byte picks 4 bytes.
-        let offset = usize::from(mac[mac.len() - 1] & 0x0f);
-        let binary = u32::from_be_bytes([
-            mac[offset] & 0x7f,
-            mac[offset + 1],
-            mac[offset + 2],
-            mac[offset + 3],
-        ]);
-        format!(
-            "{:0width$}",
-            binary % 10u32.pow(DIGITS as u32),
-            width = DIGITS
-        )
+        self.totp(None, "")
+            .generate(step.saturating_mul(STEP_SECONDS))
     }
 
     /// The code for a Unix time (seconds).
@@ -125,63 +130,6 @@ impl TotpSecret {
         }
         matched
     }
-}
-
-const BASE32_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-/// RFC 4648 base32 without padding.
-fn base32_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for &byte in bytes {
-        buffer = (buffer << 8) | u32::from(byte);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(
-                BASE32_ALPHABET[((buffer >> bits) & 31) as usize],
-            ));
-        }
-    }
-    if bits > 0 {
-        out.push(char::from(
-            BASE32_ALPHABET[((buffer << (5 - bits)) & 31) as usize],
-        ));
-    }
-    out
-}
-
-fn base32_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 5 / 8);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for c in text
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '=' && *c != '-')
-    {
-        let value = BASE32_ALPHABET
-            .iter()
-            .position(|&a| char::from(a) == c.to_ascii_uppercase())? as u32;
-        buffer = (buffer << 5) | value;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(((buffer >> bits) & 0xff) as u8);
-        }
-    }
-    (!out.is_empty()).then_some(out)
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -230,10 +178,12 @@ mod tests {
 
     #[test]
     fn base32_round_trips_and_matches_rfc_4648() {
-        assert_eq!(base32_encode(b"foobar"), "MZXW6YTBOI");
+        assert_eq!(TotpSecret::from_bytes(b"foobar").to_base32(), "MZXW6YTBOI");
         assert_eq!(
-            base32_decode("MZXW6YTBOI======").as_deref(),
-            Some(&b"foobar"[..])
+            TotpSecret::from_base32("MZXW6YTBOI======")
+                .unwrap()
+                .as_bytes(),
+            b"foobar"
         );
         let secret = TotpSecret::generate().unwrap();
         let again = TotpSecret::from_base32(&secret.to_base32().to_lowercase()).unwrap();
@@ -247,7 +197,7 @@ mod tests {
         let secret = TotpSecret::from_bytes(b"foobar");
         assert_eq!(
             secret.otpauth_uri("Mairie de Blois", "agent@blois.fr"),
-            "otpauth://totp/Mairie%20de%20Blois:agent%40blois.fr?secret=MZXW6YTBOI&issuer=Mairie%20de%20Blois&algorithm=SHA1&digits=6&period=30"
+            "otpauth://totp/Mairie%20de%20Blois:agent%40blois.fr?secret=MZXW6YTBOI&issuer=Mairie%20de%20Blois"
         );
     }
 }

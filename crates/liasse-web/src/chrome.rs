@@ -85,6 +85,7 @@ pub fn page_href(page: Page) -> &'static str {
         Page::Procedures => "/admin/demarches",
         Page::Staff => "/admin/agents",
         Page::Appearance => "/admin/apparence",
+        Page::Security => "/compte/securite",
     }
 }
 
@@ -112,6 +113,7 @@ fn page_label(page: Page, unread: usize) -> String {
         Page::Procedures => "Démarches".into(),
         Page::Staff => "Agents et droits".into(),
         Page::Appearance => "Apparence et réglages".into(),
+        Page::Security => "Sécurité du compte".into(),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod fmt;
 pub mod public;
 pub mod request_history;
 pub mod roles;
+pub mod second_factor;
 pub mod session;
 pub mod theme;
 pub mod type_groups;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .merge(public::routes())
         .merge(federated::routes())
+        .merge(second_factor::routes())
         .merge(assets::routes())
         .merge(enrolment::routes())
 }

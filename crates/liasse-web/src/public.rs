@@ -145,6 +145,8 @@ async fn offered(app: &App, tenant: Option<&Tenant>) -> (bool, bool) {
 struct LoginQuery {
     suite: Option<String>,
     collectivite: Option<String>,
+    /// `expire`: back from the code page, whose login expired or failed too often.
+    code: Option<String>,
 }
 
 pub(crate) fn login_cookie(app: &App, token: &str) -> HeaderValue {
@@ -184,7 +186,9 @@ async fn login_page(
             .and_then(local_path)
             .unwrap_or_default()
             .to_string(),
-        error: None,
+        error: (q.code.as_deref() == Some("expire")).then(|| {
+            "La connexion a expiré ou a été interrompue après trop de codes erronés : saisissez de nouveau votre identifiant et votre mot de passe.".to_string()
+        }),
         credentials_error: false,
         franceconnect,
         proconnect,
@@ -231,24 +235,12 @@ async fn login(
         return Err(WebError::Csrf);
     }
     let password = f.get("password").unwrap_or_default().to_string();
-    match auth::login(&app, &slug, &login, &password, &client).await {
-        Ok((session, _csrf, principal)) => {
-            let target = local_path(&next)
-                .filter(|n| *n != "/")
-                .unwrap_or(home_of(&principal))
-                .to_string();
-            let mut resp = see_other(&target);
-            let h = resp.headers_mut();
-            h.append(
-                header::SET_COOKIE,
-                set_cookie(&app, session_cookie(&app), &session, "Lax", 28800),
-            );
-            h.append(
-                header::SET_COOKIE,
-                set_cookie(&app, login_cookie_name(&app), "", "Strict", 0),
-            );
-            Ok(resp)
-        }
+    let outcome = match auth::password_login(&app, &slug, &login, &password, &client).await {
+        Ok(outcome) => crate::second_factor::after_password(&app, outcome, &next).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(resp) => Ok(resp),
         Err(e) => {
             let tenant = liasse_app::tenants::find(&app, &slug).await.ok().flatten();
             let (status, error, credentials_error) = match &e {

@@ -129,6 +129,13 @@ enum TenantCommand {
     /// The tenant's services at FranceConnect and ProConnect.
     #[command(subcommand)]
     IdentityProvider(crate::cli_identity::IdentityProviderCommand),
+    /// Whether the tenant's admins must log in with a second factor (TOTP); they enrol at
+    /// their next password login.
+    SecondFactor {
+        slug: String,
+        #[arg(long, action = clap::ArgAction::Set)]
+        require_for_admins: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -139,6 +146,9 @@ enum UserCommand {
     Disable(UserRef),
     /// Let a disabled account in again.
     Enable(UserRef),
+    /// Remove a staff member's second factor (a lost phone and lost recovery codes); they
+    /// enrol again from their account's page, or at login when it is required.
+    ResetSecondFactor(UserRef),
 }
 
 #[derive(Args)]
@@ -411,6 +421,37 @@ async fn run(cli: Cli) -> Result<ExitCode, AppError> {
         Command::User(UserCommand::Enable(u)) => {
             let a = auth::set_disabled(&app, Actor::operator(), &u.tenant, &u.login, false).await?;
             println!("user {} enabled ({})", a.login, a.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::ResetSecondFactor(u)) => {
+            let had =
+                auth::second_factor::reset(&app, Actor::operator(), &u.tenant, &u.login).await?;
+            if had {
+                println!("second factor of {} removed", u.login);
+            } else {
+                println!("{} had no second factor", u.login);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tenant(TenantCommand::SecondFactor {
+            slug,
+            require_for_admins,
+        }) => {
+            auth::second_factor::require_for_admins(
+                &app,
+                Actor::operator(),
+                &slug,
+                require_for_admins,
+            )
+            .await?;
+            println!(
+                "tenant {slug}: second factor {} for admins",
+                if require_for_admins {
+                    "required"
+                } else {
+                    "not required"
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { tenant, login, out } => {

@@ -422,11 +422,12 @@ pub fn spec() -> Value {
             "/session": {
                 "post": { "summary": "Connexion par mot de passe (corps JSON seulement)", "security": [],
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["tenant", "login", "password"], "properties": {
-                        "tenant": { "type": "string" }, "login": { "type": "string" }, "password": { "type": "string" } } } } } },
+                        "tenant": { "type": "string" }, "login": { "type": "string" }, "password": { "type": "string" },
+                        "code": { "type": "string", "description": "Le second facteur d'un compte qui en a un : le code à 6 chiffres de l'application, ou un code de secours (usage unique). Sans lui, ces comptes reçoivent 400 second-factor-required." } } } } } },
                     "responses": responses(json!({ "200": { "description": "Session ouverte (cookie __Host-liasse) et jeton CSRF à renvoyer dans X-CSRF-Token",
                         "content": { "application/json": { "schema": { "type": "object", "required": ["csrf_token", "account", "role"], "properties": {
                             "csrf_token": { "type": "string" }, "account": { "type": "string" }, "role": { "type": "string" } } } } } } }),
-                        &["400", "401:Identifiants incorrects", "415:Le corps n'est pas du JSON (Content-Type: application/json)", "429"], false) },
+                        &["400:Second facteur manquant (second-factor-required), erroné ou déjà utilisé (second-factor-invalid), ou à activer d'abord sur les pages (second-factor-enrolment-required)", "401:Identifiants incorrects", "415:Le corps n'est pas du JSON (Content-Type: application/json)", "429"], false) },
                 "delete": op_no_content("Déconnexion (ferme la session du cookie ; un jeton reste valable)", "Session fermée", &["400:Jeton anti-falsification (CSRF) absent ou invalide"])
             }
         }

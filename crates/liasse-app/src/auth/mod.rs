@@ -1,6 +1,7 @@
 //! Accounts, passwords, API tokens and the principal that every request acts as.
 
 mod limiter;
+pub mod second_factor;
 mod sessions;
 mod tokens;
 mod users;

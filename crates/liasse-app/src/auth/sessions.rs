@@ -146,7 +146,9 @@ pub async fn password_login(
         .await?
     {
         Some(SecondStep::Code)
-    } else if account.role == Role::Admin.code() && requires_admin_totp(&tenant.settings) {
+    } else if Role::parse(&account.role).is_some_and(|role| {
+        liasse_domain::policy::second_factor_required(role, requires_admin_totp(&tenant.settings))
+    }) {
         Some(SecondStep::Enrol)
     } else {
         None

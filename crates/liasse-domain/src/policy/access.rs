@@ -78,6 +78,8 @@ pub enum Access<'a> {
     Digest,
     /// A tenant administration task.
     Administer(Task),
+    /// The actor's own second factor (TOTP, recovery codes): staff who log in with a password.
+    OwnSecondFactor,
     /// Open a page of a space.
     Enter(Space),
 }
@@ -118,6 +120,8 @@ pub enum Space {
     Agency,
     Statistics,
     Administration,
+    /// The staff's own account: its second factor.
+    Account,
 }
 
 /// Why an access is allowed: what the journal records as its basis.

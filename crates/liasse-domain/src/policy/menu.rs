@@ -25,10 +25,12 @@ pub enum Page {
     Procedures,
     Staff,
     Appearance,
+    /// The staff's own account security (second factor), last so that no one lands there.
+    Security,
 }
 
 impl Page {
-    pub const ALL: [Page; 17] = [
+    pub const ALL: [Page; 18] = [
         Page::Documents,
         Page::Deposit,
         Page::Requests,
@@ -46,6 +48,7 @@ impl Page {
         Page::Procedures,
         Page::Staff,
         Page::Appearance,
+        Page::Security,
     ];
 
     /// The space a page belongs to.
@@ -67,6 +70,7 @@ impl Page {
             | Page::Procedures
             | Page::Staff
             | Page::Appearance => Space::Administration,
+            Page::Security => Space::Account,
         }
     }
 }

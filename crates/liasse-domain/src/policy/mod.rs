@@ -96,10 +96,24 @@ pub fn authorize(actor: &ActorFacts, access: &Access) -> Result<Warrant, Denial>
             Role::Citizen | Role::Agent | Role::Admin | Role::Service => Err(Denial::Forbidden),
         },
         Access::Enter(Space::Citizen) => citizen(actor, Denial::Forbidden),
+        Access::OwnSecondFactor | Access::Enter(Space::Account) => match actor.role {
+            Role::Agent | Role::Manager | Role::Admin => Ok(Warrant::Role(actor.role)),
+            Role::Citizen | Role::Service => Err(Denial::Forbidden),
+        },
         Access::Administer(_) | Access::Enter(Space::Administration) => match actor.role {
             Role::Admin => Ok(Warrant::Role(Role::Admin)),
             Role::Citizen | Role::Agent | Role::Manager | Role::Service => Err(Denial::Forbidden),
         },
+    }
+}
+
+/// Whether a password login of this account must give a second factor that it has not set
+/// up yet: admins of a tenant that requires one (`require_admin_totp`). An account that set
+/// one up always gives it, whatever its role.
+pub fn second_factor_required(role: Role, tenant_requires_for_admins: bool) -> bool {
+    match role {
+        Role::Admin => tenant_requires_for_admins,
+        Role::Citizen | Role::Agent | Role::Manager | Role::Service => false,
     }
 }
 

@@ -333,12 +333,20 @@ fn staff_spaces_statistics_and_administration() {
 fn menus_and_homes() {
     let cast = Cast::new();
     assert_eq!(menu(&cast.actor("citizen")).len(), 9);
-    assert_eq!(menu(&cast.actor("agent")), [Page::Dashboard, Page::Counter]);
+    assert_eq!(
+        menu(&cast.actor("agent")),
+        [Page::Dashboard, Page::Counter, Page::Security]
+    );
     assert_eq!(
         menu(&cast.actor("manager")),
-        [Page::Dashboard, Page::Counter, Page::Statistics]
+        [
+            Page::Dashboard,
+            Page::Counter,
+            Page::Statistics,
+            Page::Security
+        ]
     );
-    assert_eq!(menu(&cast.actor("admin")).len(), 5);
+    assert_eq!(menu(&cast.actor("admin")).len(), 6);
     assert!(menu(&cast.actor("service")).is_empty());
     assert_eq!(home(&cast.actor("citizen")), Some(Page::Documents));
     assert_eq!(home(&cast.actor("manager")), Some(Page::Dashboard));

@@ -15,19 +15,19 @@ use url::Url;
 
 /// A browser without JavaScript across Liasse and the provider: one cookie jar (both are on
 /// 127.0.0.1, which browsers share across ports), redirects followed by hand.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     cookies: HashMap<String, String>,
 }
 
-struct Answer {
-    status: u16,
-    location: Option<Url>,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) location: Option<Url>,
+    pub(crate) body: String,
 }
 
 impl Browser {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -81,13 +81,13 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, url: &str) -> Answer {
+    pub(crate) async fn get(&mut self, url: &str) -> Answer {
         let url = Url::parse(url).unwrap();
         let request = self.http.get(url.clone());
         self.send(&url, request).await
     }
 
-    async fn post(&mut self, url: &str, fields: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn post(&mut self, url: &str, fields: &[(&str, &str)]) -> Answer {
         let url = Url::parse(url).unwrap();
         let request = self.http.post(url.clone()).form(fields);
         self.send(&url, request).await
@@ -124,7 +124,7 @@ impl Browser {
         panic!("the provider never sent the browser to {until}");
     }
 
-    fn has(&self, name: &str) -> bool {
+    pub(crate) fn has(&self, name: &str) -> bool {
         self.cookies.contains_key(name)
     }
 }
@@ -156,7 +156,7 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
     Some(tag[start..start + len].to_owned())
 }
 
-fn csrf(body: &str) -> String {
+pub(crate) fn csrf(body: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
     let start = body
         .find(marker)

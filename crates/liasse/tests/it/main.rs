@@ -26,6 +26,7 @@ mod matrix;
 mod pixels;
 mod procedures;
 mod repair;
+mod second_factor;
 mod tokens;
 mod uploads;
 mod vault;

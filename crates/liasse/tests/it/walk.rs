@@ -674,6 +674,7 @@ const PAGES: &[PageRow] = &[
             ask(a, &Access::Administer(Task::Settings)),
         )
     }),
+    page("/compte/securite", |_, a, _| menu_page(a, Page::Security)),
 ];
 
 impl World {
@@ -696,9 +697,11 @@ impl World {
 }
 
 /// The pages anyone opens, signed in or not: not the policy's to decide.
-const PUBLIC_PAGES: [&str; 16] = [
+const PUBLIC_PAGES: [&str; 17] = [
     "/",
     "/connexion",
+    // The code asked after the password, for a login in progress (its own cookie).
+    "/connexion/code",
     "/hors-ligne",
     "/activation",
     "/static/{file}",
