@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod requests;
 pub mod reviews;
 pub mod sealed;
+pub mod pairwise;
 pub mod second_factor;
 pub mod snapshot;
 pub mod spool;
