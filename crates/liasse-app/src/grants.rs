@@ -133,6 +133,24 @@ pub async fn create(app: &App, p: &Principal, g: NewGrant) -> Result<GrantView> 
     };
     let mut tx = app.db.begin_write().await?;
     grants::insert(&mut tx, &row).await?;
+    if row.grantee_kind == "client" {
+        // The client hears of it (and lists it with `GET /grants`); the citizen stays unnamed.
+        liasse_store::notifications::insert(
+            &mut tx,
+            &liasse_store::notifications::NotificationRow {
+                id: new_id(),
+                tenant_id: p.tenant_id.clone(),
+                account_id: row.grantee.clone(),
+                kind: "grant.received".into(),
+                title: "Nouveau partage de pièces".into(),
+                body: format!("Un usager vous donne accès à des pièces : {}.", row.purpose),
+                object_id: Some(row.id.clone()),
+                created_at: row.created_at,
+                read_at: None,
+            },
+        )
+        .await?;
+    }
     journal::append(&mut tx, &p.tenant_id, row.created_at, &entry(p, "grant.create", &row.id, serde_json::json!({
         "grantee_kind": row.grantee_kind, "grantee": row.grantee, "scope_kind": row.scope_kind, "scope": row.scope, "until": row.valid_until,
     })))

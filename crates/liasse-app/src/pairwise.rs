@@ -271,7 +271,8 @@ mod tests {
         ids_in(&format!("account {a}, then {b}x and 0190b8a2"), &mut found);
         assert_eq!(found.into_iter().collect::<Vec<_>>(), [a, b]);
         let map = HashMap::from([(a.to_string(), "pw_A".to_string())]);
-        let mut v = serde_json::json!({ "citizen_id": a, "other": b, a: [format!("/citizens/{a}")] });
+        let mut v =
+            serde_json::json!({ "citizen_id": a, "other": b, a: [format!("/citizens/{a}")] });
         replace(&mut v, &map);
         assert_eq!(
             v,

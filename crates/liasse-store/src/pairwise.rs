@@ -109,7 +109,8 @@ pub async fn people_among(
             accounts.push((r.try_get("id")?, r.try_get("role")?));
         }
         // Removed members too: a document stays about the person it was about.
-        let sql = format!("SELECT id FROM household_members WHERE tenant_id = $1 AND id IN ({list})");
+        let sql =
+            format!("SELECT id FROM household_members WHERE tenant_id = $1 AND id IN ({list})");
         let mut q = sqlx::query(&sql).bind(tenant_id);
         for id in chunk {
             q = q.bind(id);

@@ -50,10 +50,12 @@ async fn account_id(t: &TestApp, token: &str) -> String {
 
 /// The citizen's grant of `DOC_TYPE` to the client.
 async fn grant(t: &TestApp, citizen: &str, client_id: &str) -> String {
-    let r = reply(req(t, Method::POST, "/api/v1/grants", citizen).json(&json!({
-        "client": client_id, "types": [DOC_TYPE, "courrier"],
-        "purpose": "Aide au transport scolaire", "until": "2026-06-30"
-    })))
+    let r = reply(
+        req(t, Method::POST, "/api/v1/grants", citizen).json(&json!({
+            "client": client_id, "types": [DOC_TYPE, "courrier"],
+            "purpose": "Aide au transport scolaire", "until": "2026-06-30"
+        })),
+    )
     .await;
     ok(&r, 201, "grant")["id"].as_str().unwrap().to_string()
 }
@@ -123,6 +125,32 @@ async fn two_clients_know_one_citizen_by_two_stable_ids_that_only_they_can_use()
             .expect("keys rotate");
         assert_eq!(learned_id(&t, &wcs, &wcs_grant).await, for_wcs);
         assert_eq!(learned_id(&t, &caf, &caf_grant).await, for_caf);
+        // The grant was announced to its client, and an opt-in to a provider names the
+        // citizen by the provider's id.
+        let r = reply(req(&t, Method::GET, "/api/v1/notifications", &wcs)).await;
+        let items = ok(&r, 200, "wcs's notifications")["items"].clone();
+        assert!(
+            items
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["kind"] == "grant.received" && n["object_id"] == wcs_grant.as_str()),
+            "{items}"
+        );
+        let consent = format!("/api/v1/providers/{caf_id}/consent");
+        let r = reply(req(&t, Method::PUT, &consent, &camille)).await;
+        assert_eq!(r.status, 204, "{}", r.text());
+        let r = reply(req(&t, Method::GET, "/api/v1/notifications", &caf)).await;
+        let items = ok(&r, 200, "caf's notifications")["items"].clone();
+        assert!(
+            items
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["kind"] == "provider.optin" && n["object_id"] == for_caf.as_str()),
+            "{items}"
+        );
+        assert!(!text(&r).contains(&camille_id));
         // A client sees only its own grants.
         let r = reply(req(&t, Method::GET, "/api/v1/grants", &wcs)).await;
         assert_eq!(ok(&r, 200, "wcs's grants").as_array().unwrap().len(), 1);
@@ -140,18 +168,30 @@ async fn two_clients_know_one_citizen_by_two_stable_ids_that_only_they_can_use()
             assert!(subject.starts_with("pwm_") && subject != zoe, "{subject}");
             assert!(!text(&r).contains(&camille_id) && !text(&r).contains(&zoe));
             // The document read alone names the same subject.
-            let r = reply(req(&t, Method::GET, &format!("/api/v1/documents/{doc}"), token)).await;
+            let r = reply(req(
+                &t,
+                Method::GET,
+                &format!("/api/v1/documents/{doc}"),
+                token,
+            ))
+            .await;
             assert_eq!(ok(&r, 200, "the document")["subject"], subject.as_str());
             subjects.push(subject);
         }
         assert_ne!(subjects[0], subjects[1], "two clients, two ids for Zoé");
 
         // Each deposits by its id, about Zoé by its id for her.
-        for (token, id, subject) in [(&wcs, &for_wcs, &subjects[0]), (&caf, &for_caf, &subjects[1])]
-        {
+        for (token, id, subject) in [
+            (&wcs, &for_wcs, &subjects[0]),
+            (&caf, &for_caf, &subjects[1]),
+        ] {
             let path = format!("/api/v1/citizens/{id}/documents");
             let r = reply(req(&t, Method::POST, &path, token).multipart(form(
-                &[("type", "courrier"), ("title", "Accusé"), ("subject", subject)],
+                &[
+                    ("type", "courrier"),
+                    ("title", "Accusé"),
+                    ("subject", subject),
+                ],
                 Some(("accuse.pdf", samples::pdf_with_text("Accusé"))),
             )))
             .await;
@@ -171,7 +211,11 @@ async fn two_clients_know_one_citizen_by_two_stable_ids_that_only_they_can_use()
         for subject in [zoe.as_str(), subjects[1].as_str()] {
             let path = format!("/api/v1/citizens/{for_wcs}/documents");
             let r = reply(req(&t, Method::POST, &path, &wcs).multipart(form(
-                &[("type", "courrier"), ("title", "Accusé"), ("subject", subject)],
+                &[
+                    ("type", "courrier"),
+                    ("title", "Accusé"),
+                    ("subject", subject),
+                ],
                 Some(("accuse.pdf", samples::pdf_with_text("Accusé"))),
             )))
             .await;
@@ -199,7 +243,13 @@ async fn two_clients_know_one_citizen_by_two_stable_ids_that_only_they_can_use()
         let r = reply(req(&t, Method::GET, &path(&for_wcs), &caf)).await;
         assert_eq!(answer(&r), reference, "wcs's id used by caf");
         // Camille received the two letters and nothing of the refused deposits.
-        let r = reply(req(&t, Method::GET, "/api/v1/documents?type=courrier", &camille)).await;
+        let r = reply(req(
+            &t,
+            Method::GET,
+            "/api/v1/documents?type=courrier",
+            &camille,
+        ))
+        .await;
         assert_eq!(ok(&r, 200, "letters").as_array().unwrap().len(), 2);
 
         // Staff keep internal ids, and a pairwise id names no one for them.
@@ -302,9 +352,18 @@ async fn no_answer_to_a_service_client_carries_an_internal_citizen_id() {
             "{backend:?}: answers to a service client carry internal ids:\n{}",
             leaks.join("\n")
         );
-        assert_eq!(learned, world.owner_for_service, "the grant names the walk's id");
+        assert_eq!(
+            learned, world.owner_for_service,
+            "the grant names the walk's id"
+        );
         // The walk read something: the grant's documents, and the deposits it made.
-        assert!(read_documents >= 2, "{backend:?}: {read_documents} documents read");
-        assert!(answered >= 10, "{backend:?}: only {answered} routes answered");
+        assert!(
+            read_documents >= 2,
+            "{backend:?}: {read_documents} documents read"
+        );
+        assert!(
+            answered >= 10,
+            "{backend:?}: only {answered} routes answered"
+        );
     }
 }

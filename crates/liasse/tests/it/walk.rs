@@ -956,15 +956,12 @@ pub(crate) async fn setup(t: &TestApp) -> (Vec<Account>, World) {
         .iter()
         .find(|a| a.role == Role::Service)
         .expect("the service client");
-    let owner_for_service = liasse_app::pairwise::hand_out(
-        &t.app,
-        &service.principal,
-        std::slice::from_ref(&owner_id),
-    )
-    .await
-    .expect("the service's pairwise id")
-    .remove(&owner_id)
-    .expect("the owner's");
+    let owner_for_service =
+        liasse_app::pairwise::hand_out(&t.app, &service.principal, std::slice::from_ref(&owner_id))
+            .await
+            .expect("the service's pairwise id")
+            .remove(&owner_id)
+            .expect("the owner's");
     let world = World {
         tenant_id,
         owner_id,
