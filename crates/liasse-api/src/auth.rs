@@ -28,6 +28,17 @@ impl FromRequestParts<App> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let caller = Self::resolve(parts, app).await?;
+        // The pairwise boundary reads who called once the route answered.
+        if let Some(slot) = parts.extensions.get::<crate::pairwise::CallerSlot>() {
+            slot.fill(app, &caller.0);
+        }
+        Ok(caller)
+    }
+}
+
+impl Caller {
+    async fn resolve(parts: &Parts, app: &App) -> Result<Self, ApiError> {
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let token = value
                 .to_str()

@@ -14,6 +14,7 @@ pub mod journal;
 pub mod members;
 pub mod notify;
 pub mod openapi;
+pub mod pairwise;
 pub mod problem;
 pub mod requests;
 
@@ -39,4 +40,6 @@ pub fn routes() -> Router<App> {
         // Unknown routes, wrong methods and rejected extractors answer problem+json too.
         .fallback(|| async { ApiError(liasse_app::AppError::NotFound) })
         .layer(axum::middleware::map_response(problem::ensure_problem))
+        // Outermost: a service client's answers, problems included, carry pairwise ids only.
+        .layer(axum::middleware::from_fn(pairwise::boundary))
 }

@@ -353,6 +353,36 @@ pub async fn set_consent(app: &App, p: &Principal, provider_id: &str, on: bool) 
     let now = app.now();
     let mut tx = app.db.begin_write().await?;
     notifications::set_optin(&mut tx, &p.tenant_id, &p.account_id, provider_id, now, on).await?;
+    // The provider learns whom it may push to from its notifications: the citizen is named by
+    // the provider's pairwise id for them once the API answers it (see `pairwise`).
+    let (kind, title, body) = if on {
+        (
+            "provider.optin",
+            "Nouvel abonnement à vos documents certifiés",
+            "Un usager accepte de recevoir vos documents certifiés dans son porte-documents.",
+        )
+    } else {
+        (
+            "provider.optout",
+            "Fin d'un abonnement à vos documents certifiés",
+            "Un usager ne souhaite plus recevoir vos documents certifiés.",
+        )
+    };
+    notifications::insert(
+        &mut tx,
+        &NotificationRow {
+            id: new_id(),
+            tenant_id: p.tenant_id.clone(),
+            account_id: provider_id.to_string(),
+            kind: kind.into(),
+            title: title.into(),
+            body: body.into(),
+            object_id: Some(p.account_id.clone()),
+            created_at: now,
+            read_at: None,
+        },
+    )
+    .await?;
     journal::append(
         &mut tx,
         &p.tenant_id,

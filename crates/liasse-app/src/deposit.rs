@@ -364,12 +364,14 @@ pub(crate) fn service_label(p: &Principal) -> String {
     }
 }
 
-/// A citizen of the caller's tenant, or "not found".
+/// A citizen of the caller's tenant, or "not found". A service client names citizens by its
+/// pairwise ids only (an internal id is not found for it, see `pairwise`).
 pub(crate) async fn citizen_account(
     app: &App,
     p: &Principal,
     citizen_id: &str,
 ) -> Result<AccountRow> {
+    let citizen_id = &crate::pairwise::citizen_named(app, p, citizen_id).await?;
     if !is_valid_id(citizen_id) {
         return Err(AppError::NotFound);
     }
@@ -391,8 +393,8 @@ async fn check_subject(
         return Ok(None);
     };
     let theirs = members::list(&app.db, &p.tenant_id, owner).await?;
-    if theirs.iter().any(|m| m.id == s) {
-        return Ok(Some(s.to_string()));
+    if let Some(m) = crate::pairwise::member_named(app, p, &theirs, s).await? {
+        return Ok(Some(m.id.clone()));
     }
     Err(AppError::invalid(
         "unknown-subject",

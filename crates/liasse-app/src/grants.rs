@@ -133,6 +133,24 @@ pub async fn create(app: &App, p: &Principal, g: NewGrant) -> Result<GrantView> 
     };
     let mut tx = app.db.begin_write().await?;
     grants::insert(&mut tx, &row).await?;
+    if row.grantee_kind == "client" {
+        // The client hears of it (and lists it with `GET /grants`); the citizen stays unnamed.
+        liasse_store::notifications::insert(
+            &mut tx,
+            &liasse_store::notifications::NotificationRow {
+                id: new_id(),
+                tenant_id: p.tenant_id.clone(),
+                account_id: row.grantee.clone(),
+                kind: "grant.received".into(),
+                title: "Nouveau partage de pièces".into(),
+                body: format!("Un usager vous donne accès à des pièces : {}.", row.purpose),
+                object_id: Some(row.id.clone()),
+                created_at: row.created_at,
+                read_at: None,
+            },
+        )
+        .await?;
+    }
     journal::append(&mut tx, &p.tenant_id, row.created_at, &entry(p, "grant.create", &row.id, serde_json::json!({
         "grantee_kind": row.grantee_kind, "grantee": row.grantee, "scope_kind": row.scope_kind, "scope": row.scope, "until": row.valid_until,
     })))
@@ -158,13 +176,29 @@ fn entry(p: &Principal, action: &str, id: &str, details: serde_json::Value) -> N
     }
 }
 
-/// The citizen's grants with what each was used for.
+/// The citizen's grants with what each was used for; for a service client, the grants
+/// citizens gave it (each naming its citizen by the client's pairwise id once the API answers
+/// it): how the client learns whom it may read.
 pub async fn list(app: &App, p: &Principal) -> Result<Vec<GrantView>> {
-    p.authorize(&Access::Sharing(Op::List))?;
+    let (rows, uses) = if p.authorize(&Access::ReceivedGrants).is_ok() {
+        let rows = grants::to_client(&app.db, &p.tenant_id, &p.account_id).await?;
+        // The client's own uses of each grant, from the journal of the grant's citizen.
+        let mut uses = Vec::new();
+        let citizens: std::collections::BTreeSet<&str> =
+            rows.iter().map(|g| g.citizen_id.as_str()).collect();
+        for c in citizens {
+            uses.extend(grants::uses(&app.db, &p.tenant_id, c).await?);
+        }
+        (rows, uses)
+    } else {
+        p.authorize(&Access::Sharing(Op::List))?;
+        (
+            grants::for_citizen(&app.db, &p.tenant_id, &p.account_id).await?,
+            grants::uses(&app.db, &p.tenant_id, &p.account_id).await?,
+        )
+    };
     let today = format_date(app.clock.today());
-    let uses = grants::uses(&app.db, &p.tenant_id, &p.account_id).await?;
-    Ok(grants::for_citizen(&app.db, &p.tenant_id, &p.account_id)
-        .await?
+    Ok(rows
         .into_iter()
         .map(|g| {
             let status = if g.revoked_at.is_some() {

@@ -24,6 +24,7 @@ pub mod keys;
 pub mod letters;
 pub mod mail;
 pub mod members;
+pub mod pairwise;
 pub mod passwords;
 pub mod progress;
 pub mod requests;

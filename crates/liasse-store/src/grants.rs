@@ -81,6 +81,17 @@ pub async fn for_citizen(db: &Db, tenant_id: &str, citizen_id: &str) -> Result<V
     rows.iter().map(from_row).collect()
 }
 
+/// Every grant citizens gave to the service client `client_id`, newest first (revoked and
+/// expired included): how the client learns whom it may read.
+pub async fn to_client(db: &Db, tenant_id: &str, client_id: &str) -> Result<Vec<GrantRow>> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM grants WHERE tenant_id = $1 AND grantee_kind = 'client' AND grantee = $2 ORDER BY created_at DESC, id DESC"))
+        .bind(tenant_id)
+        .bind(client_id)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Grants not revoked and still valid on `today`, for the policy to consider.
 pub async fn live_for_citizen(
     db: &Db,

@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod members;
 pub mod notifications;
 pub mod outbox;
+pub mod pairwise;
 pub mod requests;
 pub mod reviews;
 pub mod sealed;

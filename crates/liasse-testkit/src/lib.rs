@@ -211,6 +211,24 @@ impl TestApp {
             .id
     }
 
+    /// How the account of `token` names the citizen `citizen_id` in the API's paths: a service
+    /// client by its pairwise id (handed out as an answer of the API would), anyone else by
+    /// the citizen's id.
+    pub async fn citizen_ref(&self, token: &str, citizen_id: &str) -> String {
+        let p = liasse_app::auth::principal_from_token(&self.app, token)
+            .await
+            .expect("principal")
+            .expect("a known token");
+        if !liasse_app::pairwise::applies(&p) {
+            return citizen_id.to_string();
+        }
+        liasse_app::pairwise::hand_out(&self.app, &p, &[citizen_id.to_string()])
+            .await
+            .expect("a pairwise id")
+            .remove(citizen_id)
+            .expect("the citizen's")
+    }
+
     /// Creates an account and returns a bearer token for it.
     pub async fn account(
         &self,

@@ -76,7 +76,7 @@ pub fn spec() -> Value {
         "info": {
             "title": "Liasse",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Porte-documents citoyen d'une collectivité. Authentification : `Authorization: Bearer <jeton>` (créé par `liasse token create`) ou cookie de session (POST /api/v1/session) avec l'en-tête `X-CSRF-Token` sur les requêtes qui modifient. Erreurs : application/problem+json avec un `type` stable (https://liasse.fr/problems/CODE) et un `detail` en français ; une requête refusée ne change rien."
+            "description": "Porte-documents citoyen d'une collectivité. Authentification : `Authorization: Bearer <jeton>` (créé par `liasse token create`) ou cookie de session (POST /api/v1/session) avec l'en-tête `X-CSRF-Token` sur les requêtes qui modifient. Erreurs : application/problem+json avec un `type` stable (https://liasse.fr/problems/CODE) et un `detail` en français ; une requête refusée ne change rien. Un service partenaire ne voit jamais l'identifiant interne d'un usager : il le connaît par un identifiant pseudonyme qui lui est propre (`pw_…`, et `pwm_…` pour un membre du foyer), stable, différent de celui d'un autre service, dans toutes ses réponses et adresses."
         },
         "servers": [{ "url": "/api/v1" }],
         "components": {
@@ -90,7 +90,7 @@ pub fn spec() -> Value {
                     "digest": { "type": "string", "description": "keyed fingerprint hmac-sha256:<hex> under the version's own key (not a plain SHA-256)" }, "file_name": { "type": "string" }, "created_at": { "type": "string" }, "destroyed": { "type": "boolean" } } },
                 "Document": { "type": "object", "required": ["id", "type", "state", "version", "digest"], "properties": {
                     "id": { "type": "string" }, "type": { "type": "string" }, "type_label": { "type": "string" }, "domain": { "type": "string" },
-                    "subject": { "type": ["string", "null"] }, "title": { "type": ["string", "null"] }, "file_name": { "type": "string" },
+                    "subject": { "type": ["string", "null"], "description": "null pour l'usager lui-même, ou l'id d'un membre du foyer (pour un service partenaire, son identifiant pseudonyme pwm_…)" }, "title": { "type": ["string", "null"] }, "file_name": { "type": "string" },
                     "state": { "type": "string", "enum": ["submitted", "validated", "rejected", "certified", "expired"] },
                     "review_state": { "type": "string" }, "review_reason": { "type": ["string", "null"] },
                     "valid_until": { "type": ["string", "null"], "format": "date" }, "expired": { "type": "boolean" },
@@ -139,7 +139,7 @@ pub fn spec() -> Value {
                     "id": { "type": "string" }, "name": { "type": "string" }, "birth_date": { "type": ["string", "null"] }, "relation": { "type": "string" }, "created_at": { "type": "integer" } } },
                 "AgentDocument": { "allOf": [{ "$ref": "#/components/schemas/Document" }, { "type": "object", "properties": { "basis": { "type": "object", "properties": { "kind": { "type": "string", "enum": ["owner", "request", "grant", "deposit"] }, "id": { "type": "string" } } } } }] },
                 "Grant": { "type": "object", "properties": {
-                    "id": { "type": "string" }, "citizen_id": { "type": "string" }, "grantee_kind": { "type": "string", "enum": ["domain", "client"] }, "grantee": { "type": "string" },
+                    "id": { "type": "string" }, "citizen_id": { "type": "string", "description": "l'usager qui partage ; pour le service partenaire qui reçoit le partage, son identifiant pseudonyme pw_… (celui des adresses /citizens/{id})" }, "grantee_kind": { "type": "string", "enum": ["domain", "client"] }, "grantee": { "type": "string" },
                     "scope_kind": { "type": "string", "enum": ["documents", "types"] }, "scope": { "type": "array", "items": { "type": "string" } }, "purpose": { "type": "string" },
                     "valid_until": { "type": "string" }, "created_at": { "type": "integer" }, "revoked_at": { "type": ["integer", "null"] },
                     "status": { "type": "string", "enum": ["active", "revoked", "expired"] }, "uses": { "type": "array", "items": { "type": "object" } } } },
@@ -249,7 +249,8 @@ pub fn spec() -> Value {
                 "delete": op_no_content("Retirer un membre du foyer", "Retiré", &["400", "404"])
             },
             "/citizens/{id}/documents": {
-                "parameters": [id_param()],
+                "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" },
+                    "description": "l'usager : son id pour un agent ; pour un service partenaire, son identifiant pseudonyme pw_… (lu dans GET /grants ou ses notifications), tout autre id étant introuvable" }],
                 "get": {
                     "summary": "Vue agent : les pièces d'un usager qu'une base autorise, chacune avec sa base",
                     "parameters": [{ "name": "type", "in": "query", "schema": { "type": "string" } }],
@@ -291,7 +292,7 @@ pub fn spec() -> Value {
             },
             "/statistics": { "get": statistics },
             "/grants": {
-                "get": op("Mes partages et ce à quoi chacun a servi", "200", json!({ "type": "array", "items": { "$ref": "#/components/schemas/Grant" } }), &["403:Réservé aux usagers"]),
+                "get": op("Mes partages et ce à quoi chacun a servi ; pour un service partenaire, les partages que des usagers lui ont donnés, chacun avec l'identifiant pseudonyme de l'usager", "200", json!({ "type": "array", "items": { "$ref": "#/components/schemas/Grant" } }), &["403:Réservé aux usagers et aux services partenaires"]),
                 "post": with_json_body(
                     op("Partager des pièces ou des types de pièces avec un domaine ou un service, pour un objet, jusqu'à une date", "201", json!({ "$ref": "#/components/schemas/Grant" }), &["400", "403:Réservé aux usagers"]),
                     json!({ "type": "object", "additionalProperties": false, "required": ["purpose", "until"], "properties": {

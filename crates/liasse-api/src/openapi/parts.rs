@@ -117,7 +117,7 @@ pub(super) fn upload_body(type_required: bool) -> Value {
             "properties": {
                 "file": { "type": "string", "format": "binary", "description": "PDF, JPEG, PNG ou WebP selon le type" },
                 "type": { "type": "string", "description": "code du type de pièce du référentiel" },
-                "subject": { "type": "string", "description": "id d'un membre du foyer ; absent pour soi-même" },
+                "subject": { "type": "string", "description": "id d'un membre du foyer (pour un service partenaire, son identifiant pseudonyme pwm_…) ; absent pour soi-même" },
                 "title": { "type": "string" },
                 "valid_until": { "type": "string", "format": "date", "description": "date de fin imprimée, pour les types « printed-date »" },
                 "issued_on": { "type": "string", "format": "date", "description": "date d'émission, à partir de laquelle la durée de validité court" },

@@ -25,6 +25,8 @@ pub enum Access<'a> {
     Household(Op),
     /// The actor's grants (sharing).
     Sharing(Op),
+    /// List the grants citizens gave to the actor (a service client learns whom it may read).
+    ReceivedGrants,
     /// Opt in to (or out of) a trusted provider's certified documents.
     ProviderConsent,
     /// Look at what a basis lets the actor see of a citizen's documents.

@@ -45,6 +45,10 @@ pub fn authorize(actor: &ActorFacts, access: &Access) -> Result<Warrant, Denial>
             Role::Agent | Role::Manager => Ok(Warrant::Role(actor.role)),
             Role::Admin | Role::Service => Err(Denial::Forbidden),
         },
+        Access::ReceivedGrants => match actor.role {
+            Role::Service => Ok(Warrant::Role(Role::Service)),
+            Role::Citizen | Role::Agent | Role::Manager | Role::Admin => Err(Denial::Forbidden),
+        },
         Access::CitizenFiles => match actor.role {
             Role::Agent | Role::Manager | Role::Service => Ok(Warrant::Role(actor.role)),
             Role::Citizen | Role::Admin => Err(Denial::Forbidden),
@@ -120,6 +124,16 @@ pub fn second_factor_required(role: Role, tenant_requires_for_admins: bool) -> b
 /// Whether the policy allows it: what pages ask to decide what to show.
 pub fn allows(actor: &ActorFacts, access: &Access) -> bool {
     authorize(actor, access).is_ok()
+}
+
+/// Whether the actor knows citizens only by pairwise ids: a service client never sees a
+/// citizen's internal id (nor a household member's), in an answer or in a path it uses, so that
+/// two clients cannot link what they know of one person.
+pub fn pseudonymous(actor: &ActorFacts) -> bool {
+    match actor.role {
+        Role::Service => true,
+        Role::Citizen | Role::Agent | Role::Manager | Role::Admin => false,
+    }
 }
 
 /// The document decision, as the listings use it: the basis, or `None` for "not found".

@@ -388,3 +388,17 @@ fn the_domains_a_staff_member_sees() {
     };
     assert!(admin.domains_seen().is_empty());
 }
+
+#[test]
+fn service_clients_list_the_grants_they_received_and_know_citizens_by_pairwise_ids() {
+    let cast = Cast::new();
+    assert_eq!(allowed(&cast, &Access::ReceivedGrants), ["service"]);
+    assert_eq!(
+        authorize(&cast.actor("citizen"), &Access::ReceivedGrants),
+        Err(Denial::Forbidden)
+    );
+    assert!(pseudonymous(&cast.actor("service")));
+    for who in ["citizen", "agent", "manager", "admin"] {
+        assert!(!pseudonymous(&cast.actor(who)), "{who}");
+    }
+}

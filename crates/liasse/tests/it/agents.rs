@@ -220,13 +220,15 @@ async fn review_rejection_replacement_and_provider_documents() {
         .await
         .unwrap();
         let provider_id = account_id(&t, "revue", "caf").await;
+        // The provider names the citizen by its pairwise id.
+        let citizen_ref = t.citizen_ref(&provider, &citizen_id).await;
         let push = |token: String| {
             let form = Form::new().text("type", "attestation-caf-certifiee").part(
                 "file",
                 Part::bytes(samples::minimal_pdf()).file_name("qf.pdf"),
             );
             t.http
-                .post(t.url(&format!("/api/v1/citizens/{citizen_id}/documents")))
+                .post(t.url(&format!("/api/v1/citizens/{citizen_ref}/documents")))
                 .bearer_auth(token)
                 .multipart(form)
                 .send()

@@ -23,6 +23,7 @@ mod logins;
 mod logos;
 mod marker;
 mod matrix;
+mod pairwise;
 mod pixels;
 mod procedures;
 mod repair;

@@ -615,7 +615,10 @@ async fn fixture(t: &TestApp, cast: &Cast, basis: Basis, n: usize) -> Fixture {
                 204,
                 "consent",
             );
-            let path = format!("/api/v1/citizens/{}/documents", owner.id);
+            let path = format!(
+                "/api/v1/citizens/{}/documents",
+                t.citizen_ref(&provider.token, &owner.id).await
+            );
             let doc = deposit(&provider.token, &path, "attestation-caf-certifiee").await;
             let doc = ok(&doc, 201, "certified document");
             assert_eq!(doc["state"], "certified", "{doc}");
@@ -823,7 +826,10 @@ async fn run_cell(
         }
         Route::Check => call(t, Method::POST, &format!("{doc}/check"), &who.token, None).await,
         Route::Listing => {
-            let path = format!("/api/v1/citizens/{}/documents", fx.owner.id);
+            let path = format!(
+                "/api/v1/citizens/{}/documents",
+                t.citizen_ref(&who.token, &fx.owner.id).await
+            );
             call(t, Method::GET, &path, &who.token, None).await
         }
         Route::Validate => {
