@@ -521,6 +521,7 @@ pub async fn set_settings(app: &App, p: &Principal, other: serde_json::Value) ->
             "require_admin_totp vaut true (second facteur exigé des administrateurs) ou false",
         ));
     }
+    crate::signup::check_settings(app, &p.tenant_id, obj).await?;
     let tenant = tenants::by_id(&app.db, &p.tenant_id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -26,6 +26,7 @@ pub struct Inner {
     /// Where uploads are spooled (as unnamed temporary files) while they are inspected.
     pub spool_dir: PathBuf,
     pub login_limiter: crate::auth::LoginLimiter,
+    pub signup_limiter: crate::signup::SignupLimiter,
     /// Inspections running at once. They are CPU-bound, and a small file is held in memory
     /// while it is inspected: more at once than there are cores only costs memory.
     pub inspections: tokio::sync::Semaphore,
@@ -79,6 +80,7 @@ impl App {
             clock,
             spool_dir,
             login_limiter: Default::default(),
+            signup_limiter: Default::default(),
             inspections: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),

@@ -58,6 +58,9 @@ fn link_secret(app: &App, enrolment_id: &str) -> Result<String> {
 /// refreshed first, so a link still works after `liasse keys rotate`. Other messages go as
 /// they are.
 pub async fn delivery_body(app: &App, o: &OutboxRow) -> Result<Option<String>> {
+    if o.idem_key.starts_with("signup:") {
+        return crate::signup::delivery_body(app, o).await;
+    }
     let Some(enrolment_id) = o
         .idem_key
         .strip_prefix(IDEM_PREFIX)

@@ -32,6 +32,7 @@ pub mod requests_basis;
 pub mod rotate;
 pub mod scan;
 pub mod secrets;
+pub mod signup;
 pub mod tenants;
 pub mod text;
 pub mod upload;

@@ -361,3 +361,34 @@ pub async fn staff_by_email(db: &Db, tenant_id: &str, email: &str) -> Result<Vec
         .await?;
     rows.iter().map(from_row).collect()
 }
+
+/// Every account of the tenant whose address or login is this e-mail (case aside).
+pub async fn by_email(db: &Db, tenant_id: &str, email: &str) -> Result<Vec<AccountRow>> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE tenant_id = $1 AND (lower(email) = lower($2) OR lower(login) = lower($2)) ORDER BY created_at"))
+        .bind(tenant_id)
+        .bind(email)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Completes a signed-up account: its names, its password, and it is let in.
+pub async fn complete_signup(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    id: &str,
+    display_name: &str,
+    password_hash: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE accounts SET display_name = $3, password_hash = $4, disabled = $5 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .bind(display_name)
+    .bind(password_hash)
+    .bind(0_i64)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}

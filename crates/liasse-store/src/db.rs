@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "second factor",
         include_str!("../migrations/20261205000016_second_factor.sql"),
     ),
+    (
+        20261205000018,
+        "signups",
+        include_str!("../migrations/20261205000018_signups.sql"),
+    ),
 ];
 
 /// The version of the newest migration this build knows: the schema a backup records, and

@@ -24,6 +24,7 @@ pub mod requests;
 pub mod reviews;
 pub mod sealed;
 pub mod second_factor;
+pub mod signups;
 pub mod snapshot;
 pub mod spool;
 pub mod staff;

@@ -68,16 +68,16 @@ impl EnrolmentPage {
 
 /// The anti-forgery cookie is the login form's: its name and its header come from the login
 /// page, so both forms follow `secure_cookies` alike.
-fn form_cookie_name(app: &App) -> &'static str {
+pub(crate) fn form_cookie_name(app: &App) -> &'static str {
     login_cookie_name(app)
 }
 
-fn form_cookie(app: &App, token: &str) -> HeaderValue {
+pub(crate) fn form_cookie(app: &App, token: &str) -> HeaderValue {
     login_cookie(app, token)
 }
 
 /// The form's token: the one of an open login or enrolment page, or a new one.
-fn form_token(app: &App, headers: &HeaderMap) -> String {
+pub(crate) fn form_token(app: &App, headers: &HeaderMap) -> String {
     cookie_value(headers, form_cookie_name(app))
         .filter(|t| {
             t.len() == 48

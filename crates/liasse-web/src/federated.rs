@@ -104,10 +104,10 @@ struct BeginQuery {
 }
 
 /// The tenant of a login: named in the link, or the one a visitor most likely belongs to.
-async fn tenant_slug(app: &App, named: Option<&str>) -> Option<String> {
+async fn tenant_slug(app: &App, headers: &HeaderMap, named: Option<&str>) -> Option<String> {
     match named.filter(|s| !s.is_empty()) {
         Some(slug) => Some(slug.to_owned()),
-        None => crate::public::default_tenant(app)
+        None => crate::public::default_tenant(app, headers)
             .await
             .ok()
             .flatten()
@@ -135,7 +135,7 @@ async fn begin(
     Query(q): Query<BeginQuery>,
 ) -> Result<Response, WebError> {
     let kind = kind_of(&provider)?;
-    let Some(slug) = tenant_slug(&app, q.collectivite.as_deref()).await else {
+    let Some(slug) = tenant_slug(&app, &headers, q.collectivite.as_deref()).await else {
         return refused(&FedError::UnknownTenant, Some(kind), &headers);
     };
     let browser = pending::random_secret();

@@ -18,6 +18,7 @@ pub mod request_history;
 pub mod roles;
 pub mod second_factor;
 pub mod session;
+pub mod signup;
 pub mod theme;
 pub mod type_groups;
 pub mod upload;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<App> {
         .merge(public::routes())
         .merge(federated::routes())
         .merge(second_factor::routes())
+        .merge(signup::routes())
         .merge(assets::routes())
         .merge(enrolment::routes())
 }

@@ -54,8 +54,18 @@ pub fn home_of(p: &Principal) -> &'static str {
     policy::home(&p.facts()).map_or("/", page_href)
 }
 
-/// The tenant a visitor most likely belongs to: the demo, or the only one.
-pub(crate) async fn default_tenant(app: &App) -> Result<Option<Tenant>, AppError> {
+/// The tenant a visitor most likely belongs to: the one whose host name the request came
+/// through, else the demo, or the only one. A resident is never asked for a tenant identifier
+/// when one of these answers.
+pub(crate) async fn default_tenant(
+    app: &App,
+    headers: &HeaderMap,
+) -> Result<Option<Tenant>, AppError> {
+    if let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok())
+        && let Some(t) = liasse_app::signup::tenant_for_host(app, host).await?
+    {
+        return Ok(Some(t));
+    }
     if let Some(t) = liasse_app::tenants::find(app, liasse_app::demo::DEMO_TENANT).await? {
         return Ok(Some(t));
     }
@@ -82,11 +92,15 @@ struct HomePage {
     logged_in_home: Option<&'static str>,
 }
 
-async fn home(State(app): State<App>, Visitor(v): Visitor) -> Result<Response, WebError> {
+async fn home(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Visitor(v): Visitor,
+) -> Result<Response, WebError> {
     if let Some(page) = v.as_ref().and_then(|s| policy::home(&s.p.facts())) {
         return Ok(see_other(page_href(page)));
     }
-    let tenant = default_tenant(&app).await?;
+    let tenant = default_tenant(&app, &headers).await?;
     let is_demo = tenant
         .as_ref()
         .is_some_and(|t| t.slug == liasse_app::demo::DEMO_TENANT);
@@ -124,6 +138,15 @@ struct LoginPage {
     /// The tenant's FranceConnect and ProConnect buttons, when it registered them.
     franceconnect: bool,
     proconnect: bool,
+    /// The tenant is known (its host name, the demo, the only one, or the link): the
+    /// "Collectivité" field is not shown.
+    tenant_known: bool,
+    /// The tenant takes sign-ups by e-mail: the page links to `/inscription`.
+    signup: bool,
+}
+
+fn signup_offered(t: Option<&Tenant>) -> bool {
+    t.is_some_and(|t| liasse_app::signup::SignupMode::of(t) == liasse_app::signup::SignupMode::Open)
 }
 
 /// Which provider buttons the tenant's login page shows.
@@ -164,7 +187,7 @@ async fn login_page(
 ) -> Result<Response, WebError> {
     let tenant = match q.collectivite.as_deref().filter(|s| !s.is_empty()) {
         Some(slug) => liasse_app::tenants::find(&app, slug).await?,
-        None => default_tenant(&app).await?,
+        None => default_tenant(&app, &headers).await?,
     };
     // Reuse the token of an open login page (several tabs), or make one.
     let token = cookie_value(&headers, login_cookie_name(&app))
@@ -178,7 +201,7 @@ async fn login_page(
     let page = LoginPage {
         chrome: Chrome::for_tenant("Connexion", tenant.as_ref()),
         token: token.clone(),
-        tenant: tenant.map(|t| t.slug).unwrap_or_default(),
+        tenant: tenant.as_ref().map(|t| t.slug.clone()).unwrap_or_default(),
         login: String::new(),
         next: q
             .suite
@@ -192,6 +215,8 @@ async fn login_page(
         credentials_error: false,
         franceconnect,
         proconnect,
+        tenant_known: tenant.is_some(),
+        signup: signup_offered(tenant.as_ref()),
     };
     let mut resp = render(&page)?;
     resp.headers_mut()
@@ -225,6 +250,8 @@ async fn login(
             credentials_error: false,
             franceconnect,
             proconnect,
+            tenant_known: tenant.is_some(),
+            signup: signup_offered(tenant.as_ref()),
         };
         let mut resp = render_status(StatusCode::FORBIDDEN, &page)?;
         resp.headers_mut()
@@ -265,6 +292,8 @@ async fn login(
                 credentials_error,
                 franceconnect,
                 proconnect,
+                tenant_known: tenant.is_some(),
+                signup: signup_offered(tenant.as_ref()),
             };
             let mut resp = render_status(status, &page)?;
             if let AppError::RateLimited { retry_after_secs } = e

@@ -703,11 +703,14 @@ impl World {
 }
 
 /// The pages anyone opens, signed in or not: not the policy's to decide.
-const PUBLIC_PAGES: [&str; 17] = [
+const PUBLIC_PAGES: [&str; 19] = [
     "/",
     "/connexion",
     // The code asked after the password, for a login in progress (its own cookie).
     "/connexion/code",
+    // A resident's sign-up, and the page its link opens.
+    "/inscription",
+    "/inscription/confirmer",
     "/hors-ligne",
     "/activation",
     "/static/{file}",
